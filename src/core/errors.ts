@@ -23,6 +23,11 @@ export const ErrorCode = {
   BadState: 'TESSERA_ERR_BAD_STATE',
   Closed: 'TESSERA_ERR_CLOSED',
   Io: 'TESSERA_ERR_IO',
+  UnknownEventType: 'TESSERA_ERR_UNKNOWN_EVENT_TYPE',
+  UnknownKey: 'TESSERA_ERR_UNKNOWN_KEY',
+  TextTooLong: 'TESSERA_ERR_TEXT_TOO_LONG',
+  TooManyEvents: 'TESSERA_ERR_TOO_MANY_EVENTS',
+  InvalidUtf8: 'TESSERA_ERR_INVALID_UTF8',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
