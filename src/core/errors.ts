@@ -23,6 +23,8 @@ export const ErrorCode = {
   BadState: 'TESSERA_ERR_BAD_STATE',
   Closed: 'TESSERA_ERR_CLOSED',
   Io: 'TESSERA_ERR_IO',
+  DecompressFailed: 'TESSERA_ERR_DECOMPRESS_FAILED',
+  ImageDecodeFailed: 'TESSERA_ERR_IMAGE_DECODE_FAILED',
   UnknownEventType: 'TESSERA_ERR_UNKNOWN_EVENT_TYPE',
   UnknownKey: 'TESSERA_ERR_UNKNOWN_KEY',
   TextTooLong: 'TESSERA_ERR_TEXT_TOO_LONG',
