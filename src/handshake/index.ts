@@ -1,0 +1,13 @@
+export * from './constants.js';
+export * from './refusal.js';
+export * from './crypto.js';
+export * from './policy.js';
+export * from './ticket.js';
+export * from './invitation.js';
+export * from './throttle.js';
+export * from './messages.js';
+export * from './result.js';
+export * from './initiator.js';
+export * from './responder.js';
+export { SymmetricState } from './transcript.js';
+export { AeadFrameProtector, XSalsa20Poly1305, CipherId, type AeadSuite } from '../framing/aead.js';

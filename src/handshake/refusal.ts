@@ -1,0 +1,49 @@
+/** Refusal codes and HandshakeError; spec/handshake.md §6. */
+import { ErrorCode, TesseraError, type ErrorDetail } from '../core/index.js';
+
+/** Refusal strings with their wire numbers. HOST_KEY_MISMATCH is decided by the helper and never sent. */
+export const Refusal = {
+  TICKET_UNKNOWN: 1,
+  TICKET_EXPIRED: 2,
+  TICKET_REVOKED: 3,
+  BAD_PROOF: 4,
+  THROTTLED: 5,
+  POLICY_DENIED: 6,
+  USER_DECLINED: 7,
+  VERSION_MISMATCH: 8,
+  HOST_KEY_MISMATCH: 9,
+} as const;
+export type Refusal = keyof typeof Refusal;
+
+/** Codes a host may put on the wire (all but HOST_KEY_MISMATCH). */
+export const WIRE_REFUSALS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+
+const BY_NUMBER = new Map<number, Refusal>(Object.entries(Refusal).map(([k, v]) => [v, k as Refusal]));
+
+/** The refusal string for a wire number, or undefined. */
+export function refusalFromWire(n: number): Refusal | undefined {
+  return WIRE_REFUSALS.has(n) ? BY_NUMBER.get(n) : undefined;
+}
+
+const TEXT: Readonly<Record<Refusal, string>> = {
+  TICKET_UNKNOWN: 'the host does not know this invitation',
+  TICKET_EXPIRED: 'the invitation has expired',
+  TICKET_REVOKED: 'the invitation was revoked',
+  BAD_PROOF: 'the invitation secret or password was not accepted',
+  THROTTLED: 'too many failed attempts; try again later',
+  POLICY_DENIED: 'the host policy does not allow this connection',
+  USER_DECLINED: 'the host user declined the connection',
+  VERSION_MISMATCH: 'the host does not speak this handshake version',
+  HOST_KEY_MISMATCH: 'the host could not prove the key pinned by the invitation',
+};
+
+/** A refused handshake: `refusal` is the code string, `wire` its number. Never carries secrets or ticket ids. */
+export class HandshakeError extends TesseraError {
+  readonly refusal: Refusal;
+  readonly wire: number;
+  constructor(refusal: Refusal, detail: ErrorDetail = {}) {
+    super(ErrorCode.HandshakeRefused, `handshake refused: ${TEXT[refusal]} (${refusal})`, { context: 'handshake', ...detail });
+    this.refusal = refusal;
+    this.wire = Refusal[refusal];
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Brute-force throttling (spec/handshake.md §8): after `maxPerTicket` wrong proofs for one ticket, or
+ * `maxPerAddress` from one address, within `windowMs`, further attempts are refused as THROTTLED without
+ * being checked, until old failures leave the window. Pure: the clock is injected. Memory is bounded:
+ * at most `maxTracked` tickets and `maxTracked` addresses are tracked; the least recently failed is evicted.
+ */
+import { StateError, type Clock } from '../core/index.js';
+
+/** Options of Throttle. */
+export interface ThrottleOptions {
+  readonly clock: Clock;
+  /** Sliding window, default 10 minutes. */
+  readonly windowMs?: number;
+  /** Failures per ticket in the window before throttling, default 5. */
+  readonly maxPerTicket?: number;
+  /** Failures per address in the window before throttling, default 20. */
+  readonly maxPerAddress?: number;
+  /** Most tickets and most addresses tracked (each), default 10 000. */
+  readonly maxTracked?: number;
+}
+
+/** Counts failed proofs per ticket and per address. */
+export class Throttle {
+  readonly windowMs: number;
+  readonly maxPerTicket: number;
+  readonly maxPerAddress: number;
+  readonly maxTracked: number;
+  readonly #clock: Clock;
+  /** Failure times per key, oldest first; Map order is least recently failed first. */
+  readonly #tickets = new Map<string, number[]>();
+  readonly #addresses = new Map<string, number[]>();
+
+  constructor(o: ThrottleOptions) {
+    this.#clock = o.clock;
+    this.windowMs = positive(o.windowMs ?? 600_000, 'windowMs');
+    this.maxPerTicket = positive(o.maxPerTicket ?? 5, 'maxPerTicket');
+    this.maxPerAddress = positive(o.maxPerAddress ?? 20, 'maxPerAddress');
+    this.maxTracked = positive(o.maxTracked ?? 10_000, 'maxTracked');
+  }
+
+  /** True when attempts for this ticket (if given) or from this address must be refused unchecked. */
+  isThrottled(ticketId: string | undefined, address: string): boolean {
+    const now = this.#clock();
+    if (ticketId !== undefined && this.#count(this.#tickets, ticketId, now) >= this.maxPerTicket) return true;
+    return this.#count(this.#addresses, address, now) >= this.maxPerAddress;
+  }
+
+  /** Records one wrong proof. */
+  recordFailure(ticketId: string | undefined, address: string): void {
+    const now = this.#clock();
+    if (ticketId !== undefined) this.#add(this.#tickets, ticketId, now, this.maxPerTicket);
+    this.#add(this.#addresses, address, now, this.maxPerAddress);
+  }
+
+  /** Number of tracked tickets and addresses (for tests of the memory bound). */
+  get size(): { tickets: number; addresses: number } {
+    return { tickets: this.#tickets.size, addresses: this.#addresses.size };
+  }
+
+  #count(map: Map<string, number[]>, key: string, now: number): number {
+    const times = map.get(key);
+    if (!times) return 0;
+    while (times.length > 0 && !(now - times[0]! < this.windowMs)) times.shift();
+    if (times.length === 0) map.delete(key);
+    return times.length;
+  }
+
+  #add(map: Map<string, number[]>, key: string, now: number, cap: number): void {
+    this.#count(map, key, now);
+    const times = map.get(key) ?? [];
+    map.delete(key);
+    times.push(now);
+    // Only the newest `cap` failures matter for the decision; older ones are dropped to bound memory.
+    if (times.length > cap) times.splice(0, times.length - cap);
+    map.set(key, times);
+    while (map.size > this.maxTracked) {
+      const oldest = map.keys().next().value as string;
+      map.delete(oldest);
+    }
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!(Number.isInteger(n) && n >= 1)) throw new StateError(`throttle ${name} must be a positive integer`);
+  return n;
+}
