@@ -1,0 +1,139 @@
+import { ErrorCode, ProtocolError, StateError } from '../core/index.js';
+import { Channel, type Frame } from '../framing/index.js';
+import type { ControlMessage } from '../framing/control.js';
+import { encodeInputBatch } from '../input/input-batch.js';
+import type { InputEvent } from '../input/events.js';
+import { DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
+import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
+
+/** Options of a HelperSession. */
+export interface HelperSessionOptions extends SessionCoreOptions {
+  /** The mode the handshake granted. */
+  readonly mode: Mode;
+}
+
+/** Events of the helper side of one session. */
+export type HelperSessionEvent =
+  | CoreEvent
+  /** A codec update to decode; call acknowledge(seq) once it is decoded. `update` is owned by the receiver. */
+  | { readonly type: 'update'; readonly seq: number; readonly update: Uint8Array }
+  | { readonly type: 'mode'; readonly mode: Mode; readonly paused: boolean }
+  | { readonly type: 'resize'; readonly width: number; readonly height: number };
+
+/**
+ * The helper's side of one session after the handshake (sans-IO; spec/session.md).
+ * It hands display updates to the decoder and acknowledges them, sends input while control is held,
+ * and asks for control.
+ */
+export class HelperSession extends SessionCore<HelperSessionEvent> {
+  #mode: Mode;
+  #paused = false;
+  #lastSeq = 0;
+  #decodedSeq = 0;
+
+  constructor(options: HelperSessionOptions) {
+    super(options);
+    this.#mode = options.mode;
+  }
+
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Sequence number of the last update received. */
+  get receivedSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Tells the host that updates up to `seq` are decoded (flow control). */
+  acknowledge(seq: number, now: number): void {
+    if (this.state !== 'open' || seq <= this.#decodedSeq) return;
+    if (!(seq <= this.#lastSeq)) throw new StateError(`cannot acknowledge update ${seq} before receiving it`);
+    this.#decodedSeq = seq;
+    this.sendControl({ t: 'ack', seq, decoded: seq }, now);
+  }
+
+  /**
+   * Sends input events. The host's gate is the authority; the helper also holds input back while it
+   * knows it has no control, so nothing is sent that would only be dropped.
+   * @returns true if the events were sent
+   */
+  sendInput(events: readonly InputEvent[], now: number): boolean {
+    if (this.state !== 'open' || this.#mode !== 'control' || this.#paused || events.length === 0) return false;
+    this.sendFrame(Channel.Input, encodeInputBatch(events), now);
+    return true;
+  }
+
+  /**
+   * Sends input even without control (for tests of the host's gate and for conformance suites).
+   * A well-behaved helper uses sendInput.
+   */
+  sendInputUnchecked(events: readonly InputEvent[], now: number): void {
+    this.sendFrame(Channel.Input, encodeInputBatch(events), now);
+  }
+
+  /** Asks the host user for control. The answer arrives as a 'mode' event. */
+  requestControl(now: number): void {
+    this.sendControl({ t: 'control-request' }, now);
+  }
+
+  protected handleFrame(frame: Frame, _now: number): void {
+    if (frame.channel === Channel.Display) {
+      if (!(frame.payload.byteLength >= DISPLAY_HEADER_BYTES)) {
+        throw new ProtocolError(ErrorCode.Truncated, `truncated display payload: seq needs 4 bytes, ${frame.payload.byteLength} left`, {
+          context: 'display',
+          field: 'seq',
+          expected: DISPLAY_HEADER_BYTES,
+          received: frame.payload.byteLength,
+        });
+      }
+      const seq = new DataView(frame.payload.buffer, frame.payload.byteOffset, 4).getUint32(0);
+      if (seq !== this.#lastSeq + 1) {
+        throw new ProtocolError(ErrorCode.InvalidField, `display update ${seq} out of order (expected ${this.#lastSeq + 1})`, {
+          context: 'display',
+          field: 'seq',
+          expected: this.#lastSeq + 1,
+          received: seq,
+        });
+      }
+      this.#lastSeq = seq;
+      this.emit({ type: 'update', seq, update: frame.payload.subarray(DISPLAY_HEADER_BYTES) });
+      return;
+    }
+    throw new ProtocolError(ErrorCode.UnexpectedMessage, `the host may not send on channel ${frame.channel}`, {
+      context: 'helper-session',
+      field: 'channel',
+      received: frame.channel,
+    });
+  }
+
+  protected handleControlMessage(msg: ControlMessage, _now: number): void {
+    switch (msg.t) {
+      case 'control-grant':
+        this.#mode = msg.mode;
+        this.emit({ type: 'mode', mode: this.#mode, paused: this.#paused });
+        return;
+      case 'control-revoke':
+        this.#mode = 'view';
+        this.emit({ type: 'mode', mode: 'view', paused: this.#paused });
+        return;
+      case 'pause':
+        this.#paused = msg.paused;
+        this.emit({ type: 'mode', mode: this.#mode, paused: this.#paused });
+        return;
+      case 'screen':
+        this.emit({ type: 'resize', width: msg.width, height: msg.height });
+        return;
+      default:
+        throw new ProtocolError(ErrorCode.UnexpectedMessage, `the host may not send '${msg.t}'`, {
+          context: 'helper-session',
+          field: 't',
+          received: msg.t,
+        });
+    }
+  }
+}

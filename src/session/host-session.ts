@@ -1,0 +1,224 @@
+import { ErrorCode, ProtocolError, StateError, type Clock } from '../core/index.js';
+import { Channel, type Frame } from '../framing/index.js';
+import type { ControlMessage } from '../framing/control.js';
+import { decodeInputBatch } from '../input/input-batch.js';
+import type { InputEvent } from '../input/events.js';
+import { InputGate } from '../input/input-gate.js';
+import { DEFAULT_MAX_IN_FLIGHT, DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
+import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
+
+/** Options of a HostSession. */
+export interface HostSessionOptions extends SessionCoreOptions {
+  /** The mode granted by the handshake. */
+  readonly mode: Mode;
+  /** The most the helper may ever hold: the least of policy and invitation. Control requests above it are refused. */
+  readonly maxMode: Mode;
+  readonly width: number;
+  readonly height: number;
+  /** Clock for the input gate's rate limit. */
+  readonly clock: Clock;
+  /** Updates sent but not yet decoded by the helper before the host waits. Default 2. */
+  readonly maxInFlight?: number;
+  /** Input rate limit. Default 2,000 events/s. */
+  readonly maxEventsPerSecond?: number;
+}
+
+/** Events of the host side of one session. */
+export type HostSessionEvent =
+  | CoreEvent
+  /** Input that passed the gate: inject it. */
+  | { readonly type: 'input'; readonly events: readonly InputEvent[] }
+  /** The helper decoded updates up to `seq`. */
+  | { readonly type: 'ack'; readonly seq: number }
+  /** The helper asks for control; answer with grantControl() or denyControl(). */
+  | { readonly type: 'control-request' }
+  | { readonly type: 'mode'; readonly mode: Mode; readonly paused: boolean };
+
+/**
+ * The host's side of one session after the handshake (sans-IO; spec/session.md).
+ * It sends display updates under flow control (at most maxInFlight not yet decoded), takes input
+ * through the gate, and carries control requests, grants, revocations and pauses.
+ */
+export class HostSession extends SessionCore<HostSessionEvent> {
+  readonly #gate: InputGate;
+  readonly #maxInFlight: number;
+  readonly #maxMode: Mode;
+  #mode: Mode;
+  #paused = false;
+  #sentSeq = 0;
+  #decodedSeq = 0;
+  #controlRequested = false;
+
+  constructor(options: HostSessionOptions) {
+    super(options);
+    this.#mode = options.mode;
+    this.#maxMode = options.maxMode;
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.#gate = new InputGate({
+      width: options.width,
+      height: options.height,
+      now: options.clock,
+      ...(options.maxEventsPerSecond === undefined ? {} : { maxEventsPerSecond: options.maxEventsPerSecond }),
+    });
+    this.#gate.setMode(this.#mode);
+  }
+
+  /** The helper's current mode. */
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  /** The most this helper may be granted. */
+  get maxMode(): Mode {
+    return this.#maxMode;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** What the input gate admitted and dropped, by reason. */
+  get inputStats(): InputGate['stats'] {
+    return this.#gate.stats;
+  }
+
+  /** Updates sent and not yet decoded. */
+  get inFlight(): number {
+    return this.#sentSeq - this.#decodedSeq;
+  }
+
+  /** Sequence number of the last update sent (0 before the first). */
+  get sentSeq(): number {
+    return this.#sentSeq;
+  }
+
+  /** Sequence number of the last update the helper decoded. */
+  get decodedSeq(): number {
+    return this.#decodedSeq;
+  }
+
+  /** True while another update may be sent without exceeding the in-flight cap. */
+  get canSendUpdate(): boolean {
+    return this.state === 'open' && this.inFlight < this.#maxInFlight;
+  }
+
+  /**
+   * Sends one codec update on the Display channel and returns its sequence number.
+   * @throws {StateError} when the in-flight cap is reached or the session is closed
+   */
+  sendUpdate(update: Uint8Array, now: number): number {
+    if (!this.canSendUpdate) throw new StateError('update sent while the in-flight cap is reached or the session is closed');
+    const seq = ++this.#sentSeq;
+    const payload = new Uint8Array(DISPLAY_HEADER_BYTES + update.byteLength);
+    new DataView(payload.buffer).setUint32(0, seq);
+    payload.set(update, DISPLAY_HEADER_BYTES);
+    this.sendFrame(Channel.Display, payload, now);
+    return seq;
+  }
+
+  /** Grants control (or sets view) within maxMode; tells the helper. */
+  setMode(mode: Mode, now: number): Mode {
+    const granted: Mode = mode === 'control' && this.#maxMode === 'control' ? 'control' : 'view';
+    this.#mode = granted;
+    this.#controlRequested = false;
+    this.#gate.setMode(granted);
+    if (granted === 'view') this.#emitReleases(this.#gate.releaseAll());
+    this.sendControl({ t: 'control-grant', mode: granted }, now);
+    this.emit({ type: 'mode', mode: granted, paused: this.#paused });
+    return granted;
+  }
+
+  /** Answers a control request with a grant (within maxMode). */
+  grantControl(now: number): Mode {
+    return this.setMode('control', now);
+  }
+
+  /** Answers a control request with a refusal: the helper stays a viewer. */
+  denyControl(now: number): void {
+    this.setMode('view', now);
+  }
+
+  /** Takes control away at once: input stops at the gate before the helper even hears of it. */
+  revokeControl(now: number): void {
+    if (this.state !== 'open') return;
+    this.#mode = 'view';
+    this.#gate.setMode('view');
+    this.#emitReleases(this.#gate.releaseAll());
+    this.sendControl({ t: 'control-revoke' }, now);
+    this.emit({ type: 'mode', mode: 'view', paused: this.#paused });
+  }
+
+  /** Pauses or resumes the helper's input (the helper keeps viewing). */
+  pause(paused: boolean, now: number): void {
+    if (this.state !== 'open') return;
+    this.#paused = paused;
+    this.#gate.setPaused(paused);
+    if (paused) this.#emitReleases(this.#gate.releaseAll());
+    this.sendControl({ t: 'pause', paused }, now);
+    this.emit({ type: 'mode', mode: this.#mode, paused });
+  }
+
+  /** Tells the helper the screen changed size (the next update carries the new size too). */
+  resize(width: number, height: number, now: number): void {
+    this.#gate.resize(width, height);
+    this.sendControl({ t: 'screen', width, height }, now);
+  }
+
+  protected override onClose(): void {
+    this.#emitReleases(this.#gate.releaseAll());
+  }
+
+  /** Clipboard text from the helper reaches the host only under control, like input. */
+  protected override acceptClipboard(): boolean {
+    return this.#gate.admitClipboard();
+  }
+
+  protected handleFrame(frame: Frame, _now: number): void {
+    if (frame.channel === Channel.Input) {
+      const events = decodeInputBatch(frame.payload);
+      const admitted = this.#gate.admit(events);
+      if (admitted.length > 0) this.emit({ type: 'input', events: admitted });
+      return;
+    }
+    throw new ProtocolError(ErrorCode.UnexpectedMessage, `the helper may not send on channel ${frame.channel}`, {
+      context: 'host-session',
+      field: 'channel',
+      received: frame.channel,
+    });
+  }
+
+  protected handleControlMessage(msg: ControlMessage, _now: number): void {
+    switch (msg.t) {
+      case 'ack': {
+        if (!(msg.seq <= this.#sentSeq)) {
+          throw new ProtocolError(ErrorCode.InvalidField, `ack for update ${msg.seq} that was never sent (last ${this.#sentSeq})`, {
+            context: 'ack',
+            field: 'seq',
+            received: msg.seq,
+          });
+        }
+        if (msg.seq > this.#decodedSeq) {
+          this.#decodedSeq = msg.seq;
+          this.emit({ type: 'ack', seq: msg.seq });
+        }
+        return;
+      }
+      case 'control-request':
+        // Ask the host user at most once per pending request; a flood of requests is one question.
+        if (this.#mode === 'control' || this.#controlRequested) return;
+        this.#controlRequested = true;
+        this.emit({ type: 'control-request' });
+        return;
+      default:
+        throw new ProtocolError(ErrorCode.UnexpectedMessage, `the helper may not send '${msg.t}'`, {
+          context: 'host-session',
+          field: 't',
+          received: msg.t,
+        });
+    }
+  }
+
+  #emitReleases(release: InputEvent[]): void {
+    if (release.length > 0) this.emit({ type: 'input', events: release });
+  }
+}

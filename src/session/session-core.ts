@@ -1,0 +1,263 @@
+import { ErrorCode, ProtocolError, StateError, TesseraError } from '../core/index.js';
+import { Channel, Deframer, encodeFrame, type Frame, type FrameProtector } from '../framing/index.js';
+import { decodeControl, encodeControl, type ControlMessage } from '../framing/control.js';
+import { decodeText, encodeText } from '../input/text-channel.js';
+import { DEFAULT_MAX_CHAT_BYTES, DEFAULT_MAX_CLIPBOARD_BYTES } from '../input/constants.js';
+import { CloseReason, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_KEEPALIVE_MS } from './constants.js';
+
+/** Options shared by both session roles. */
+export interface SessionCoreOptions {
+  /** Opens incoming frames; already carries the post-handshake protector and body cap. */
+  readonly deframer: Deframer;
+  /** Seals outgoing frames (the handshake's send-direction protector). */
+  readonly seal: FrameProtector;
+  /** The time the session starts, in ms. */
+  readonly now: number;
+  /** Ping interval when idle. Default 5 s. */
+  readonly keepaliveMs?: number;
+  /** Close when nothing arrives for this long. Default 30 s. */
+  readonly idleTimeoutMs?: number;
+  /** Largest clipboard text accepted or sent, in UTF-8 bytes. Default 1 MiB. */
+  readonly maxClipboardBytes?: number;
+  /** Largest chat message accepted or sent, in UTF-8 bytes. Default 4 KiB. */
+  readonly maxChatBytes?: number;
+}
+
+/** Events both roles emit. */
+export type CoreEvent =
+  | { readonly type: 'chat'; readonly text: string }
+  | { readonly type: 'clipboard'; readonly text: string }
+  | { readonly type: 'rtt'; readonly ms: number }
+  | { readonly type: 'closed'; readonly reason: CloseReason; readonly message?: string; readonly error?: TesseraError; readonly byPeer: boolean };
+
+type State = 'open' | 'closed';
+
+/**
+ * The sans-IO machinery both session roles share (style.md §E): frames in through `handleBytes`,
+ * frames out through `pollTransmit`, events through `pollEvent`, timers through `pollTimeout` / `handleTimeout`.
+ * It owns keepalive, chat, clipboard and the close handshake; the roles add display, input and control.
+ */
+export abstract class SessionCore<E extends { readonly type: string }> {
+  protected readonly deframer: Deframer;
+  readonly #seal: FrameProtector;
+  readonly #keepaliveMs: number;
+  readonly #idleTimeoutMs: number;
+  protected readonly maxClipboardBytes: number;
+  protected readonly maxChatBytes: number;
+  #state: State = 'open';
+  readonly #out: Uint8Array[] = [];
+  #outBytes = 0;
+  readonly #events: (E | CoreEvent)[] = [];
+  #lastReceived: number;
+  #lastSent: number;
+  #pingSeq = 0;
+  #pingSentAt = new Map<number, number>();
+  #rttMs: number | undefined;
+
+  constructor(options: SessionCoreOptions) {
+    this.deframer = options.deframer;
+    this.#seal = options.seal;
+    this.#keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.maxClipboardBytes = options.maxClipboardBytes ?? DEFAULT_MAX_CLIPBOARD_BYTES;
+    this.maxChatBytes = options.maxChatBytes ?? DEFAULT_MAX_CHAT_BYTES;
+    this.#lastReceived = options.now;
+    this.#lastSent = options.now;
+  }
+
+  /** 'open' until the session is closed by either side or by an error. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The latest measured round-trip time in ms, once a pong has arrived. */
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+
+  /** Bytes queued by pollTransmit's producer and not yet taken. */
+  get pendingTransmitBytes(): number {
+    return this.#outBytes;
+  }
+
+  /** Feeds bytes received from the peer. Errors close the session and surface as a 'closed' event. */
+  handleBytes(chunk: Uint8Array, now: number): void {
+    if (this.#state !== 'open') return;
+    this.#lastReceived = now;
+    try {
+      this.deframer.push(chunk);
+      for (let frame = this.deframer.next(); frame; frame = this.#state === 'open' ? this.deframer.next() : undefined) {
+        this.#dispatch(frame, now);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Runs timers: keepalive pings and the idle timeout. */
+  handleTimeout(now: number): void {
+    if (this.#state !== 'open') return;
+    if (now - this.#lastReceived >= this.#idleTimeoutMs) {
+      this.#finish(CloseReason.Timeout, `nothing received for ${this.#idleTimeoutMs} ms`, undefined, false, true);
+      return;
+    }
+    if (now - this.#lastSent >= this.#keepaliveMs) this.#ping(now);
+  }
+
+  /** When handleTimeout should next run. */
+  pollTimeout(): number | undefined {
+    if (this.#state !== 'open') return undefined;
+    return Math.min(this.#lastReceived + this.#idleTimeoutMs, this.#lastSent + this.#keepaliveMs);
+  }
+
+  /** Next sealed frame to write to the transport, or undefined. */
+  pollTransmit(): Uint8Array | undefined {
+    const b = this.#out.shift();
+    if (b) this.#outBytes -= b.byteLength;
+    return b;
+  }
+
+  /** Next event for the application, or undefined. */
+  pollEvent(): E | CoreEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /** Sends a chat message. */
+  chat(text: string, now: number): void {
+    this.sendFrame(Channel.Chat, encodeText(text, this.maxChatBytes), now);
+  }
+
+  /** Sends clipboard text. */
+  clipboard(text: string, now: number): void {
+    this.sendFrame(Channel.Clipboard, encodeText(text, this.maxClipboardBytes), now);
+  }
+
+  /** Ends the session: sends a close message with the reason and emits 'closed'. */
+  close(reason: CloseReason = CloseReason.Normal, message?: string): void {
+    if (this.#state !== 'open') return;
+    this.#finish(reason, message, undefined, false, true);
+  }
+
+  /** Marks the connection as lost (the transport ended without a close message). */
+  handleTransportClosed(error?: unknown): void {
+    if (this.#state !== 'open') return;
+    const err = error === undefined ? undefined : toTesseraError(error);
+    this.#finish(CloseReason.ConnectionLost, err?.message ?? 'the connection closed', err, true, false);
+  }
+
+  protected emit(event: E | CoreEvent): void {
+    this.#events.push(event);
+  }
+
+  protected sendControl(msg: ControlMessage, now: number): void {
+    this.sendFrame(Channel.Control, encodeControl(msg), now);
+  }
+
+  protected sendFrame(channel: Channel, payload: Uint8Array, now: number): void {
+    if (this.#state !== 'open') throw new StateError('the session is closed');
+    const bytes = encodeFrame(channel, payload, this.#seal);
+    this.#out.push(bytes);
+    this.#outBytes += bytes.byteLength;
+    this.#lastSent = now;
+  }
+
+  /** Closes the session because of an error: a protocol error from the peer or a failure here. */
+  protected fail(err: unknown): void {
+    if (this.#state !== 'open') return;
+    const e = toTesseraError(err);
+    const reason = e instanceof ProtocolError ? CloseReason.ProtocolError : CloseReason.Normal;
+    // A peer whose frames cannot be opened gets no reply it could learn from, only the close.
+    this.#finish(reason, e.message, e, false, e.code !== ErrorCode.DecryptFailed);
+  }
+
+  /** Role-specific frames: Display, Input and the role's control messages. */
+  protected abstract handleFrame(frame: Frame, now: number): void;
+  protected abstract handleControlMessage(msg: ControlMessage, now: number): void;
+  /** Whether clipboard text from the peer is passed on (the host gates it like input). */
+  protected acceptClipboard(): boolean {
+    return true;
+  }
+  /** Called once when the session closes, before 'closed' is emitted. */
+  protected onClose(): void {}
+
+  #dispatch(frame: Frame, now: number): void {
+    switch (frame.channel) {
+      case Channel.Control: {
+        const msg = decodeControl(frame.payload);
+        this.#handleCoreControl(msg, now);
+        return;
+      }
+      case Channel.Chat:
+        this.emit({ type: 'chat', text: decodeText(frame.payload, this.maxChatBytes) });
+        return;
+      case Channel.Clipboard: {
+        const text = decodeText(frame.payload, this.maxClipboardBytes);
+        if (this.acceptClipboard()) this.emit({ type: 'clipboard', text });
+        return;
+      }
+      case Channel.Handshake:
+        throw new ProtocolError(ErrorCode.UnexpectedMessage, 'handshake frame after the handshake finished', {
+          context: 'session',
+          field: 'channel',
+          received: frame.channel,
+        });
+      default:
+        this.handleFrame(frame, now);
+    }
+  }
+
+  #handleCoreControl(msg: ControlMessage, now: number): void {
+    switch (msg.t) {
+      case 'ping':
+        this.sendControl({ t: 'pong', n: msg.n, ts: msg.ts }, now);
+        return;
+      case 'pong': {
+        const sentAt = this.#pingSentAt.get(msg.n);
+        if (sentAt === undefined) return;
+        this.#pingSentAt.delete(msg.n);
+        this.#rttMs = Math.max(0, now - sentAt);
+        this.emit({ type: 'rtt', ms: this.#rttMs });
+        return;
+      }
+      case 'close':
+        this.#finish(msg.reason as CloseReason, msg.message, undefined, true, false);
+        return;
+      default:
+        this.handleControlMessage(msg, now);
+    }
+  }
+
+  #ping(now: number): void {
+    const n = (this.#pingSeq = (this.#pingSeq + 1) >>> 0);
+    this.#pingSentAt.set(n, now);
+    // Bounded: only the last few pings can still be answered.
+    if (this.#pingSentAt.size > 8) this.#pingSentAt.delete(this.#pingSentAt.keys().next().value!);
+    this.sendControl({ t: 'ping', n, ts: now >>> 0 }, now);
+  }
+
+  /** Measures the round trip now (the session also pings by itself when idle). */
+  ping(now: number): void {
+    if (this.#state === 'open') this.#ping(now);
+  }
+
+  #finish(reason: CloseReason, message: string | undefined, error: TesseraError | undefined, byPeer: boolean, notifyPeer: boolean): void {
+    if (notifyPeer) {
+      try {
+        this.sendControl(message === undefined ? { t: 'close', reason } : { t: 'close', reason, message: message.slice(0, 200) }, this.#lastSent);
+      } catch {
+        // Nothing more can be sent; the close still takes effect locally.
+      }
+    }
+    this.#state = 'closed';
+    this.onClose();
+    const ev: CoreEvent = { type: 'closed', reason, byPeer, ...(message === undefined ? {} : { message }), ...(error ? { error } : {}) };
+    this.emit(ev);
+  }
+}
+
+/** Wraps anything thrown into a TesseraError, keeping tessera's own errors as they are. */
+export function toTesseraError(err: unknown): TesseraError {
+  if (err instanceof TesseraError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TesseraError(ErrorCode.Io, message.toLowerCase().replace(/\.$/, ''), { cause: err });
+}

@@ -1,0 +1,158 @@
+import t from 'tap';
+import { Deframer, NullProtector, encodeFrame, Channel, DEFAULT_MAX_BODY_BYTES } from '../../../src/framing/index.js';
+import { encodeControl } from '../../../src/framing/control.js';
+import { HostSession } from '../../../src/session/host-session.js';
+import { HelperSession } from '../../../src/session/helper-session.js';
+import type { Mode } from '../../../src/session/constants.js';
+
+function pair(mode: Mode, maxMode: Mode = 'control', extra: { maxInFlight?: number; maxEventsPerSecond?: number } = {}) {
+  let now = 1_000;
+  const clock = () => now;
+  const deframer = () => new Deframer({ maxBodyBytes: DEFAULT_MAX_BODY_BYTES });
+  const host = new HostSession({ deframer: deframer(), seal: NullProtector, now, mode, maxMode, width: 100, height: 50, clock, ...extra });
+  const helper = new HelperSession({ deframer: deframer(), seal: NullProtector, now, mode });
+  const pump = () => {
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (let b; (b = host.pollTransmit()); moved = true) helper.handleBytes(b, now);
+      for (let b; (b = helper.pollTransmit()); moved = true) host.handleBytes(b, now);
+    }
+  };
+  const drain = <E>(s: { pollEvent(): E | undefined }) => {
+    const out: E[] = [];
+    for (let e; (e = s.pollEvent()); ) out.push(e);
+    return out;
+  };
+  return { host, helper, pump, drain, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+t.test('updates flow under the in-flight cap and resume on acknowledgement', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view', { maxInFlight: 2 });
+  t.equal(host.sendUpdate(new Uint8Array([1]), 1000), 1);
+  t.equal(host.sendUpdate(new Uint8Array([2]), 1000), 2);
+  t.notOk(host.canSendUpdate, 'the cap of two is reached');
+  t.throws(() => host.sendUpdate(new Uint8Array([3]), 1000), { code: 'TESSERA_ERR_BAD_STATE' });
+  pump();
+  const updates = drain(helper).filter((e) => e.type === 'update');
+  t.same(updates.map((e) => e.type === 'update' && [e.seq, [...e.update]]), [[1, [1]], [2, [2]]]);
+  helper.acknowledge(1, 1000);
+  pump();
+  t.equal(host.decodedSeq, 1);
+  t.ok(host.canSendUpdate, 'one slot is free again');
+  t.same(drain(host).filter((e) => e.type === 'ack'), [{ type: 'ack', seq: 1 }]);
+});
+
+t.test('a view-only helper\'s input never passes the gate and is counted', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view');
+  t.notOk(helper.sendInput([{ type: 'text', text: 'x' }], 1000), 'a well-behaved helper holds input back');
+  helper.sendInputUnchecked([{ type: 'text', text: 'rm -rf' }, { type: 'pointerMove', x: 3, y: 4, buttons: 0 }], 1000);
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'input'), []);
+  t.equal(host.inputStats.dropped.notControl, 2);
+  t.equal(host.state, 'open', 'dropping input does not end the session');
+});
+
+t.test('control is granted on request only within maxMode, and revoking stops input at once', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'control');
+  helper.requestControl(1000);
+  helper.requestControl(1000);
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'control-request'), [{ type: 'control-request' }], 'two requests ask the user once');
+  t.equal(host.grantControl(1000), 'control');
+  pump();
+  t.equal(helper.mode, 'control');
+  t.ok(helper.sendInput([{ type: 'keyDown', code: 'KeyA', modifiers: 0 }], 1000));
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'input').flatMap((e) => (e.type === 'input' ? e.events : [])), [{ type: 'keyDown', code: 'KeyA', modifiers: 0 }]);
+  host.revokeControl(1000);
+  const released = drain(host).filter((e) => e.type === 'input').flatMap((e) => (e.type === 'input' ? e.events : []));
+  t.same(released, [{ type: 'keyUp', code: 'KeyA', modifiers: 0 }], 'held keys are released on revoke');
+  // Input already on its way when control was revoked is dropped by the gate.
+  helper.sendInputUnchecked([{ type: 'keyDown', code: 'KeyB', modifiers: 0 }], 1000);
+  pump();
+  t.equal(helper.mode, 'view');
+  t.same(drain(host).filter((e) => e.type === 'input'), []);
+
+  const capped = pair('view', 'view');
+  capped.helper.requestControl(1000);
+  capped.pump();
+  t.equal(capped.host.grantControl(1000), 'view', 'a view-only maximum caps the grant');
+});
+
+t.test('pause holds input without ending control', async (t) => {
+  const { host, helper, pump, drain } = pair('control', 'control');
+  host.pause(true, 1000);
+  pump();
+  t.ok(helper.paused);
+  helper.sendInputUnchecked([{ type: 'text', text: 'a' }], 1000);
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'input'), []);
+  t.equal(host.inputStats.dropped.paused, 1);
+  host.pause(false, 1000);
+  pump();
+  t.ok(helper.sendInput([{ type: 'text', text: 'b' }], 1000));
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'input').flatMap((e) => (e.type === 'input' ? e.events : [])), [{ type: 'text', text: 'b' }]);
+});
+
+t.test('chat both ways; clipboard from the helper only under control', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'control');
+  helper.chat('can you see my screen?', 1000);
+  host.chat('yes', 1000);
+  helper.clipboard('secret paste', 1000);
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'chat' || e.type === 'clipboard'), [{ type: 'chat', text: 'can you see my screen?' }]);
+  t.same(drain(helper).filter((e) => e.type === 'chat'), [{ type: 'chat', text: 'yes' }]);
+  host.clipboard('from host', 1000);
+  pump();
+  t.same(drain(helper).filter((e) => e.type === 'clipboard'), [{ type: 'clipboard', text: 'from host' }]);
+});
+
+t.test('keepalive measures the round trip, and silence times out', async (t) => {
+  const { host, helper, pump, drain, advance } = pair('view', 'view');
+  const due = host.pollTimeout()!;
+  t.ok(due > 1000);
+  const at = advance(due - 1000);
+  host.handleTimeout(at);
+  pump();
+  t.same(drain(host).filter((e) => e.type === 'rtt'), [{ type: 'rtt', ms: 0 }]);
+  const late = advance(60_000);
+  helper.handleTimeout(late);
+  const closed = drain(helper).find((e) => e.type === 'closed');
+  t.match(closed, { type: 'closed', reason: 'timeout', byPeer: false });
+  pump();
+  t.match(drain(host).find((e) => e.type === 'closed'), { type: 'closed', reason: 'timeout', byPeer: true });
+});
+
+t.test('protocol violations close only the offending session with a typed error', async (t) => {
+  const { host, helper, pump, drain } = pair('control', 'control');
+  // The helper may not send display updates.
+  host.handleBytes(encodeFrame(Channel.Display, new Uint8Array([0, 0, 0, 1, 9])), 1000);
+  const closed = drain(host).find((e) => e.type === 'closed');
+  t.match(closed, { type: 'closed', reason: 'protocol-error', byPeer: false });
+  t.equal(closed?.type === 'closed' && closed.error?.code, 'TESSERA_ERR_UNEXPECTED_MESSAGE');
+  pump();
+  t.match(drain(helper).find((e) => e.type === 'closed'), { reason: 'protocol-error', byPeer: true });
+
+  const b = pair('control', 'control');
+  b.host.handleBytes(encodeFrame(Channel.Control, encodeControl({ t: 'ack', seq: 5, decoded: 5 })), 1000);
+  t.match(b.drain(b.host).find((e) => e.type === 'closed'), { reason: 'protocol-error', error: { code: 'TESSERA_ERR_INVALID_FIELD' } }, 'an ack for an update never sent');
+
+  const c = pair('view', 'view');
+  c.helper.handleBytes(encodeFrame(Channel.Display, new Uint8Array([0, 0, 0, 2])), 1000);
+  t.match(c.drain(c.helper).find((e) => e.type === 'closed'), { error: { code: 'TESSERA_ERR_INVALID_FIELD' } }, 'updates out of order');
+
+  const d = pair('view', 'view');
+  d.host.handleBytes(new Uint8Array([0, 0, 0, 1, 99]), 1000);
+  t.match(d.drain(d.host).find((e) => e.type === 'closed'), { error: { code: 'TESSERA_ERR_UNKNOWN_CHANNEL' } });
+  d.host.handleBytes(new Uint8Array([1, 2, 3]), 1000);
+  t.equal(d.drain(d.host).length, 0, 'a closed session ignores further bytes');
+});
+
+t.test('a clean close carries its reason to the peer', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view');
+  helper.close('helper-left', 'bye');
+  pump();
+  t.match(drain(host).find((e) => e.type === 'closed'), { type: 'closed', reason: 'helper-left', message: 'bye', byPeer: true });
+  t.equal(host.state, 'closed');
+});
