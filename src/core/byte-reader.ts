@@ -27,25 +27,34 @@ export class ByteReader {
     return this.#bytes.byteLength - this.#pos;
   }
 
-  /** Throws TESSERA_ERR_TRUNCATED unless `n` more bytes are available. */
+  /**
+   * Throws TESSERA_ERR_TRUNCATED unless `n` more bytes are available.
+   * A negative or fractional `n` (usually a length computed from a peer's fields) is TESSERA_ERR_INVALID_FIELD.
+   */
   need(n: number, field: string): void {
-    if (!(n <= this.remaining)) throw truncated(this.context, field, this.#pos, n, this.remaining);
+    if (!(Number.isInteger(n) && n >= 0)) throw invalidField(this.context, field, this.#pos, 'is not a valid length', String(n));
+    this.#need(n, field);
+  }
+
+  /** The check for fixed-size reads, where `n` is a small non-negative integer constant. */
+  #need(n: number, field: string): void {
+    if (!(n <= this.#bytes.byteLength - this.#pos)) throw truncated(this.context, field, this.#pos, n, this.remaining);
   }
 
   u8(field: string): number {
-    this.need(1, field);
+    this.#need(1, field);
     return this.#bytes[this.#pos++]!;
   }
 
   u16(field: string): number {
-    this.need(2, field);
+    this.#need(2, field);
     const v = this.#view.getUint16(this.#pos);
     this.#pos += 2;
     return v;
   }
 
   u32(field: string): number {
-    this.need(4, field);
+    this.#need(4, field);
     const v = this.#view.getUint32(this.#pos);
     this.#pos += 4;
     return v;
@@ -53,27 +62,31 @@ export class ByteReader {
 
   /** Reads a u64 as a bigint. */
   u64(field: string): bigint {
-    this.need(8, field);
+    this.#need(8, field);
     const v = this.#view.getBigUint64(this.#pos);
     this.#pos += 8;
     return v;
   }
 
   i16(field: string): number {
-    this.need(2, field);
+    this.#need(2, field);
     const v = this.#view.getInt16(this.#pos);
     this.#pos += 2;
     return v;
   }
 
   i32(field: string): number {
-    this.need(4, field);
+    this.#need(4, field);
     const v = this.#view.getInt32(this.#pos);
     this.#pos += 4;
     return v;
   }
 
-  /** Reads an unsigned LEB128 varint of at most 5 bytes (values up to 2^32-1). */
+  /**
+   * Reads an unsigned LEB128 varint of at most 5 bytes (values up to 2^32-1).
+   * Only the shortest encoding is accepted: a last byte of 0x00 after a continuation byte is
+   * TESSERA_ERR_INVALID_FIELD, so every value has exactly one encoding.
+   */
   varuint(field: string): number {
     let result = 0;
     let shift = 0;
@@ -83,6 +96,7 @@ export class ByteReader {
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) {
         if (result > 0xffffffff) throw invalidField(this.context, field, start, 'is larger than 2^32-1');
+        if (b === 0 && i > 0) throw invalidField(this.context, field, start, 'is not the shortest varint encoding');
         return result;
       }
       shift += 7;

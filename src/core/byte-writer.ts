@@ -17,7 +17,7 @@ export class ByteWriter {
    * @param maxBytes hard cap; writing past it throws StateError (a bug on our side, not the peer's)
    */
   constructor(initialBytes = 256, maxBytes = 0x7fffffff) {
-    this.#buf = new Uint8Array(Math.max(16, initialBytes));
+    this.#buf = new Uint8Array(Math.max(16, Math.min(initialBytes, maxBytes)));
     this.#view = new DataView(this.#buf.buffer);
     this.#maxBytes = maxBytes;
   }
@@ -36,6 +36,7 @@ export class ByteWriter {
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     const need = this.#pos + n;
+    if (!(Number.isInteger(n) && n >= 0)) throw new StateError(`byte writer cannot make room for ${n} bytes`);
     if (need <= this.#buf.byteLength) return;
     if (need > this.#maxBytes) throw new StateError(`byte writer would exceed its ${this.#maxBytes}-byte cap`);
     let size = this.#buf.byteLength * 2;
@@ -47,41 +48,53 @@ export class ByteWriter {
     this.#view = new DataView(next.buffer);
   }
 
+  /** Writes one byte; `v` must be an integer 0..255 (StateError otherwise, never a silent wrap). */
   u8(v: number): this {
+    if ((v & 0xff) !== v) throw outOfRange('u8', v);
     this.ensure(1);
     this.#buf[this.#pos++] = v;
     return this;
   }
 
+  /** Writes a big-endian u16; `v` must be an integer 0..65535. */
   u16(v: number): this {
+    if ((v & 0xffff) !== v) throw outOfRange('u16', v);
     this.ensure(2);
     this.#view.setUint16(this.#pos, v);
     this.#pos += 2;
     return this;
   }
 
+  /** Writes a big-endian u32; `v` must be an integer 0..2^32-1. */
   u32(v: number): this {
+    if (v >>> 0 !== v) throw outOfRange('u32', v);
     this.ensure(4);
     this.#view.setUint32(this.#pos, v);
     this.#pos += 4;
     return this;
   }
 
+  /** Writes a big-endian u64; `v` must be 0..2^64-1. */
   u64(v: bigint): this {
+    if (!(v >= 0n && v <= 0xffffffffffffffffn)) throw outOfRange('u64', v);
     this.ensure(8);
     this.#view.setBigUint64(this.#pos, v);
     this.#pos += 8;
     return this;
   }
 
+  /** Writes a big-endian i16; `v` must be an integer -32768..32767. */
   i16(v: number): this {
+    if ((v << 16) >> 16 !== v) throw outOfRange('i16', v);
     this.ensure(2);
     this.#view.setInt16(this.#pos, v);
     this.#pos += 2;
     return this;
   }
 
+  /** Writes a big-endian i32; `v` must be an integer -2^31..2^31-1. */
   i32(v: number): this {
+    if ((v | 0) !== v) throw outOfRange('i32', v);
     this.ensure(4);
     this.#view.setInt32(this.#pos, v);
     this.#pos += 4;
@@ -90,7 +103,7 @@ export class ByteWriter {
 
   /** Unsigned LEB128, for values 0..2^32-1. */
   varuint(v: number): this {
-    if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new StateError(`varuint out of range: ${v}`);
+    if (v >>> 0 !== v) throw outOfRange('varuint', v);
     this.ensure(5);
     while (v >= 0x80) {
       this.#buf[this.#pos++] = (v & 0x7f) | 0x80;
@@ -117,7 +130,8 @@ export class ByteWriter {
 
   /** Overwrites a u32 at an earlier offset (for length fields written after their body). */
   patchU32(offset: number, v: number): void {
-    if (!(offset + 4 <= this.#pos)) throw new StateError('patch outside written bytes');
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + 4 <= this.#pos)) throw new StateError('patch outside written bytes');
+    if (v >>> 0 !== v) throw outOfRange('u32', v);
     this.#view.setUint32(offset, v);
   }
 
@@ -130,4 +144,8 @@ export class ByteWriter {
   toBytes(): Uint8Array {
     return this.#buf.slice(0, this.#pos);
   }
+}
+
+function outOfRange(kind: string, v: number | bigint): StateError {
+  return new StateError(`${kind} value out of range: ${String(v)}`, { field: kind, received: String(v) });
 }

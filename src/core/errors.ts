@@ -30,6 +30,7 @@ export const ErrorCode = {
   TextTooLong: 'TESSERA_ERR_TEXT_TOO_LONG',
   TooManyEvents: 'TESSERA_ERR_TOO_MANY_EVENTS',
   InvalidUtf8: 'TESSERA_ERR_INVALID_UTF8',
+  Timeout: 'TESSERA_ERR_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -10,7 +10,7 @@ export interface DeframerOptions {
 }
 
 /**
- * Incremental, sans-IO frame parser (spec/protocol.md §2.2).
+ * Incremental, sans-IO frame parser (spec/framing.md §2, §6).
  * Push any split of the byte stream with `push`; take whole frames with `next`.
  * It holds at most one frame's worth of bytes beyond what it was given (header + maxBodyBytes) and
  * checks every length against the cap before allocating. After an error it stays failed.
@@ -72,12 +72,26 @@ export class Deframer {
     try {
       const size = this.peekSize();
       if (size === undefined) return undefined;
+      const frameOffset = this.#streamOffset;
       const bodyStart = this.#start + FRAME_HEADER_BYTES;
       const sealed = this.#buf.slice(bodyStart, bodyStart + size);
       this.#start = bodyStart + size;
       this.#streamOffset += FRAME_HEADER_BYTES + size;
       if (this.#start === this.#end) this.#start = this.#end = 0;
-      return parseBody(this.#protector.open(sealed));
+      let body: Uint8Array;
+      try {
+        body = this.#protector.open(sealed);
+      } catch (err) {
+        // A protector must throw ProtocolError(DECRYPT_FAILED); anything else it throws still means
+        // the body could not be opened, and must not escape as an engine error.
+        if (err instanceof ProtocolError) throw err;
+        throw new ProtocolError(ErrorCode.DecryptFailed, `frame at stream offset ${frameOffset} could not be opened`, {
+          context: 'frame-body',
+          offset: frameOffset,
+          cause: err,
+        });
+      }
+      return parseBody(body);
     } catch (err) {
       this.#failed = err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.InvalidField, 'frame could not be parsed', { cause: err });
       throw this.#failed;
@@ -90,6 +104,7 @@ export class Deframer {
    * @throws {ProtocolError} when the header announces a body over the cap or under the minimum
    */
   peekSize(): number | undefined {
+    if (this.#failed) throw this.#failed;
     const have = this.#end - this.#start;
     if (have < FRAME_HEADER_BYTES) return undefined;
     const size = this.#headerLength();
