@@ -11,3 +11,4 @@ export * from './initiator.js';
 export * from './responder.js';
 export { SymmetricState } from './transcript.js';
 export { AeadFrameProtector, XSalsa20Poly1305, CipherId, type AeadSuite } from '../framing/aead.js';
+export * from './audit.js';

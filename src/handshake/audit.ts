@@ -1,0 +1,35 @@
+/** Audit events (spec/handshake.md §9): one per host decision; never a secret, key or password. */
+import type { Mode } from './constants.js';
+
+/** What happened. */
+export type AuditDecision = 'created' | 'accepted' | 'refused' | 'revoked' | 'timeout' | 'error' | 'closed';
+
+/** One audit record. */
+export interface AuditEvent {
+  /** ISO 8601 UTC time of the decision. */
+  readonly time: string;
+  /** The helper's address ("ip:port"), or null when not connection-related (created, revoked). */
+  readonly peer: string | null;
+  /** Ticket id (hex), when known. An identifier, not a secret. */
+  readonly ticketId: string | null;
+  /** Verified helper user name (offers), or null. */
+  readonly helper: string | null;
+  readonly decision: AuditDecision;
+  /** Refusal code (e.g. BAD_PROOF) or error code (e.g. TESSERA_ERR_HANDSHAKE_TIMEOUT), or null. */
+  readonly code: string | null;
+  /** Granted or offered mode, or null. */
+  readonly mode: Mode | null;
+}
+
+/** Builds an AuditEvent with nulls for missing fields. */
+export function auditEvent(nowMs: number, fields: Partial<Omit<AuditEvent, 'time'>> & { decision: AuditDecision }): AuditEvent {
+  return {
+    time: new Date(nowMs).toISOString(),
+    peer: fields.peer ?? null,
+    ticketId: fields.ticketId ?? null,
+    helper: fields.helper ?? null,
+    decision: fields.decision,
+    code: fields.code ?? null,
+    mode: fields.mode ?? null,
+  };
+}

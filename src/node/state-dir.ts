@@ -1,0 +1,108 @@
+/**
+ * The host's state folder: created with mode 0700, files written atomically (temp file, fsync, rename,
+ * directory fsync) with mode 0600. Also holds the host's static X25519 key (host-key.json).
+ */
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, ErrorCode, INSPECT, TesseraError } from '../core/index.js';
+import { dhKeyPair, fromBase64, toBase64 } from '../handshake/crypto.js';
+import { fingerprint } from '../handshake/invitation.js';
+
+/** Creates the folder (and parents) if needed and makes it 0700. */
+export function ensureStateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (process.platform !== 'win32' && (statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  } catch (err) {
+    throw ioError(`state folder could not be created`, err);
+  }
+}
+
+/** Writes `data` to `path` atomically with mode 0600. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+    syncDir(join(path, '..'));
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // The temp file may not exist; nothing to clean.
+    }
+    throw ioError(`could not write ${path}`, err);
+  }
+}
+
+function syncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the rename is still atomic.
+  }
+}
+
+/** The host's static X25519 key pair. util.inspect shows only the fingerprint. */
+export class HostKey {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+  constructor(secretKey: Uint8Array) {
+    const kp = dhKeyPair(secretKey);
+    this.publicKey = kp.publicKey;
+    this.secretKey = kp.secretKey;
+  }
+  get fingerprint(): string {
+    return fingerprint(this.publicKey);
+  }
+  [INSPECT](): string {
+    return `HostKey { fingerprint: '${this.fingerprint}' }`;
+  }
+  toJSON(): object {
+    return { publicKey: toBase64(this.publicKey), fingerprint: this.fingerprint };
+  }
+}
+
+/**
+ * Loads `host-key.json` from the state folder, or creates it (0600) on first use.
+ * @throws {ConfigError} when the file exists but is malformed
+ */
+export function loadOrCreateHostKey(stateDir: string): HostKey {
+  ensureStateDir(stateDir);
+  const path = join(stateDir, 'host-key.json');
+  if (existsSync(path)) {
+    let secret: Uint8Array | undefined;
+    try {
+      const v = JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown; secretKey?: unknown };
+      if (v.version === 1 && typeof v.secretKey === 'string') secret = fromBase64(v.secretKey);
+    } catch {
+      secret = undefined;
+    }
+    if (!secret || secret.byteLength !== 32) throw new ConfigError('host-key.json: must be {"version":1,"secretKey":"<32 bytes base64>"}', { field: 'secretKey' });
+    return new HostKey(secret);
+  }
+  const key = new HostKey(new Uint8Array(randomBytes(32)));
+  writeFileAtomic(path, JSON.stringify({ version: 1, publicKey: toBase64(key.publicKey), secretKey: toBase64(key.secretKey) }) + '\n');
+  return key;
+}
+
+/** A TesseraError TESSERA_ERR_IO with the system error as cause. */
+export function ioError(message: string, cause: unknown): TesseraError {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return new TesseraError(ErrorCode.Io, typeof code === 'string' ? `${message} (${code})` : message, { cause });
+}
