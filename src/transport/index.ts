@@ -1,0 +1,3 @@
+export * from './tcp.js';
+export * from './send-queue.js';
+export * from './memory-pair.js';
