@@ -103,8 +103,8 @@ export async function helperConnect(fx: HostFixture, o: ConnectHandshakeOptions)
   return { sock, result };
 }
 
-/** The latest host-side result (waits until the host saw the connection). */
-export async function lastHostResult(fx: HostFixture, count: number): Promise<Promise<EstablishedHandshake>> {
+/** The host-side result of connection number `count` (waits until the host saw it); wrapped so awaiting does not unwrap it. */
+export async function hostResult(fx: HostFixture, count: number): Promise<{ result: Promise<EstablishedHandshake> }> {
   for (let i = 0; i < 200 && fx.results.length < count; i++) await new Promise((r) => setTimeout(r, 5));
-  return fx.results[count - 1]!;
+  return { result: fx.results[count - 1]! };
 }
