@@ -1,0 +1,2 @@
+/** The replay adapter. */
+export { ReplayScreen, type ReplayPace, type ReplayScreenOptions } from './replay-screen.js';
