@@ -1,0 +1,124 @@
+/**
+ * Builds and replays spec/vectors/handshake.json: full handshakes with fixed keys and fixed randomness.
+ * `node --import tsx test/conformance/handshake-vectors.ts > spec/vectors/handshake.json` regenerates it.
+ */
+import nacl from 'tweetnacl';
+import { fromHex, toHex } from '../../src/core/index.js';
+import {
+  HandshakeInitiator, HandshakeResponder, MemoryTicketStore, createInvitation, dhKeyPair, parsePolicy, parseHelpers, sha512, type HandshakeResult,
+} from '../../src/handshake/index.js';
+
+export interface VectorCase {
+  name: string;
+  kind: 'ticket' | 'offer';
+  now: number;
+  hostStaticSecret: string;
+  hostEphemeralSecret: string;
+  helperEphemeralSecret: string;
+  /** Ticket cases: the randomness createInvitation consumed (ticket id, secret, password salt) and the KDF output. */
+  ticketId?: string;
+  ticketSecret?: string;
+  passwordSalt?: string;
+  passwordKey?: string;
+  invitationText?: string;
+  invitationUrl?: string;
+  /** Offer cases: the helper's Ed25519 seed. */
+  identitySeed?: string;
+  policy: unknown;
+  helpers?: unknown;
+  requestMode: 'view' | 'control';
+  consent: { mode: 'view' | 'control'; width: number; height: number; codecs: Record<string, number | string | boolean> };
+  messages: { clientHello: string; serverHello: string; auth: string; welcome: string };
+  result: { mode: string; cipher: string; handshakeHash: string; helperToHostKeySha512: string; hostToHelperKeySha512: string };
+}
+
+/** A Random that hands out fixed chunks in order. */
+export function fixedRandom(chunks: string[]): (n: number) => Uint8Array {
+  const queue = chunks.map((c) => fromHex(c)!);
+  return (n) => {
+    const next = queue.shift();
+    if (!next || next.byteLength !== n) throw new Error(`fixed random: asked for ${n} bytes, have ${next?.byteLength}`);
+    return next;
+  };
+}
+
+export function setupCase(c: VectorCase) {
+  const hostKey = dhKeyPair(fromHex(c.hostStaticSecret)!);
+  const store = new MemoryTicketStore();
+  const policy = parsePolicy(c.policy);
+  let initiator: HandshakeInitiator;
+  if (c.kind === 'ticket') {
+    const { invitation, ticket } = createInvitation({
+      hostKey: hostKey.publicKey, addresses: ['192.0.2.10:3389'], expires: { value: 2, units: 'hours' }, name: 'Vector Host', now: () => c.now,
+      random: fixedRandom([c.ticketId!, c.ticketSecret!, ...(c.passwordSalt ? [c.passwordSalt] : [])]),
+      ...(c.passwordSalt ? { password: 'not used', kdf: () => fromHex(c.passwordKey!)! } : {}),
+      policy,
+    });
+    store.add(ticket);
+    initiator = HandshakeInitiator.fromInvitation(invitation, {
+      random: fixedRandom([c.helperEphemeralSecret]), requestMode: c.requestMode,
+      ...(c.passwordSalt ? { password: 'not used', kdf: () => fromHex(c.passwordKey!)! } : {}),
+    });
+    return { hostKey, store, policy, initiator, invitation };
+  }
+  initiator = new HandshakeInitiator({
+    hostKey: hostKey.publicKey, auth: { kind: 'offer', identity: nacl.sign.keyPair.fromSeed(fromHex(c.identitySeed!)!) },
+    random: fixedRandom([c.helperEphemeralSecret]), requestMode: c.requestMode,
+  });
+  return { hostKey, store, policy, initiator, invitation: undefined };
+}
+
+export function makeResponder(c: VectorCase, s: ReturnType<typeof setupCase>): HandshakeResponder {
+  return new HandshakeResponder({
+    staticKey: s.hostKey, tickets: s.store, policy: s.policy, clock: () => c.now, random: fixedRandom([c.hostEphemeralSecret]), peer: '192.0.2.99',
+    ...(c.helpers ? { helpers: parseHelpers(c.helpers) } : {}),
+  });
+}
+
+export function summarize(r: HandshakeResult, role: 'helper' | 'host') {
+  const h2h = role === 'helper' ? r.keys.send : r.keys.receive;
+  const h2r = role === 'helper' ? r.keys.receive : r.keys.send;
+  return { mode: r.mode, cipher: r.cipher.name, handshakeHash: toHex(r.keys.handshakeHash), helperToHostKeySha512: toHex(sha512(h2h)), hostToHelperKeySha512: toHex(sha512(h2r)) };
+}
+
+/** Runs a case end to end and fills in messages and result. */
+export function runCase(c: VectorCase): VectorCase {
+  const s = setupCase(c);
+  const res = makeResponder(c, s);
+  const m1 = s.initiator.next()!;
+  res.receive(m1);
+  const m2 = res.next()!;
+  s.initiator.receive(m2);
+  const m3 = s.initiator.next()!;
+  res.receive(m3);
+  res.accept(c.consent);
+  const m4 = res.next()!;
+  s.initiator.receive(m4);
+  const out: VectorCase = { ...c, messages: { clientHello: toHex(m1), serverHello: toHex(m2), auth: toHex(m3), welcome: toHex(m4) }, result: summarize(s.initiator.finish(), 'helper') };
+  if (s.invitation) {
+    out.invitationText = s.invitation.toText();
+    out.invitationUrl = s.invitation.toUrl();
+  }
+  return out;
+}
+
+const seq = (start: number, n = 32) => toHex(Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff));
+
+if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
+  const identity = nacl.sign.keyPair.fromSeed(fromHex(seq(0x90))!);
+  const base = { now: 1_900_000_000_000, hostStaticSecret: seq(0x01), hostEphemeralSecret: seq(0x21), helperEphemeralSecret: seq(0x41) };
+  const cases: VectorCase[] = [
+    runCase({
+      ...base, name: 'ticket with password, control', kind: 'ticket', ticketId: seq(0x61, 16), ticketSecret: seq(0x71), passwordSalt: seq(0xa1, 16), passwordKey: seq(0xb1),
+      policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { tile: 64, lossy: true } },
+      messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
+    }),
+    runCase({
+      ...base, name: 'offer by group member, view policy', kind: 'offer', identitySeed: seq(0x90),
+      policy: { offer: { enabled: true, permit: 'view', helpers: ['group:support'] } }, helpers: { users: { bob: [toHex(identity.publicKey)] }, groups: { support: ['bob'] } },
+      requestMode: 'control', consent: { mode: 'control', width: 800, height: 600, codecs: {} },
+      messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
+    }),
+  ];
+  console.log(JSON.stringify({ description: 'tessera handshake vectors (spec/handshake.md); hex unless noted; random chunks are consumed in the order listed', cases }, null, 2));
+}
