@@ -4,14 +4,14 @@
 export const FRAME_HEADER_BYTES = 4;
 /** Smallest body: 1 byte of channel id. */
 export const MIN_BODY_BYTES = 1;
-/** Default cap on a frame body before the handshake completes (unauthenticated peers); spec/framing.md §4. */
+/** Default cap on a frame body before the handshake completes (unauthenticated peers); spec/framing.md §2.3. */
 export const PRE_AUTH_MAX_BODY_BYTES = 8 * 1024;
 /** Default cap on a frame body after the handshake. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Hard ceiling on any negotiated cap. */
 export const ABSOLUTE_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-/** Channel ids; spec/framing.md §3. */
+/** Channel ids; spec/framing.md §2.2. */
 export const Channel = {
   /** Handshake messages; only before the keys are in place. */
   Handshake: 0,

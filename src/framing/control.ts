@@ -1,5 +1,5 @@
 /**
- * Control-channel messages (channel 1); implements spec/framing.md §7 (Control messages).
+ * Control-channel messages (channel 1); implements spec/framing.md §2.6 (Control messages).
  *
  * A control message is one msgpack map with a string `t` (the message type) and typed fields.
  * Each message type is declared once with `defineControlMessage(type, schema)`; the table
@@ -17,13 +17,13 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ByteReader, ErrorCode, invalidField, ProtocolError, StateError } from '../core/index.js';
 
-/** Largest encoded control message; larger is TESSERA_ERR_LIMIT_EXCEEDED. spec/framing.md §7.1 */
+/** Largest encoded control message; larger is TESSERA_ERR_LIMIT_EXCEEDED. spec/framing.md §2.6.1 */
 export const MAX_CONTROL_MESSAGE_BYTES = 4096;
-/** Most entries in a control message map, `t` included; more is TESSERA_ERR_LIMIT_EXCEEDED. spec/framing.md §7.1 */
+/** Most entries in a control message map, `t` included; more is TESSERA_ERR_LIMIT_EXCEEDED. spec/framing.md §2.6.1 */
 export const MAX_CONTROL_FIELDS = 16;
-/** Largest screen edge a `screen` message may announce, in pixels. spec/framing.md §7.3 */
+/** Largest screen edge a `screen` message may announce, in pixels. spec/framing.md §2.6.3 */
 export const MAX_SCREEN_EDGE_PX = 16384;
-/** Largest `close.message`, in UTF-8 bytes. spec/framing.md §7.3 */
+/** Largest `close.message`, in UTF-8 bytes. spec/framing.md §2.6.3 */
 export const MAX_CLOSE_MESSAGE_BYTES = 200;
 /** Largest unsigned 32-bit value. */
 const U32_MAX = 0xffffffff;
@@ -157,9 +157,9 @@ export function defineControlMessage<const T extends string, const S extends Con
 }
 
 // ---------------------------------------------------------------------------------------------
-// The messages of this version (spec/framing.md §7.3)
+// The messages of this version (spec/framing.md §2.6.3)
 
-/** Why a session ended, carried by `close.reason`. spec/framing.md §7.3 */
+/** Why a session ended, carried by `close.reason`. spec/framing.md §2.6.3 */
 export const CLOSE_REASONS = [
   'normal',
   'host-ended',
@@ -428,7 +428,7 @@ function truncateForMessage(s: string): string {
 
 /**
  * Checks the structure of a control message and records each top-level value's kind.
- * spec/framing.md §7.1: one msgpack map, string keys (valid UTF-8, no repeats), scalar values
+ * spec/framing.md §2.6.1: one msgpack map, string keys (valid UTF-8, no repeats), scalar values
  * (nil, bool, int, float, str of valid UTF-8, bin), nothing after it.
  */
 function scanMap(bytes: Uint8Array): Map<string, ScannedEntry> {

@@ -10,7 +10,7 @@ export interface DeframerOptions {
 }
 
 /**
- * Incremental, sans-IO frame parser (spec/framing.md §2, §6).
+ * Incremental, sans-IO frame parser (spec/framing.md §2.1, §2.5).
  * Push any split of the byte stream with `push`; take whole frames with `next`.
  * It holds at most one frame's worth of bytes beyond what it was given (header + maxBodyBytes) and
  * checks every length against the cap before allocating. After an error it stays failed.

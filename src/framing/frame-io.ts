@@ -1,5 +1,5 @@
 /**
- * Channel multiplexing over one byte stream; spec/framing.md §3 (Channels) and §7 (Control messages).
+ * Channel multiplexing over one byte stream; spec/framing.md §2.2 (Channels) and §2.6 (Control messages).
  * `FrameWriter` turns (channel, payload) and control messages into frames; `FrameReader` turns received
  * bytes back into frames, decodes control messages and refuses channels the session does not expect.
  * Both are sans-IO: bytes in, bytes or frames out. The seal stage plugs in later through

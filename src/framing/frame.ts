@@ -1,12 +1,12 @@
 /**
- * Frame encoding and body parsing; implements spec/framing.md §2 (Frame format) and §3 (Channels).
+ * Frame encoding and body parsing; implements spec/framing.md §2.1 (Frame format) and §2.2 (Channels).
  */
 import { ErrorCode, ProtocolError, ByteReader, StateError } from '../core/index.js';
 import { ABSOLUTE_MAX_BODY_BYTES, Channel, FRAME_HEADER_BYTES, MAX_CHANNEL } from './constants.js';
 import type { FrameProtector } from './protector.js';
 import { NullProtector } from './protector.js';
 
-/** One frame: a channel and its payload. spec/framing.md §2 */
+/** One frame: a channel and its payload. spec/framing.md §2.1 */
 export interface Frame {
   readonly channel: Channel;
   readonly payload: Uint8Array;
@@ -53,7 +53,7 @@ function writeU32(out: Uint8Array, v: number): void {
 }
 
 /**
- * Splits an opened body into channel and payload (spec/framing.md §2.2).
+ * Splits an opened body into channel and payload (spec/framing.md §2.1.1).
  * The payload is a view of `body`.
  * @throws {ProtocolError} TESSERA_ERR_TRUNCATED for an empty body, TESSERA_ERR_UNKNOWN_CHANNEL for an undefined channel
  */

@@ -1,5 +1,5 @@
 /**
- * The per-frame seal/open stage (spec/framing.md §5; the AEAD itself is in spec/handshake.md).
+ * The per-frame seal/open stage (spec/framing.md §2.4; the AEAD itself is in spec/handshake.md).
  * Before the handshake completes frames travel in the clear (NullProtector); afterwards the handshake
  * installs an AEAD protector with per-direction keys and counter nonces. The protector sees the whole
  * frame body (channel byte + payload) and returns the bytes to carry, so the channel is hidden too.
