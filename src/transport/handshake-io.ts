@@ -21,7 +21,7 @@ import { HandshakeResponder, type ConsentAnswer, type ConsentRequest } from '../
 import type { HandshakeResult } from '../handshake/result.js';
 import type { Throttle } from '../handshake/throttle.js';
 import type { PasswordKdf, TicketStore } from '../handshake/ticket.js';
-import { NODE_CIPHERS, nodeRandom, scryptKdf } from '../node/crypto.js';
+import { NODE_CIPHERS, nodeRandom, scryptKdf } from './handshake-crypto.js';
 
 /** Default deadline for the cryptographic part of the handshake. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
