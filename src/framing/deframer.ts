@@ -2,6 +2,7 @@ import { ErrorCode, ProtocolError, StateError } from '../core/index.js';
 import { ABSOLUTE_MAX_BODY_BYTES, FRAME_HEADER_BYTES, MIN_BODY_BYTES, PRE_AUTH_MAX_BODY_BYTES } from './constants.js';
 import { parseBody, type Frame } from './frame.js';
 import { NullProtector, type FrameProtector } from './protector.js';
+import { copyBytes } from './alloc.js';
 
 /** Options of a Deframer. */
 export interface DeframerOptions {
@@ -74,7 +75,7 @@ export class Deframer {
       if (size === undefined) return undefined;
       const frameOffset = this.#streamOffset;
       const bodyStart = this.#start + FRAME_HEADER_BYTES;
-      const sealed = this.#buf.slice(bodyStart, bodyStart + size);
+      const sealed = copyBytes(this.#buf.subarray(bodyStart, bodyStart + size));
       this.#start = bodyStart + size;
       this.#streamOffset += FRAME_HEADER_BYTES + size;
       if (this.#start === this.#end) this.#start = this.#end = 0;

@@ -1,10 +1,11 @@
 /**
  * Frame encoding and body parsing; implements spec/framing.md §2.1 (Frame format) and §2.2 (Channels).
  */
-import { ErrorCode, ProtocolError, ByteReader, StateError } from '../core/index.js';
+import { ErrorCode, ProtocolError, StateError, truncated } from '../core/index.js';
 import { ABSOLUTE_MAX_BODY_BYTES, Channel, FRAME_HEADER_BYTES, MAX_CHANNEL } from './constants.js';
 import type { FrameProtector } from './protector.js';
 import { NullProtector } from './protector.js';
+import { allocBytes } from './alloc.js';
 
 /** One frame: a channel and its payload. spec/framing.md §2.1 */
 export interface Frame {
@@ -29,7 +30,7 @@ export function encodeFrame(channel: Channel, payload: Uint8Array, protector: Fr
   }
   if (protector === NullProtector) {
     // Plain text: write header, channel and payload into one buffer with a single copy of the payload.
-    const out = new Uint8Array(FRAME_HEADER_BYTES + plainBytes);
+    const out = allocBytes(FRAME_HEADER_BYTES + plainBytes);
     writeU32(out, plainBytes);
     out[FRAME_HEADER_BYTES] = channel;
     out.set(payload, FRAME_HEADER_BYTES + 1);
@@ -58,8 +59,9 @@ function writeU32(out: Uint8Array, v: number): void {
  * @throws {ProtocolError} TESSERA_ERR_TRUNCATED for an empty body, TESSERA_ERR_UNKNOWN_CHANNEL for an undefined channel
  */
 export function parseBody(body: Uint8Array): Frame {
-  const r = new ByteReader(body, 'frame-body');
-  const channel = r.u8('channel');
+  // Hot path: one byte to read, so no ByteReader (and its DataView) per frame.
+  if (body.byteLength < 1) throw truncated('frame-body', 'channel', 0, 1, 0);
+  const channel = body[0]!;
   if (!(channel <= MAX_CHANNEL)) {
     throw new ProtocolError(ErrorCode.UnknownChannel, `unknown channel ${channel} in frame body`, {
       context: 'frame-body',
@@ -68,5 +70,5 @@ export function parseBody(body: Uint8Array): Frame {
       received: channel,
     });
   }
-  return { channel: channel as Channel, payload: r.rest() };
+  return { channel: channel as Channel, payload: body.subarray(1) };
 }
