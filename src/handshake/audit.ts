@@ -2,7 +2,20 @@
 import type { Mode } from './constants.js';
 
 /** What happened. */
-export type AuditDecision = 'created' | 'accepted' | 'refused' | 'revoked' | 'timeout' | 'error' | 'closed';
+export type AuditDecision =
+  | 'created'
+  | 'accepted'
+  | 'refused'
+  | 'revoked'
+  | 'timeout'
+  | 'error'
+  | 'closed'
+  /** Session-time control decisions (spec/session.md §6.5). */
+  | 'control-granted'
+  | 'control-denied'
+  | 'control-revoked'
+  | 'paused'
+  | 'resumed';
 
 /** One audit record. */
 export interface AuditEvent {

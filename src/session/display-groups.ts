@@ -9,7 +9,7 @@ export interface DisplayEncoder {
    * Encodes `frame` as a delta to the last frame this encoder encoded.
    * @returns the update bytes (owned by the caller), or undefined when nothing changed
    */
-  encode(frame: Framebuffer, damage: readonly Rect[] | undefined): Uint8Array | undefined;
+  encode(frame: Framebuffer, damage: readonly Rect[] | undefined): Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** Makes the next encode a key frame with fresh codec state (deflate stream, tile cache). */
   reset(): void;
 }
@@ -114,9 +114,10 @@ export class DisplayGroups<M extends DisplayMember> {
   /**
    * Offers a newly captured frame: every group whose members all have room encodes it once and sends
    * the update to each member. Groups that are busy gather the damage and encode a later frame.
+   * Must not be called again before the previous call settles (the host serialises captures).
    * @returns the frame's generation number
    */
-  offer(frame: Framebuffer, damage: readonly Rect[] | undefined, now: number): number {
+  async offer(frame: Framebuffer, damage: readonly Rect[] | undefined, now: number): Promise<number> {
     const gen = ++this.#generation;
     this.#splitLaggards(now);
     for (const g of this.#groups) {
@@ -126,10 +127,15 @@ export class DisplayGroups<M extends DisplayMember> {
         continue;
       }
       g.blockedSince = undefined;
-      const update = g.encoder.encode(frame, g.damage);
+      const groupDamage = g.damage;
       g.damage = [];
+      const update = await g.encoder.encode(frame, groupDamage);
       g.generation = gen;
-      for (const m of g.members) g.deliveredSeq.set(m, update ? m.sendUpdate(update, now) : 0);
+      // Members may have left, or lost their room, while a lossy encode was awaited.
+      for (const m of g.members) {
+        if (update && !m.canSendUpdate) continue;
+        g.deliveredSeq.set(m, update ? m.sendUpdate(update, now) : 0);
+      }
     }
     return gen;
   }

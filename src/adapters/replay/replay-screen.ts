@@ -100,6 +100,11 @@ export class ReplayScreen implements ScreenSource {
   }
 
   /** Number of frames in the sequence. */
+  /** 'fixed' (frame by elapsed time) or 'ack' (next frame on advance()). */
+  get pace(): ReplayPace {
+    return this.#pace;
+  }
+
   get frameCount(): number {
     return this.files.length;
   }
