@@ -2,8 +2,14 @@
  * Pluggable back-ends of the tile codec: the session deflate stream, its inflater, and the lossy image codec.
  * spec/codec.md §5 (deflate stream) and §4.6 (lossy tiles).
  * The codec itself stays pure: node:zlib and sharp live in src/node/, fflate serves the browser.
+ *
+ * There is deliberately no fflate DeflateBackend: fflate 0.8's streaming `Deflate.flush(true)` produces
+ * corrupt output once a stream has been flushed more than once (zlib then reports "invalid stored block
+ * lengths"; reproduced with two flushes of 5000 and 8226 bytes), so a persistent fflate stream cannot serve
+ * as the session stream. Encoding therefore needs node:zlib (ZlibDeflateBackend) or another correct
+ * implementation of DeflateBackend; decoding uses fflate's Inflate, which is correct.
  */
-import { Deflate, Inflate } from 'fflate';
+import { Inflate } from 'fflate';
 import { ErrorCode, ProtocolError } from '../core/index.js';
 
 /**
@@ -51,8 +57,8 @@ export interface ImageCodec {
 
 /** Largest expansion of raw deflate: a 258-byte match costs at least 2 bits, so ~1032 output bytes per input byte. */
 const MAX_DEFLATE_RATIO = 1040;
-/** Smallest slice of input fed to fflate at once. */
-const MIN_FEED_BYTES = 64;
+/** Smallest slice of input fed to fflate at once: bounds one push to about 2 MiB of output beyond the caller's buffer. */
+const MIN_FEED_BYTES = 2048;
 
 /**
  * Browser-safe streaming inflater over fflate's `Inflate`.
@@ -119,46 +125,3 @@ export class FflateInflateBackend implements InflateBackend {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * Pure-JS session deflate stream over fflate's streaming `Deflate` with sync flushes.
- * For the browser or any runtime without zlib; in Node prefer `ZlibDeflateBackend` (src/node/zlib-backend.ts), about 10x faster.
- */
-export class FflateDeflateBackend implements DeflateBackend {
-  readonly #level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-  #deflater!: Deflate;
-  #out: Uint8Array = new Uint8Array(1 << 16);
-  #length = 0;
-
-  /** @param level deflate level 0..9 (default 6) */
-  constructor(level = 6) {
-    if (!(Number.isInteger(level) && level >= 0 && level <= 9)) throw new RangeError(`deflate level ${level} is outside 0..9`);
-    this.#level = level as 0;
-    this.reset();
-  }
-
-  reset(): void {
-    this.#deflater = new Deflate({ level: this.#level });
-    this.#deflater.ondata = (chunk) => this.#take(chunk);
-  }
-
-  #take(chunk: Uint8Array): void {
-    const need = this.#length + chunk.length;
-    if (need > this.#out.length) {
-      let size = this.#out.length * 2;
-      while (size < need) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(this.#out.subarray(0, this.#length));
-      this.#out = next;
-    }
-    this.#out.set(chunk, this.#length);
-    this.#length = need;
-  }
-
-  deflateSync(input: Uint8Array): Uint8Array {
-    this.#length = 0;
-    this.#deflater.push(input, false);
-    this.#deflater.flush(true);
-    return this.#out.subarray(0, this.#length);
-  }
-}

@@ -7,6 +7,6 @@ export { TileEncoder } from './tile-encoder.js';
 export type { TileEncoderOptions, EncodedUpdate, EncodeStats, QualityMode } from './tile-encoder.js';
 export { TileDecoder } from './tile-decoder.js';
 export type { TileDecoderOptions, DecodeResult } from './tile-decoder.js';
-export { FflateDeflateBackend, FflateInflateBackend } from './backends.js';
+export { FflateInflateBackend } from './backends.js';
 export type { DeflateBackend, InflateBackend, ImageCodec, LossyFormat } from './backends.js';
 export { TILE_SIZE_PX } from './constants.js';

@@ -30,7 +30,7 @@ export interface TileEncoderOptions {
   readonly height: number;
   /** Default 'lossless'; the lossy modes need `imageCodec` and `encodeAsync`. */
   readonly quality?: QualityMode;
-  /** The session deflate stream (node:zlib in Node via ZlibDeflateBackend, FflateDeflateBackend elsewhere). */
+  /** The session deflate stream (node:zlib in Node via ZlibDeflateBackend; see backends.ts for why there is no fflate one). */
   readonly deflate: DeflateBackend;
   /** Lossy image codec for the lossy modes. */
   readonly imageCodec?: ImageCodec;
@@ -38,7 +38,9 @@ export interface TileEncoderOptions {
   readonly lossyFormat?: LossyFormat;
   /** Tile cache slots both sides keep (16 KiB each); default 1024, 0 turns the cache off. */
   readonly cacheTiles?: number;
-  /** Look for window moves in two dimensions (vertical scrolls are always looked for); default true. */
+  /** Look for scrolls and moves and send them as COPY rectangles; default true. */
+  readonly detectCopies?: boolean;
+  /** Also look for window moves in two dimensions (costs more than the scroll search); default true. */
   readonly detectMoves?: boolean;
   /** Updates a lossy tile must stay unchanged before it is refreshed losslessly; default 2. */
   readonly refreshAfterUpdates?: number;
@@ -74,6 +76,8 @@ export interface EncodedUpdate {
 
 /** Most colours for which PALETTE is considered. */
 const PALETTE_USE_LIMIT = 256;
+/** Fraction of a tile that must match the prediction before FILTER_PREV is used. */
+const PREV_MIN_MATCH = 0.75;
 /** Distinct colours (counted up to here) above which a tile counts as photographic for the lossy modes. */
 const PHOTO_COLOURS = 256;
 /** JPEG/WebP quality per lossy mode. */
@@ -104,6 +108,7 @@ export class TileEncoder {
   readonly #imageCodec: ImageCodec | undefined;
   readonly #lossyFormat: LossyFormat;
   readonly #detectMoves: boolean;
+  readonly #detectCopies: boolean;
   readonly #refreshAfter: number;
   readonly #refreshBudget: number;
   /** The picture the helper holds (the source pixels where it holds lossy approximations). */
@@ -147,6 +152,7 @@ export class TileEncoder {
     this.#imageCodec = options.imageCodec;
     this.#lossyFormat = options.lossyFormat ?? 'jpeg';
     this.#detectMoves = options.detectMoves ?? true;
+    this.#detectCopies = options.detectCopies ?? true;
     this.#refreshAfter = Math.max(1, Math.min(250, options.refreshAfterUpdates ?? 2));
     this.#refreshBudget = Math.max(1, options.refreshTilesPerUpdate ?? 64);
     if (this.cacheTiles > 0) {
@@ -301,7 +307,7 @@ export class TileEncoder {
     }
 
     const detector = this.#detector;
-    if (!key && changedCount >= 2) {
+    if (!key && changedCount >= 2 && this.#detectCopies) {
       detector.detect({
         cur, ref: this.#ref, width: W, height: H, cols, rows: this.#rows, changed, changedList, changedCount,
         newHash: this.#newHash, newUniform: this.#newUniform, refHash: this.#refHash, refUniform: this.#refUniform,
@@ -566,7 +572,7 @@ export class TileEncoder {
     const rleBytes = pal.runs * 2;
     const paletteCost = usePalette ? Math.min(packedBytes, rleBytes) + colours * bpp : Infinity;
     const prevCost = bestMatch >= 0 ? (n - bestMatch) * bpp : Infinity;
-    if (prevCost < paletteCost && bestMatch >= n >> 3) {
+    if (prevCost < paletteCost && bestMatch >= ((n * PREV_MIN_MATCH) | 0)) {
       body[off++] = ENC_PIXELS | rgbFlag;
       body[off++] = FILTER_PREV;
       body[off++] = (bestDx >> 8) & 255;

@@ -7,7 +7,7 @@
  * native handle directly, the same call Node's synchronous helpers make (`handle.writeSync(flush, in, inOff,
  * inLen, out, outOff, outLen)`, with the counts left in `_writeState`), and never closes it between updates.
  * Those two members are internal to Node but have kept their shape since Node 10; the constructor checks they
- * exist and throws a ConfigError otherwise, so a caller can fall back to FflateDeflateBackend.
+ * exist and throws a ConfigError otherwise.
  */
 import zlib from 'node:zlib';
 import { ConfigError } from '../core/index.js';
@@ -27,7 +27,7 @@ interface ZlibInternals {
 function openHandle(stream: zlib.DeflateRaw | zlib.InflateRaw): ZlibInternals {
   const internals = stream as unknown as ZlibInternals;
   if (internals._handle === null || typeof internals._handle?.writeSync !== 'function' || !(internals._writeState instanceof Uint32Array)) {
-    throw new ConfigError('this node:zlib has no synchronous stream handle; use FflateDeflateBackend');
+    throw new ConfigError('this node:zlib has no synchronous stream handle');
   }
   return internals;
 }
