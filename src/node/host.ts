@@ -172,6 +172,8 @@ export interface SessionStats {
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly inFlight: number;
+  /** Bytes written to the stream that it has not taken yet (bounded: updates wait above 512 KiB). */
+  readonly queuedBytes: number;
   readonly rttMs: number | undefined;
   readonly input: HostSession['inputStats'];
 }
@@ -244,6 +246,7 @@ export class HostSessionHandle extends EventEmitter implements DisplayMember {
       bytesSent: this.#bytesSent,
       bytesReceived: this.#bytesReceived,
       inFlight: this.session.inFlight,
+      queuedBytes: this.#queue.queuedBytes,
       rttMs: this.session.rttMs,
       input: this.session.inputStats,
     };
