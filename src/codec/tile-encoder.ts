@@ -46,6 +46,11 @@ export interface TileEncoderOptions {
   readonly refreshAfterUpdates?: number;
   /** Most lossless refresh tiles per update; default 64. */
   readonly refreshTilesPerUpdate?: number;
+  /**
+   * Optional fast whole-frame byte comparison used to recognise an unchanged frame (in Node: `nodeBytesEqual`
+   * from src/node/zlib-backend.ts, memcmp through Buffer.equals); without it a 32-bit JS loop is used.
+   */
+  readonly bytesEqual?: (a: Uint8Array, b: Uint8Array) => boolean;
 }
 
 /** Counts of what an update carries. */
@@ -109,6 +114,7 @@ export class TileEncoder {
   readonly #lossyFormat: LossyFormat;
   readonly #detectMoves: boolean;
   readonly #detectCopies: boolean;
+  readonly #bytesEqual: ((a: Uint8Array, b: Uint8Array) => boolean) | undefined;
   readonly #refreshAfter: number;
   readonly #refreshBudget: number;
   /** The picture the helper holds (the source pixels where it holds lossy approximations). */
@@ -153,6 +159,7 @@ export class TileEncoder {
     this.#lossyFormat = options.lossyFormat ?? 'jpeg';
     this.#detectMoves = options.detectMoves ?? true;
     this.#detectCopies = options.detectCopies ?? true;
+    this.#bytesEqual = options.bytesEqual;
     this.#refreshAfter = Math.max(1, Math.min(250, options.refreshAfterUpdates ?? 2));
     this.#refreshBudget = Math.max(1, options.refreshTilesPerUpdate ?? 64);
     if (this.cacheTiles > 0) {
@@ -430,6 +437,7 @@ export class TileEncoder {
     let count = 0;
     if (damage === undefined) {
       // Fast path: one early-exit compare of the whole picture; tile rows above the first difference are unchanged.
+      if (this.#bytesEqual !== undefined && this.#bytesEqual(new Uint8Array(cur.buffer, cur.byteOffset, W * H * 4), this.#ref8)) return 0;
       const first = firstDifference(cur, ref, W * H);
       if (first === W * H) return 0;
       const firstRow = ((first / W) | 0) >> 6;

@@ -141,3 +141,8 @@ export class ZlibInflateBackend implements InflateBackend {
     this.#stream.close();
   }
 }
+
+/** Whole-frame byte equality through Buffer.equals (memcmp), for TileEncoderOptions.bytesEqual. */
+export function nodeBytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
