@@ -1,7 +1,8 @@
 import { ErrorCode, ProtocolError, StateError, TesseraError } from '../core/index.js';
 import { Channel, Deframer, encodeFrame, type Frame, type FrameProtector } from '../framing/index.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../framing/control.js';
-import { decodeText, encodeText } from '../input/text-channel.js';
+import { decodeText, encodeText, truncateText } from '../input/text-channel.js';
+import { MAX_CLOSE_MESSAGE_BYTES } from '../framing/control.js';
 import { DEFAULT_MAX_CHAT_BYTES, DEFAULT_MAX_CLIPBOARD_BYTES } from '../input/constants.js';
 import { CloseReason, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_KEEPALIVE_MS } from './constants.js';
 
@@ -243,7 +244,7 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   #finish(reason: CloseReason, message: string | undefined, error: TesseraError | undefined, byPeer: boolean, notifyPeer: boolean): void {
     if (notifyPeer) {
       try {
-        this.sendControl(message === undefined ? { t: 'close', reason } : { t: 'close', reason, message: message.slice(0, 200) }, this.#lastSent);
+        this.sendControl(message === undefined ? { t: 'close', reason } : { t: 'close', reason, message: truncateText(message, MAX_CLOSE_MESSAGE_BYTES) }, this.#lastSent);
       } catch {
         // Nothing more can be sent; the close still takes effect locally.
       }

@@ -156,3 +156,12 @@ t.test('a clean close carries its reason to the peer', async (t) => {
   t.match(drain(host).find((e) => e.type === 'closed'), { type: 'closed', reason: 'helper-left', message: 'bye', byPeer: true });
   t.equal(host.state, 'closed');
 });
+
+t.test('a long non-ASCII close message is cut to the byte limit, not dropped', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view');
+  helper.close('helper-left', 'ü'.repeat(300));
+  pump();
+  const closed = drain(host).find((e) => e.type === 'closed');
+  t.equal(closed?.type === 'closed' && closed.reason, 'helper-left');
+  t.ok(closed?.type === 'closed' && Buffer.byteLength(closed.message ?? '') <= 200 && (closed.message ?? '').length > 0);
+});
