@@ -163,7 +163,7 @@ await new Promise<void>((resolve) => {
       if (!a.equals(b)) throw new Error('frames should be equal');
     })
     .on('cycle', (ev: Benchmark.Event) => {
-      const t = ev.target as Benchmark;
+      const t = ev.target as unknown as Benchmark;
       hz[t.name!] = t.hz!;
       log(String(t));
     })

@@ -1,0 +1,81 @@
+/**
+ * Builds spec/vectors/codec.json: small sessions whose updates use every encoding at least once.
+ * Run `node --import tsx test/helpers/codec-vectors.ts` to regenerate; the conformance test only decodes them.
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cloneFramebuffer, createFramebuffer, TileEncoder, type Framebuffer, type QualityMode } from '../../src/codec/index.js';
+import { toHex } from '../../src/core/index.js';
+import { ZlibDeflateBackend } from '../../src/node/zlib-backend.js';
+import { SharpImageCodec } from '../../src/node/sharp-image-codec.js';
+import { desktopWithWindow, fillRect, noiseScreen, photoScreen, terminalScreen } from './codec-screens.js';
+import { repoRoot } from './codec-corpus.js';
+
+export interface CodecVector {
+  name: string;
+  quality: QualityMode;
+  width: number;
+  height: number;
+  updates: Array<{ hex: string; keyFrame: boolean; sha256: string | null; stats: Record<string, number> }>;
+}
+
+export function sha256(fb: Framebuffer): string {
+  return createHash('sha256').update(fb.data).digest('hex');
+}
+
+function lossless(name: string, width: number, height: number, frames: Framebuffer[], cacheTiles = 8): CodecVector {
+  const enc = new TileEncoder({ width, height, deflate: new ZlibDeflateBackend(6), cacheTiles });
+  const updates: CodecVector['updates'] = [];
+  for (const f of frames) {
+    const u = enc.encode(f);
+    if (u === undefined) continue;
+    updates.push({ hex: toHex(u.bytes), keyFrame: u.keyFrame, sha256: sha256(f), stats: { ...u.stats } });
+  }
+  return { name, quality: 'lossless', width, height, updates };
+}
+
+export async function buildVectors(): Promise<CodecVector[]> {
+  const out: CodecVector[] = [];
+  // Solid, palette (packed and runs), pixels with spatial filters, edge tiles (70x66).
+  const a = createFramebuffer(70, 66);
+  fillRect(a, 0, 0, 70, 66, 30, 60, 90);
+  fillRect(a, 0, 0, 64, 64, 200, 10, 10);
+  fillRect(a, 10, 10, 20, 20, 0, 0, 0);
+  const b = cloneFramebuffer(a);
+  fillRect(b, 0, 0, 64, 64, 10, 200, 10);
+  for (let i = 0; i < 64; i++) fillRect(b, i, (i * 7) % 64, 1, 1, i * 4, 255 - i * 4, 0);
+  const c = photoScreen(70, 66, 7);
+  out.push(lossless('solid-palette-pixels', 70, 66, [a, b, c, noiseScreen(70, 66, 3)]));
+  // Scroll copies and PREV prediction.
+  out.push(lossless('scroll-copy', 128, 140, [terminalScreen(128, 140, 0), terminalScreen(128, 140, 2), terminalScreen(128, 140, 5)]));
+  // Window move: copies and PREV with an offset.
+  out.push(lossless('window-move', 256, 192, [desktopWithWindow(256, 192, 20, 20, 160, 120), desktopWithWindow(256, 192, 44, 32, 160, 120)]));
+  // Cache: a screen returns; transparent pixels (RGBA records).
+  const t1 = terminalScreen(128, 64, 0), t2 = terminalScreen(128, 64, 9);
+  const alpha = createFramebuffer(128, 64);
+  fillRect(alpha, 0, 0, 128, 64, 5, 6, 7, 100);
+  out.push(lossless('cache-and-alpha', 128, 64, [t1, t2, t1, alpha], 4));
+  // One 1x1 screen.
+  const one = createFramebuffer(1, 1);
+  fillRect(one, 0, 0, 1, 1, 1, 2, 3);
+  out.push(lossless('one-pixel', 1, 1, [one]));
+  // Lossy: the decoded picture is only checked for size (sha256 null), then the lossless refresh makes it exact.
+  const enc = new TileEncoder({ width: 128, height: 64, quality: 'balanced', deflate: new ZlibDeflateBackend(6), imageCodec: new SharpImageCodec() });
+  const photo = photoScreen(128, 64, 11);
+  const updates: CodecVector['updates'] = [];
+  for (let k = 0; k < 4; k++) {
+    const u = await enc.encodeAsync(photo);
+    if (u === undefined) continue;
+    updates.push({ hex: toHex(u.bytes), keyFrame: u.keyFrame, sha256: u.stats.lossy > 0 ? null : sha256(photo), stats: { ...u.stats } });
+  }
+  out.push({ name: 'lossy-then-refresh', quality: 'balanced', width: 128, height: 64, updates });
+  return out;
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]).endsWith(path.join('test', 'helpers', 'codec-vectors.ts'))) {
+  const vectors = await buildVectors();
+  const file = path.join(repoRoot, 'spec/vectors/codec.json');
+  writeFileSync(file, JSON.stringify({ description: 'spec/codec.md vectors: decode each update in order; sha256 is of the RGBA picture after it (null: lossy, check size only)', vectors }, null, 1) + '\n');
+  console.log(`wrote ${file}`);
+}
