@@ -40,7 +40,7 @@ import { FileTicketStore } from './ticket-store.js';
 import { HostKey, loadOrCreateHostKey } from './state-dir.js';
 import { issueInvitation } from './index.js';
 import { nodeRandom } from './crypto.js';
-import { ZlibDeflateBackend } from './zlib-backend.js';
+import { ZlibDeflateBackend, nodeBytesEqual } from './zlib-backend.js';
 import { SharpImageCodec } from './sharp-image-codec.js';
 import { parseExpires } from './expires.js';
 
@@ -836,6 +836,7 @@ export function createDisplayEncoder(width: number, height: number, quality: Qua
     height,
     quality,
     deflate: new ZlibDeflateBackend(),
+    bytesEqual: nodeBytesEqual,
     ...(imageCodec ? { imageCodec } : {}),
   });
   return {
