@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +27,7 @@ async function writeSequence(dir: string, frames: number, width: number, height:
   }
 }
 
-async function replayAndCompare(t: { teardown(fn: () => unknown): void; equal(a: unknown, b: unknown, m?: string): void }, dir: string) {
+async function replayAndCompare(t: Test, dir: string) {
   const source = await ReplayScreen.open({ dir, pace: 'ack' });
   const host = new Host({ source, consent: () => 'view' });
   await host.listen({ port: 0 });
@@ -59,11 +59,11 @@ t.test('a generated sequence replayed with pace ack arrives pixel-exact, frame b
   await replayAndCompare(t, dir);
 });
 
-t.test('a corpus sequence replayed with pace ack arrives pixel-exact, frame by frame', async (t) => {
-  const dir = join(corpusRoot, 'typing');
-  if (!existsSync(dir)) {
-    t.skip(`../shared/corpus is absent (${dir}); the generated sequence above covers replay`);
-    return;
-  }
-  await replayAndCompare(t, dir);
-});
+const typingDir = join(corpusRoot, 'typing');
+t.test(
+  'a corpus sequence replayed with pace ack arrives pixel-exact, frame by frame',
+  { skip: existsSync(typingDir) ? false : `../shared/corpus is absent (${typingDir}); the generated sequence above covers replay` },
+  async (t) => {
+    await replayAndCompare(t, typingDir);
+  },
+);
