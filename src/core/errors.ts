@@ -31,6 +31,7 @@ export const ErrorCode = {
   TooManyEvents: 'TESSERA_ERR_TOO_MANY_EVENTS',
   InvalidUtf8: 'TESSERA_ERR_INVALID_UTF8',
   Timeout: 'TESSERA_ERR_TIMEOUT',
+  EmailFailed: 'TESSERA_ERR_EMAIL_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
