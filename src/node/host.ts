@@ -663,8 +663,18 @@ export class Host extends EventEmitter {
       this.#kickPending = true;
       return;
     }
-    void this.#captureOnce();
+    // Never capture inside the caller: a source's damage listener may run in the middle of its own state change
+    // (a window half moved), and capturing there would read the screen between two halves of that change.
+    if (this.#kickQueued) return;
+    this.#kickQueued = true;
+    queueMicrotask(() => {
+      this.#kickQueued = false;
+      if (this.#state === 'listening' && !this.#capturing) void this.#captureOnce();
+      else if (this.#capturing) this.#kickPending = true;
+    });
   }
+
+  #kickQueued = false;
 
   #startTimer(): void {
     if (this.#timer) return;

@@ -321,10 +321,14 @@ export class VirtualScreen implements ScreenSource, InputSink {
     const nx = clamp(x, 0, this.#width - this.#windowWidth);
     const ny = clamp(y, PANEL_HEIGHT, this.#height - this.#windowHeight);
     if (nx === this.#windowX && ny === this.#windowY) return;
-    if (damage) this.#addDamage(this.windowRect);
+    // Record both areas before telling anyone: a listener may capture at once, and must see the move whole.
+    const before = this.windowRect;
     this.#windowX = nx;
     this.#windowY = ny;
-    if (damage) this.#addDamage(this.windowRect);
+    if (damage) {
+      this.#damage.push(before);
+      this.#addDamage(this.windowRect);
+    }
   }
 
   #addDamage(rect: Rect): void {

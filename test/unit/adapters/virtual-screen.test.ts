@@ -238,3 +238,23 @@ t.test('a repaint of the damaged area equals a full repaint', async (t) => {
   const full = screen.capture().frame.data;
   t.ok(equal(incremental, full));
 });
+
+t.test('a capture taken from inside a damage listener never sees half a window move', async (t) => {
+  const screen = new VirtualScreen({ width: 800, height: 600, now: () => 0 });
+  screen.capture();
+  // Capture re-entrantly, as an eager host would.
+  screen.onDamage(() => void screen.capture());
+  const bar = screen.titleBarRect;
+  const x = bar.x + 20;
+  const y = bar.y + 5;
+  screen.inject({ type: 'buttonDown', button: 0, x, y });
+  for (let i = 1; i <= 10; i++) screen.inject({ type: 'pointerMove', x: x + 7 * i, y: y + 4 * i, buttons: 1 });
+  screen.inject({ type: 'buttonUp', button: 0, x: x + 70, y: y + 40 });
+  const moved = screen.capture().frame.data.slice();
+  const ref = new VirtualScreen({ width: 800, height: 600, now: () => 0 });
+  ref.capture();
+  ref.inject({ type: 'buttonDown', button: 0, x, y });
+  ref.inject({ type: 'pointerMove', x: x + 70, y: y + 40, buttons: 1 });
+  ref.inject({ type: 'buttonUp', button: 0, x: x + 70, y: y + 40 });
+  t.ok(Buffer.from(ref.capture().frame.data).equals(Buffer.from(moved)), 'no trail of the old window positions');
+});
