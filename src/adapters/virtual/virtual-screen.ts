@@ -179,6 +179,17 @@ export class VirtualScreen implements ScreenSource, InputSink {
   }
 
   /**
+   * A copy of the screen as it is now, without consuming the damage: the next capture still reports every change.
+   * For tests and tools that look at the screen beside a host that captures it.
+   */
+  snapshot(): Framebuffer {
+    this.#checkClock();
+    const pending = mergeRects(this.#damage, this.#width, this.#height);
+    for (const rect of pending) this.#paint(rect);
+    return { width: this.#width, height: this.#height, data: this.#frame.data.slice() };
+  }
+
+  /**
    * Checks the clock and, when the shown second changed, records damage and tells the damage listeners
    * (capture checks the clock itself; call this from a timer to learn when to capture).
    */

@@ -258,3 +258,13 @@ t.test('a capture taken from inside a damage listener never sees half a window m
   ref.inject({ type: 'buttonUp', button: 0, x: x + 70, y: y + 40 });
   t.ok(Buffer.from(ref.capture().frame.data).equals(Buffer.from(moved)), 'no trail of the old window positions');
 });
+
+t.test('snapshot shows the current screen and leaves the damage for the next capture', async (t) => {
+  const screen = new VirtualScreen({ width: 640, height: 480, now: () => 0 });
+  screen.capture();
+  screen.inject({ type: 'text', text: 'hi' });
+  const snap = screen.snapshot();
+  const cap = screen.capture();
+  t.ok((cap.damage ?? []).length > 0, 'the capture still reports the change');
+  t.ok(Buffer.from(snap.data).equals(Buffer.from(cap.frame.data)), 'the snapshot showed the same picture');
+});
