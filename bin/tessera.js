@@ -1,16 +1,22 @@
 #!/usr/bin/env node
-// The tessera command. Runs the compiled CLI when `npm run build` has produced dist/,
-// otherwise (a development checkout) loads the TypeScript sources through tsx.
+// The tessera command. In a checkout (src/ present, tsx installed) it runs the TypeScript sources, so it never
+// runs a stale build; an installed package runs the compiled dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
+// Tells src/cli/main that it was started as the command (not imported by a test).
+globalThis.__tesseraBin = true;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'src', 'cli', 'main.ts');
 const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+let useSource = existsSync(source);
+if (useSource) {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+  } catch {
+    useSource = false;
+  }
 }
+await import(pathToFileURL(useSource ? source : compiled).href);

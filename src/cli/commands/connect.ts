@@ -1,0 +1,176 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../main.js';
+import { numberOption } from '../main.js';
+import { UsageError } from '../errors.js';
+import { formatBytes, type Output } from '../output.js';
+import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitation, type Framebuffer, type Invitation } from '../../index.js';
+import { parseKey } from '../../handshake/index.js';
+import { passwordFrom, onInterrupt, sleep } from './common.js';
+import { readIdentity } from './identity.js';
+
+const VIEW_OPTIONS = {
+  'request-control': { type: 'boolean' },
+  record: { type: 'string' },
+  snapshot: { type: 'string' },
+  frames: { type: 'string' },
+  duration: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+const VIEW_USAGE = `  --request-control    ask the host user for control at once
+  --record DIR         write every complete frame received as DIR/000001.png, DIR/000002.png, ...
+  --snapshot FILE.png  write the last frame when the session ends
+  --frames N           leave after N frames
+  --duration S         leave after S seconds
+  --timeout S          give up connecting after S seconds (default 10)
+  --json               one JSON object per line: connected, control-changed, stats, closed, refused`;
+
+export const runConnect: Command = {
+  usage: `usage: tessera connect INVITATION|URL|FILE.eml [options]
+
+Joins a host with an invitation: a .tessera file, a tessera:// URL, or a saved email (.eml) that carries one.
+  --password P         the invitation's password (or --password-file F, first line)
+${VIEW_USAGE}
+
+Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
+4 connection failed, 5 invitation invalid or expired.`,
+  options: { ...VIEW_OPTIONS, password: { type: 'string' }, 'password-file': { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(values, positionals, out) {
+    const target = positionals[0]!;
+    // Read without the local expiry check: the host's clock decides (TICKET_EXPIRED); a local check only explains
+    // a failed connection below.
+    const invitation = loadInvitationForConnect(target);
+    const password = passwordFrom(values);
+    if (invitation.passwordRequired && password === undefined) throw new UsageError('this invitation needs a password: pass --password or --password-file');
+    const controller = new AbortController();
+    const stopSignals = onInterrupt(controller);
+    try {
+      let helper: Helper;
+      try {
+        helper = await Helper.connect(invitation, {
+          ...(password !== undefined ? { password } : {}),
+          requestControl: Boolean(values['request-control']),
+          signal: controller.signal,
+          timeoutMs: (numberOption(values.timeout, 'timeout', { min: 1, max: 3600 }) ?? 10) * 1000,
+        });
+      } catch (err) {
+        if (!(err instanceof HandshakeError) && invitation.expiresMs <= Date.now()) {
+          throw new TesseraError(ErrorCode.InvitationExpired, `the invitation expired at ${new Date(invitation.expiresMs).toLocaleString()} and the host could not be reached`, { cause: err });
+        }
+        throw err;
+      }
+      return await view(helper, values, out, controller.signal);
+    } finally {
+      stopSignals();
+    }
+  },
+};
+
+export const runOffer: Command = {
+  usage: `usage: tessera offer HOST[:PORT] --identity FILE --host-key KEY [options]
+
+Offers help to a host that did not invite you. The host's policy must allow offers and list your
+identity (by user or group) in its helpers directory, and the host user must accept.
+  --identity FILE      your identity from 'tessera keygen'
+  --host-key KEY       the host's public key (printed by 'tessera host'); the connection is refused
+                       unless the host proves it holds this key
+${VIEW_USAGE}`,
+  options: { ...VIEW_OPTIONS, identity: { type: 'string' }, 'host-key': { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(values, positionals, out) {
+    if (typeof values.identity !== 'string') throw new UsageError('offer needs --identity FILE (make one with tessera keygen)');
+    if (typeof values['host-key'] !== 'string') throw new UsageError('offer needs --host-key KEY (tessera host prints it)');
+    const hostKey = parseKey(values['host-key']);
+    if (!hostKey) throw new UsageError('--host-key must be a 32-byte key in base64 or hex');
+    const identity = readIdentity(values.identity);
+    const controller = new AbortController();
+    const stopSignals = onInterrupt(controller);
+    try {
+      const helper = await Helper.offer(positionals[0]!, {
+        identity,
+        hostKey,
+        requestControl: Boolean(values['request-control']),
+        signal: controller.signal,
+        timeoutMs: (numberOption(values.timeout, 'timeout', { min: 1, max: 3600 }) ?? 10) * 1000,
+      });
+      return await view(helper, values, out, controller.signal);
+    } finally {
+      stopSignals();
+    }
+  },
+};
+
+function loadInvitationForConnect(target: string): Invitation {
+  return loadInvitation(target, { now: 0 });
+}
+
+/** Watches a connected session until the host ends it, --frames or --duration is reached, or Ctrl-C. */
+async function view(helper: Helper, values: Record<string, unknown>, out: Output, signal: AbortSignal): Promise<number> {
+  const maxFrames = numberOption(values.frames, 'frames', { min: 1 });
+  const durationS = numberOption(values.duration, 'duration', { min: 0.1, max: 86_400, integer: false });
+  const recordDir = typeof values.record === 'string' ? values.record : undefined;
+  const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
+  if (recordDir) mkdirSync(recordDir, { recursive: true });
+  out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote });
+  out.say(`connected to ${helper.remote} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
+
+  let recorded = 0;
+  let writes: Promise<void> = Promise.resolve();
+  const record = (fb: Framebuffer) => {
+    const copy = { width: fb.width, height: fb.height, data: fb.data.slice() };
+    const n = ++recorded;
+    writes = writes.then(async () => {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(recordDir!, `${String(n).padStart(6, '0')}.png`), await encodePng(copy, 1));
+    });
+  };
+
+  const done = new AbortController();
+  const finish = () => done.abort();
+  signal.addEventListener('abort', finish, { once: true });
+  let frames = 0;
+  helper.on('frame', () => {
+    frames++;
+    if (recordDir) record(helper.framebuffer);
+    if (maxFrames !== undefined && frames >= maxFrames) finish();
+  });
+  helper.on('control', ({ mode, paused }: { mode: string; paused: boolean }) => {
+    out.event('control-changed', { mode, paused });
+    out.say(paused ? 'the host paused your input' : mode === 'control' ? 'you are in control' : 'you are viewing (no control)');
+  });
+  helper.on('chat', (text: string) => {
+    out.event('chat', { text });
+    out.say(`host: ${text}`);
+  });
+  helper.on('close', finish);
+  if (durationS !== undefined) setTimeout(finish, durationS * 1000).unref();
+
+  const started = Date.now();
+  const stats = setInterval(() => {
+    const s = helper.stats;
+    const secs = (Date.now() - started) / 1000;
+    out.status(`frames ${s.frames} (${(s.frames / secs).toFixed(1)}/s)  received ${formatBytes(s.bytesReceived)}  rtt ${s.rttMs ?? '-'} ms  ${helper.mode}`);
+  }, 500);
+  stats.unref();
+  await sleep(2 ** 31 - 1, done.signal);
+  clearInterval(stats);
+  out.endStatus();
+
+  const closedByHost = helper.closed;
+  const info = closedByHost ? await helper.closedPromise() : await helper.close();
+  await writes;
+  if (snapshot) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(snapshot, await encodePng(helper.framebuffer, 6));
+    out.say(`last frame written to ${snapshot}`);
+  }
+  const s = helper.stats;
+  out.event('stats', { frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent, rttMs: s.rttMs ?? null, recorded });
+  out.event('closed', { reason: info.reason, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
+  out.say(`session closed (${info.reason}${info.message ? `: ${info.message}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
+  if (info.error && info.reason === 'protocol-error') return 1;
+  return 0;
+}
+

@@ -1,0 +1,250 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { Command } from '../main.js';
+import { numberOption } from '../main.js';
+import { UsageError } from '../errors.js';
+import { formatBytes, type Output } from '../output.js';
+import { HostTerminal, askPassword } from '../terminal.js';
+import { passwordFrom, onInterrupt, sleep } from './common.js';
+import {
+  Host,
+  VirtualScreen,
+  ReplayScreen,
+  loadPolicy,
+  loadHelpers,
+  type ConsentReply,
+  type HostConsentRequest,
+  type HostSessionHandle,
+  type InputSink,
+  type ScreenSource,
+  type QualityMode,
+  type Mode,
+} from '../../index.js';
+
+const SCAM_WARNING = 'Only accept help from someone you know and contacted yourself: tech-support scammers use exactly this kind of tool.';
+
+export const runHost: Command = {
+  usage: `usage: tessera host [options]
+
+Shares a screen: writes an invitation, prints its tessera:// URL, and waits for a helper.
+While a helper is connected: Esc revokes control, p pauses or resumes input, x ends every session,
+Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end, and y/n to answer.)
+
+  --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
+                       replay without @FPS waits for every helper to acknowledge each frame (pace ack)
+  --input virtual|x11|none   where a helper's input goes (default: the virtual desktop for --screen virtual, none otherwise)
+  --port N             TCP port (default 3389; 0 picks a free one)
+  --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
+  --mode view|control  mode the invitation offers (default control; policy may lower it)
+  --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
+  --password           ask for an invitation password on the terminal (--password-file F for scripts)
+  --invite FILE        where to write the invitation (.tessera)
+  --name NAME          display name shown to the helper
+  --policy FILE        group-policy settings (JSON: solicited, offer)
+  --helpers FILE       helpers directory for offers (JSON: users, groups)
+  --state DIR          state folder: host key, tickets, audit log (default: none, all in memory)
+  --accept ask|auto    ask the user for each helper and control request (default), or accept all
+  --quality lossless|balanced|low-bandwidth   codec quality (default lossless)
+  --fps N              most captures per second (default 30)
+  --exit-after-replay  with --screen replay: close once every frame was delivered
+  --json               one JSON object per line: listening, helper-joined, control-changed, stats, closed`,
+  options: {
+    screen: { type: 'string' },
+    input: { type: 'string' },
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    mode: { type: 'string' },
+    expires: { type: 'string' },
+    password: { type: 'boolean' },
+    'password-file': { type: 'string' },
+    invite: { type: 'string' },
+    name: { type: 'string' },
+    policy: { type: 'string' },
+    helpers: { type: 'string' },
+    state: { type: 'string' },
+    accept: { type: 'string' },
+    quality: { type: 'string' },
+    fps: { type: 'string' },
+    'exit-after-replay': { type: 'boolean' },
+  },
+  async run(values, _positionals, out) {
+    const mode = (values.mode ?? 'control') as Mode;
+    if (mode !== 'view' && mode !== 'control') throw new UsageError('--mode must be view or control');
+    const accept = values.accept ?? 'ask';
+    if (accept !== 'ask' && accept !== 'auto') throw new UsageError('--accept must be ask or auto');
+    const quality = (values.quality ?? 'lossless') as QualityMode;
+    if (!['lossless', 'balanced', 'low-bandwidth'].includes(quality)) throw new UsageError('--quality must be lossless, balanced or low-bandwidth');
+    const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? 3389;
+    const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
+    const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
+    const password = values.password ? await askPassword('invitation password: ') : passwordFrom({ 'password-file': values['password-file'] });
+    const { source, sink, replay } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
+    if (values['exit-after-replay'] && !replay) throw new UsageError('--exit-after-replay needs --screen replay:DIR');
+
+    const controller = new AbortController();
+    const stopSignals = onInterrupt(controller);
+    let terminal: HostTerminal | undefined;
+    const consent = async (request: HostConsentRequest, signal: AbortSignal): Promise<ConsentReply> => {
+      const who = request.kind === 'offer' ? `helper '${request.helper}' (offering help)` : `the helper invited${request.ticketId ? ` by invitation ${request.ticketId.slice(0, 8)}` : ''}`;
+      const what = request.reason === 'control' ? 'asks to take CONTROL of your keyboard and mouse' : `wants to ${request.requestedMode === 'control' && request.maxMode === 'control' ? 'see and CONTROL' : 'see'} your screen`;
+      out.event('consent-request', { reason: request.reason, kind: request.kind, helper: request.helper ?? null, ticketId: request.ticketId ?? null, peer: request.peer, requestedMode: request.requestedMode, maxMode: request.maxMode });
+      if (accept === 'auto') return request.reason === 'control' ? 'control' : request.maxMode;
+      if (!terminal) return 'decline';
+      const yes = await terminal.ask(`\n${who} at ${request.peer} ${what}.\n${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
+      if (!yes) return 'decline';
+      return request.reason === 'control' ? 'control' : request.maxMode;
+    };
+    const host = new Host({
+      source,
+      ...(sink ? { sink } : {}),
+      consent,
+      quality,
+      ...(fps !== undefined ? { maxFps: fps } : {}),
+      ...(typeof values.state === 'string' ? { stateDir: values.state } : {}),
+      ...(typeof values.policy === 'string' ? { policy: loadPolicy(values.policy) } : {}),
+      ...(typeof values.helpers === 'string' ? { helpers: loadHelpers(values.helpers) } : {}),
+      ...(typeof values.name === 'string' ? { name: values.name } : {}),
+    });
+    host.on('error', (err: Error) => {
+      out.event('error', { code: (err as { code?: string }).code ?? null, message: err.message });
+      out.warn(err.message);
+    });
+    try {
+      const bound = await host.listen({ port, host: bind, signal: controller.signal });
+      if (bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
+        out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
+      }
+      const invitation = await host.createInvitation({ mode, ...(typeof values.expires === 'string' ? { expires: values.expires } : {}), ...(password !== undefined ? { password } : {}) });
+      const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
+      if (invitePath) invitation.toFile(invitePath);
+      if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime or mode');
+      out.event('listening', {
+        port: bound.port,
+        host: bound.host,
+        invitation: invitePath ?? null,
+        url: invitation.toURL(),
+        id: invitation.id,
+        mode: invitation.mode,
+        expires: invitation.expiresAt.toISOString(),
+        hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
+      });
+      out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
+      out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}):`);
+      out.say(`  ${invitation.toURL()}`);
+      if (invitePath) out.say(`  written to ${invitePath}`);
+      if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
+      out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
+      out.say(`waiting for a helper${accept === 'ask' ? '; you will be asked before anyone connects' : ' (accepting automatically)'}... Ctrl-C to stop`);
+
+      const sessions = new Set<HostSessionHandle>();
+      terminal = new HostTerminal({
+        onRevoke: () => {
+          for (const s of sessions) if (s.mode === 'control') s.revokeControl();
+          out.say('control revoked');
+        },
+        onPause: () => {
+          for (const s of sessions) s.pause(!s.paused);
+          out.say('input paused/resumed');
+        },
+        onEnd: () => {
+          for (const s of sessions) s.close();
+          out.say('sessions ended');
+        },
+        onInterrupt: () => controller.abort(),
+      });
+      if (accept === 'ask' || process.stdin.isTTY) terminal.start();
+      host.on('session', (s: HostSessionHandle) => {
+        sessions.add(s);
+        out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode });
+        out.say(`helper joined from ${s.peer} (${s.mode}${s.helper ? `, ${s.helper}` : ''}); Esc revokes control, x ends`);
+        s.on('mode', ({ mode: m, paused }: { mode: Mode; paused: boolean }) => {
+          out.event('control-changed', { session: s.id, mode: m, paused });
+          out.say(`helper ${s.peer} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
+        });
+        s.on('chat', (text: string) => {
+          out.event('chat', { session: s.id, text });
+          out.say(`helper: ${text}`);
+        });
+        s.on('close', (info: { reason: string; message?: string }) => {
+          sessions.delete(s);
+          const st = s.stats;
+          out.event('closed', { session: s.id, reason: info.reason, message: info.message ?? null, frames: st.updatesSent, bytesReceived: st.bytesReceived, bytesSent: st.bytesSent });
+          out.say(`helper ${s.peer} left (${info.reason}); ${st.updatesSent} updates, ${formatBytes(st.bytesSent)} sent`);
+        });
+      });
+      const statsTimer = setInterval(() => {
+        for (const s of sessions) {
+          const st = s.stats;
+          out.event('stats', { session: s.id, frames: st.updatesSent, bytesSent: st.bytesSent, bytesReceived: st.bytesReceived, rttMs: st.rttMs ?? null, inFlight: st.inFlight, inputAdmitted: st.input.admitted });
+        }
+        const first = [...sessions][0];
+        if (first) out.status(`${sessions.size} helper(s)  updates ${first.stats.updatesSent}  sent ${formatBytes(first.stats.bytesSent)}  rtt ${first.stats.rttMs ?? '-'} ms`);
+      }, 1000);
+      statsTimer.unref();
+
+      if (values['exit-after-replay'] && replay) {
+        // Close once the last frame was delivered to every helper.
+        await new Promise<void>((resolveDone) => {
+          const check = () => {
+            if (controller.signal.aborted) return resolveDone();
+            if (replay.done && host.sessions.length > 0 && host.sessions.every((s) => s.stats.inFlight === 0)) return resolveDone();
+            setTimeout(check, 20);
+          };
+          check();
+        });
+      } else {
+        await sleep(2 ** 31 - 1, controller.signal);
+      }
+      clearInterval(statsTimer);
+      out.endStatus();
+      return 0;
+    } finally {
+      terminal?.stop();
+      stopSignals();
+      await host.close();
+      await source.close?.();
+      out.say('host closed');
+    }
+  },
+};
+
+/** Opens the screen source and input sink the options name. */
+async function openScreen(spec: string, input: string | undefined): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined }> {
+  if (spec === 'virtual') {
+    const screen = new VirtualScreen();
+    if (input !== undefined && input !== 'virtual' && input !== 'none') throw new UsageError(`--input ${input} does not go with --screen virtual`);
+    return { source: screen, sink: input === 'none' ? undefined : screen, replay: undefined };
+  }
+  if (spec.startsWith('replay:')) {
+    const m = /^replay:(.+?)(?:@(\d+(?:\.\d+)?))?$/.exec(spec);
+    if (!m) throw new UsageError('--screen replay:DIR[@FPS]');
+    if (input !== undefined && input !== 'none') throw new UsageError('a replayed screen takes no input (--input none)');
+    const fps = m[2] ? Number(m[2]) : undefined;
+    const replay = await ReplayScreen.open({ dir: m[1]!, ...(fps ? { pace: 'fixed' as const, fps } : { pace: 'ack' as const }) });
+    return { source: replay, sink: undefined, replay };
+  }
+  if (spec.startsWith('x11:')) {
+    const display = spec.slice(4);
+    if (!display) throw new UsageError('--screen x11:DISPLAY, e.g. x11::0');
+    const x11 = await loadX11();
+    const source = await x11.X11Screen.open({ display });
+    let sink: InputSink | undefined;
+    if (input === 'x11') sink = await x11.X11Input.open({ display });
+    else if (input !== undefined && input !== 'none') throw new UsageError(`--input ${input} does not go with --screen x11 (use x11 or none)`);
+    return { source, sink, replay: undefined };
+  }
+  throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
+}
+
+interface X11Module {
+  X11Screen: { open(o: { display: string }): Promise<ScreenSource & { close?(): unknown }> };
+  X11Input: { open(o: { display: string }): Promise<InputSink> };
+}
+
+async function loadX11(): Promise<X11Module> {
+  try {
+    const path = '../../adapters/x11/index.js';
+    return (await import(path)) as X11Module;
+  } catch (err) {
+    throw new UsageError(`the X11 adapter could not be loaded: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, bench.
+ * Every command goes through the library's public API (src/index.ts).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ExitCode, UsageError, describeError, exitCodeOf } from './errors.js';
+import { Output } from './output.js';
+import { runDemo } from './commands/demo.js';
+import { runHost } from './commands/host.js';
+import { runConnect, runOffer } from './commands/connect.js';
+import { runKeygen } from './commands/keygen.js';
+import { runInvitations } from './commands/invitations.js';
+import { runInspect } from './commands/inspect.js';
+import { runBench } from './commands/bench.js';
+
+const USAGE = `usage: tessera <command> [options]
+
+commands:
+  demo          a host on the built-in virtual desktop and a helper that types and drags (npm start)
+  host          share this screen: prints an invitation and waits for a helper
+  connect       join a host with an invitation (file, tessera:// URL or saved email)
+  offer         offer help to a host that allows offers (needs an identity key)
+  keygen        make an identity key for offers
+  invitations   list or revoke a host's invitations
+  inspect       show what an invitation holds (never the secret)
+  bench         measure the codec on a folder of screen recordings
+
+common options: --json (one JSON object per line), --debug (stack traces), --help
+run 'tessera <command> --help' for a command's options`;
+
+/** A command: its options and what it does. Returns the exit code. */
+export interface Command {
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly positionals?: { min: number; max: number };
+  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[], out: Output): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: runDemo,
+  host: runHost,
+  connect: runConnect,
+  offer: runOffer,
+  keygen: runKeygen,
+  invitations: runInvitations,
+  inspect: runInspect,
+  bench: runBench,
+};
+
+const COMMON = {
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const debug = rest.includes('--debug');
+  const json = rest.includes('--json');
+  const out = new Output({ json, debug });
+  try {
+    if (!name || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return name ? ExitCode.Ok : ExitCode.Usage;
+    }
+    if (name === '--version') {
+      process.stdout.write('tessera 0.1.0\n');
+      return ExitCode.Ok;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command '${name}'; run 'tessera --help'`);
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message.replace(/\.$/, '')}; run 'tessera ${name} --help'`);
+    }
+    if (parsed.values.help) {
+      process.stdout.write(command.usage + '\n');
+      return ExitCode.Ok;
+    }
+    const { min, max } = command.positionals ?? { min: 0, max: 0 };
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new UsageError(`wrong number of arguments\n${command.usage}`);
+    }
+    return await command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, parsed.positionals, out);
+  } catch (err) {
+    out.endStatus();
+    const code = exitCodeOf(err);
+    const refusal = (err as { refusal?: string }).refusal;
+    out.event(refusal ? 'refused' : 'error', {
+      ...(refusal ? { code: refusal } : { code: (err as { code?: string }).code ?? null }),
+      message: describeError(err),
+      exitCode: code,
+    });
+    process.stderr.write(`tessera: ${describeError(err)}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    return code;
+  }
+}
+
+/** Reads a numeric option, or throws a UsageError naming it. */
+export function numberOption(value: unknown, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER, integer = true } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+const isEntry = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (isEntry || process.env.TESSERA_CLI_ENTRY === '1' || (globalThis as { __tesseraBin?: boolean }).__tesseraBin) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // Let pending writes flush, then leave even if a socket lingers.
+  setTimeout(() => process.exit(code), 200).unref();
+}
