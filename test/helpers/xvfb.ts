@@ -43,8 +43,8 @@ export interface XServer {
   readonly display: string;
   /** Environment for X clients of this server. */
   readonly env: NodeJS.ProcessEnv;
-  /** Starts an X client on this display; it is killed (with its process group) by `stop()`. */
-  spawn(command: string, args?: readonly string[]): ChildProcess;
+  /** Starts an X client on this display (extra environment in `env`); it is killed (with its process group) by `stop()`. */
+  spawn(command: string, args?: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess;
   /** Runs an X client to completion and returns its stdout (throws on a non-zero exit). */
   run(command: string, args?: readonly string[], options?: { encoding?: 'utf8' | 'buffer'; timeoutMs?: number }): Buffer;
   /** Kills the clients started by `spawn`, then the server. */
@@ -95,8 +95,8 @@ export async function startXvfb(options: XvfbOptions = {}): Promise<XServer> {
   return {
     display,
     env,
-    spawn(command, args = []) {
-      const child = spawn(command, [...args], { env, stdio: 'ignore', detached: true });
+    spawn(command, args = [], extraEnv = {}) {
+      const child = spawn(command, [...args], { env: { ...env, ...extraEnv }, stdio: 'ignore', detached: true });
       child.on('error', () => {});
       children.add(child);
       child.once('exit', () => children.delete(child));
