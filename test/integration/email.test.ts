@@ -3,7 +3,7 @@
 // and the password never travels by email.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -187,12 +187,14 @@ t.test('a refused recipient, a refused connection, missing STARTTLS and a silent
   t.match(e3.message, /does not offer STARTTLS/);
   t.equal(plain.messages.length, 0, 'nothing was sent in the clear');
 
-  const silent: Server = createServer(() => {
-    /* accepts and never greets */
+  const sockets: Socket[] = [];
+  const silent: Server = createServer((socket) => {
+    // Accepts and never greets.
+    sockets.push(socket);
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => {
-    silent.closeAllConnections?.();
+    for (const s of sockets) s.destroy();
     silent.close();
   });
   const silentPort = (silent.address() as AddressInfo).port;
