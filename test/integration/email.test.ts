@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { tmpdir } from 'node:os';
 import { simpleParser } from 'mailparser';
 import { Host, Helper, VirtualScreen, ErrorCode, AbortError, type HostInvitation } from '../../src/index.js';
@@ -130,6 +131,10 @@ t.test('a server that refuses the login gives one clear sentence, and the invita
   t.equal(e.field, 'auth');
   t.match(e.message, new RegExp(`^the mail server at 127\\.0\\.0\\.1:${server.port} refused the login: .*authentication credentials invalid`));
   t.notOk(e.message.includes('s3cret-smtp-pass'), 'no smtp password in the message');
+  const shown = inspect(e, { depth: 10 });
+  for (const form of ['s3cret-smtp-pass', Buffer.from('\0alice\0s3cret-smtp-pass').toString('base64'), Buffer.from('s3cret-smtp-pass').toString('base64')]) {
+    t.notOk(shown.includes(form), 'no smtp password in the inspected error or its cause');
+  }
   t.equal(server.messages.length, 0);
 
   t.equal(host.listInvitations().find((r) => r.id === invitation.id)?.revoked, false, 'the invitation is not revoked');
