@@ -1,0 +1,65 @@
+/**
+ * Headless Chromium for browser tests and benchmarks: Debian's /usr/bin/chromium driven by playwright-core
+ * (no browser is ever downloaded). Each launch uses a fresh temporary profile, removed on close.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** The browser binary; CHROMIUM_PATH overrides the Debian default. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Flags for a quiet, sandbox-free headless run in a container. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+] as const;
+
+/** Why browser tests cannot run here, or undefined when they can. */
+export function chromiumMissing(): string | undefined {
+  return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} not found (apt-get install chromium, or set CHROMIUM_PATH)`;
+}
+
+/** A running browser with one context and a way to shut both down. */
+export interface BrowserSession {
+  readonly context: BrowserContext;
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a fresh user-data-dir; `viewport` sizes every page. */
+export async function launchChromium(options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
+  const profile = await mkdtemp(join(tmpdir(), 'tessera-chromium-'));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [...CHROMIUM_ARGS],
+      viewport: options.viewport ?? { width: 1280, height: 800 },
+      deviceScaleFactor: 1,
+      timeout: 30_000,
+    });
+  } catch (err) {
+    await rm(profile, { recursive: true, force: true });
+    throw err;
+  }
+  let closed = false;
+  return {
+    context,
+    newPage: () => context.newPage(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,429 @@
+/**
+ * The tessera web viewer: the helper's side of remote assistance in a browser page served by the host.
+ * The invitation arrives in the URL fragment (`#<tessera:// URL, URI-encoded>`, which never reaches a server)
+ * or through the paste box. The page connects over a WebSocket to its own origin, runs the handshake, paints
+ * decoded updates onto a canvas scaled to the window, and sends keyboard, pointer and wheel input while the host
+ * grants control. Bundled by esbuild into dist/web/viewer.js (src/node/web-server.ts).
+ */
+import { readInvitation, type Invitation } from '../src/handshake/invitation.js';
+import type { Mode } from '../src/handshake/constants.js';
+import type { Framebuffer, Rect } from '../src/codec/index.js';
+import type { InputEvent } from '../src/input/events.js';
+import { TesseraError } from '../src/core/index.js';
+import { ViewerConnection, type EndReason } from './connection.js';
+import { KeyTracker, PointerTracker, keyEvent, screenPoint, wheelEvent } from './input.js';
+import { PASSWORD_SCREEN, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
+
+/** Path of the host's WebSocket endpoint (src/transport/websocket.ts WEBSOCKET_PATH). */
+const WEBSOCKET_PATH = '/tessera';
+
+type PageState = 'start' | 'connecting' | 'awaiting-consent' | 'connected' | 'message';
+
+/** What tests and benchmarks can read from the page (window.tessera). */
+export interface ViewerProbe {
+  readonly state: PageState;
+  readonly mode: Mode | 'none';
+  readonly paused: boolean;
+  readonly frames: number;
+  readonly width: number;
+  readonly height: number;
+  readonly message: string | undefined;
+  /** Called after each painted update with its sequence number (a benchmark hook). */
+  onPaint: ((seq: number) => void) | undefined;
+}
+
+function $<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page lacks #${id}`);
+  return el as T;
+}
+
+const ui = {
+  hostName: $('host-name'),
+  badge: $('mode-badge'),
+  requestControl: $<HTMLButtonElement>('request-control'),
+  chatToggle: $<HTMLButtonElement>('chat-toggle'),
+  chatUnread: $('chat-unread'),
+  disconnect: $<HTMLButtonElement>('disconnect'),
+  connectPanel: $('connect-panel'),
+  connectForm: $<HTMLFormElement>('connect-form'),
+  invitationInput: $<HTMLTextAreaElement>('invitation-input'),
+  connectError: $('connect-error'),
+  statusPanel: $('status-panel'),
+  statusText: $('status-text'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  messagePanel: $('message-panel'),
+  messageTitle: $('message-title'),
+  messageBody: $('message-body'),
+  retry: $<HTMLButtonElement>('retry'),
+  newInvitation: $<HTMLButtonElement>('new-invitation'),
+  stage: $('stage'),
+  canvas: $<HTMLCanvasElement>('screen'),
+  chat: $('chat'),
+  chatLog: $('chat-log'),
+  chatForm: $<HTMLFormElement>('chat-form'),
+  chatInput: $<HTMLInputElement>('chat-input'),
+};
+
+const ctx = ui.canvas.getContext('2d', { alpha: false })!;
+
+let pageState: PageState = 'start';
+let invitation: Invitation | undefined;
+let conn: ViewerConnection | undefined;
+let mode: Mode | 'none' = 'none';
+let paused = false;
+let controlRequested = false;
+let messageCode: string | undefined;
+let unread = 0;
+/** The framebuffer wrapped as ImageData (shares its memory), rebuilt when the decoder replaces the picture. */
+let image: ImageData | undefined;
+let imageSource: Uint8Array | undefined;
+const pointer = new PointerTracker();
+const keys = new KeyTracker();
+
+const probe: ViewerProbe = {
+  get state() { return pageState; },
+  get mode() { return mode; },
+  get paused() { return paused; },
+  get frames() { return conn?.frames ?? 0; },
+  get width() { return ui.canvas.width; },
+  get height() { return ui.canvas.height; },
+  get message() { return messageCode; },
+  onPaint: undefined,
+};
+(window as unknown as { tessera: ViewerProbe }).tessera = probe;
+
+function show(state: PageState): void {
+  pageState = state;
+  document.body.dataset.state = state;
+  ui.connectPanel.hidden = state !== 'start';
+  ui.statusPanel.hidden = state !== 'connecting' && state !== 'awaiting-consent';
+  ui.messagePanel.hidden = state !== 'message';
+  ui.stage.hidden = state !== 'connected';
+  ui.disconnect.hidden = state !== 'connected' && state !== 'connecting' && state !== 'awaiting-consent';
+  ui.chatToggle.hidden = state !== 'connected';
+  if (state !== 'connected') ui.chat.hidden = true;
+  updateModeUi();
+  if (state === 'connected') fitCanvas();
+}
+
+function updateModeUi(): void {
+  const connected = pageState === 'connected';
+  const shown = !connected ? 'none' : paused ? 'paused' : mode;
+  document.body.dataset.mode = connected ? mode : 'none';
+  ui.badge.dataset.mode = shown;
+  ui.badge.textContent = !connected ? 'Not connected' : paused ? 'Paused by the host' : mode === 'control' ? 'Controlling' : 'Viewing';
+  ui.requestControl.hidden = !connected || mode === 'control' || invitation?.mode !== 'control';
+  ui.requestControl.disabled = controlRequested;
+  ui.requestControl.textContent = controlRequested ? 'Control requested…' : 'Request control';
+}
+
+function showMessage(m: ScreenMessage): void {
+  messageCode = m.code;
+  ui.messagePanel.dataset.code = m.code;
+  ui.messagePanel.dataset.tone = m.tone;
+  ui.messageTitle.textContent = m.title;
+  ui.messageBody.textContent = m.body;
+  ui.retry.hidden = !m.retry || invitation === undefined;
+  show('message');
+}
+
+/** Reads an invitation from the paste box or the fragment; shows why when it cannot. */
+function parseInvitation(text: string): Invitation | undefined {
+  try {
+    return readInvitation(text, { now: Date.now });
+  } catch (err) {
+    const e = err instanceof TesseraError ? err : undefined;
+    showMessage(errorScreen(e?.code ?? 'error', e?.message ?? String(err)));
+    return undefined;
+  }
+}
+
+function connect(): void {
+  const inv = invitation;
+  if (!inv) {
+    show('start');
+    return;
+  }
+  if (inv.expiresMs <= Date.now()) {
+    showMessage(errorScreen('TESSERA_ERR_INVITATION_EXPIRED', 'expired'));
+    return;
+  }
+  if (inv.passwordRequired) {
+    showMessage(PASSWORD_SCREEN);
+    return;
+  }
+  conn?.close();
+  mode = 'none';
+  paused = false;
+  controlRequested = false;
+  messageCode = undefined;
+  image = undefined;
+  imageSource = undefined;
+  ui.chatLog.replaceChildren();
+  unread = 0;
+  ui.hostName.textContent = inv.name;
+  ui.statusText.textContent = `Connecting to ${inv.name}…`;
+  show('connecting');
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const self: ViewerConnection = new ViewerConnection({
+    invitation: inv,
+    url: `${scheme}//${location.host}${WEBSOCKET_PATH}`,
+    requestMode: inv.mode,
+    events: {
+      onAwaitingConsent: () => {
+        if (conn !== self) return;
+        ui.statusText.textContent = `Waiting for ${inv.name} to accept…`;
+        show('awaiting-consent');
+      },
+      onOpen: (info) => {
+        if (conn !== self) return;
+        mode = info.mode;
+        resizeCanvas(info.width, info.height);
+        show('connected');
+        ui.canvas.focus();
+      },
+      onFrame: (fb, rects, keyFrame, seq) => {
+        if (conn !== self) return;
+        paint(fb, rects, keyFrame);
+        probe.onPaint?.(seq);
+      },
+      onMode: (m, p) => {
+        if (conn !== self) return;
+        const lostControl = mode === 'control' && (m !== 'control' || p);
+        mode = m;
+        paused = p;
+        controlRequested = false;
+        if (lostControl) releaseInput();
+        updateModeUi();
+      },
+      onResize: (w, h) => {
+        if (conn === self) resizeCanvas(w, h);
+      },
+      onChat: (text) => {
+        if (conn === self) addChat(text, false);
+      },
+      onEnd: (reason) => {
+        if (conn !== self) return;
+        ended(reason);
+      },
+    },
+  });
+  conn = self;
+}
+
+function ended(reason: EndReason): void {
+  mode = 'none';
+  if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal));
+  else if (reason.kind === 'closed') showMessage(closeScreen(reason.reason, reason.message));
+  else showMessage(errorScreen(reason.code, reason.message));
+}
+
+// --- Painting -------------------------------------------------------------------------------------
+
+function resizeCanvas(width: number, height: number): void {
+  if (ui.canvas.width !== width || ui.canvas.height !== height) {
+    ui.canvas.width = width;
+    ui.canvas.height = height;
+    image = undefined;
+    imageSource = undefined;
+  }
+  fitCanvas();
+}
+
+/** Puts the changed rectangles of the decoded picture on the canvas (the whole picture on a key frame). */
+function paint(fb: Framebuffer, rects: readonly Rect[], keyFrame: boolean): void {
+  if (ui.canvas.width !== fb.width || ui.canvas.height !== fb.height) resizeCanvas(fb.width, fb.height);
+  if (!image || imageSource !== fb.data) {
+    image = new ImageData(new Uint8ClampedArray(fb.data.buffer as ArrayBuffer, fb.data.byteOffset, fb.data.byteLength), fb.width, fb.height);
+    imageSource = fb.data;
+    keyFrame = true;
+  }
+  if (keyFrame) {
+    ctx.putImageData(image, 0, 0);
+    return;
+  }
+  for (const r of rects) ctx.putImageData(image, 0, 0, r.x, r.y, r.width, r.height);
+}
+
+/** Scales the canvas (CSS size only) to fit the stage, keeping the aspect ratio. */
+function fitCanvas(): void {
+  const w = ui.canvas.width;
+  const h = ui.canvas.height;
+  const box = ui.stage.getBoundingClientRect();
+  if (w === 0 || h === 0 || box.width === 0 || box.height === 0) return;
+  const scale = Math.min(box.width / w, box.height / h);
+  ui.canvas.style.width = `${Math.floor(w * scale)}px`;
+  ui.canvas.style.height = `${Math.floor(h * scale)}px`;
+}
+
+new ResizeObserver(() => fitCanvas()).observe(ui.stage);
+
+// --- Input ----------------------------------------------------------------------------------------
+
+function controlling(): boolean {
+  return pageState === 'connected' && mode === 'control' && !paused && conn !== undefined;
+}
+
+function send(events: readonly InputEvent[]): void {
+  if (events.length > 0 && controlling()) conn!.sendInput(events);
+}
+
+function releaseInput(): void {
+  const events = [...keys.releaseAll(), ...pointer.releaseAll()];
+  if (events.length > 0) conn?.sendInput(events);
+}
+
+/** Keys typed into the page's own fields (chat, paste box) stay there. */
+function isOwnField(target: EventTarget | null): boolean {
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLButtonElement;
+}
+
+function onKey(e: KeyboardEvent, down: boolean): void {
+  if (!controlling() || isOwnField(e.target)) return;
+  const ev = keyEvent(e, down);
+  // While controlling, keys belong to the host's screen, not to the browser (Tab, Backspace, shortcuts).
+  e.preventDefault();
+  if (!ev) return;
+  keys.note(ev);
+  send([ev]);
+}
+
+document.addEventListener('keydown', (e) => onKey(e, true));
+document.addEventListener('keyup', (e) => onKey(e, false));
+window.addEventListener('blur', () => releaseInput());
+
+function onPointer(e: PointerEvent): void {
+  if (!controlling()) return;
+  const p = screenPoint(ui.canvas, e.clientX, e.clientY);
+  send(pointer.update(p.x, p.y, e.buttons));
+}
+
+ui.canvas.addEventListener('pointermove', onPointer);
+ui.canvas.addEventListener('pointerdown', (e) => {
+  ui.canvas.focus();
+  if (!controlling()) return;
+  e.preventDefault();
+  ui.canvas.setPointerCapture(e.pointerId);
+  onPointer(e);
+});
+ui.canvas.addEventListener('pointerup', (e) => {
+  onPointer(e);
+  if (ui.canvas.hasPointerCapture(e.pointerId)) ui.canvas.releasePointerCapture(e.pointerId);
+});
+ui.canvas.addEventListener('contextmenu', (e) => {
+  if (controlling()) e.preventDefault();
+});
+ui.canvas.addEventListener(
+  'wheel',
+  (e) => {
+    if (!controlling()) return;
+    e.preventDefault();
+    const p = screenPoint(ui.canvas, e.clientX, e.clientY);
+    const ev = wheelEvent(e, ui.canvas.height);
+    send([...pointer.update(p.x, p.y, pointer.buttons), ...(ev ? [ev] : [])]);
+  },
+  { passive: false },
+);
+
+// --- Chat -----------------------------------------------------------------------------------------
+
+function addChat(text: string, mine: boolean): void {
+  const li = document.createElement('li');
+  if (mine) li.className = 'me';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = mine ? 'You' : invitation?.name ?? 'Host';
+  li.append(who, document.createTextNode(text));
+  ui.chatLog.append(li);
+  li.scrollIntoView({ block: 'end' });
+  if (!mine && ui.chat.hidden) {
+    unread++;
+    ui.chatUnread.textContent = String(unread);
+    ui.chatUnread.hidden = false;
+  }
+}
+
+ui.chatToggle.addEventListener('click', () => {
+  ui.chat.hidden = !ui.chat.hidden;
+  ui.chatToggle.setAttribute('aria-pressed', String(!ui.chat.hidden));
+  if (!ui.chat.hidden) {
+    unread = 0;
+    ui.chatUnread.hidden = true;
+    ui.chatInput.focus();
+  }
+  fitCanvas();
+});
+
+ui.chatForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.chatInput.value.trim();
+  if (!text || !conn) return;
+  conn.chat(text);
+  addChat(text, true);
+  ui.chatInput.value = '';
+});
+
+// --- Buttons --------------------------------------------------------------------------------------
+
+ui.requestControl.addEventListener('click', () => {
+  if (!conn || controlRequested) return;
+  controlRequested = true;
+  conn.requestControl();
+  updateModeUi();
+});
+
+ui.disconnect.addEventListener('click', () => conn?.close());
+ui.cancel.addEventListener('click', () => conn?.close());
+ui.retry.addEventListener('click', () => connect());
+ui.newInvitation.addEventListener('click', () => {
+  conn?.close();
+  conn = undefined;
+  invitation = undefined;
+  ui.invitationInput.value = '';
+  ui.hostName.textContent = '';
+  show('start');
+  ui.invitationInput.focus();
+});
+
+ui.connectForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.invitationInput.value.trim();
+  if (!text) return;
+  const inv = parseInvitation(text);
+  if (!inv) return;
+  invitation = inv;
+  connect();
+});
+
+// --- Start ----------------------------------------------------------------------------------------
+
+/** The invitation from the fragment, removed from the address bar and history once read. */
+function invitationFromFragment(): string | undefined {
+  const hash = location.hash.slice(1);
+  if (!hash) return undefined;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    return decodeURIComponent(hash);
+  } catch {
+    return hash;
+  }
+}
+
+function start(): void {
+  const text = invitationFromFragment();
+  if (text === undefined) {
+    show('start');
+    return;
+  }
+  const inv = parseInvitation(text);
+  if (!inv) return;
+  invitation = inv;
+  connect();
+}
+
+window.addEventListener('hashchange', () => {
+  if (location.hash.length > 1) start();
+});
+
+start();
