@@ -2,7 +2,7 @@
  * The browser viewer end to end: web/ bundled and served by serveWeb, opened in Debian's headless Chromium via
  * playwright-core, connected over WebSocket to a Host sharing a 1920x1080 VirtualScreen.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,7 +37,7 @@ interface Setup {
 }
 
 async function setup(
-  t: Tap.Test,
+  t: Test,
   opts: { consent?: 'view' | 'control' | 'decline'; clock?: () => number } = {},
 ): Promise<Setup> {
   const screen = new VirtualScreen({ width: 1920, height: 1080, now: DESKTOP_TIME, timeZone: 'utc' });
@@ -50,7 +50,7 @@ async function setup(
   return { screen, host, web };
 }
 
-async function open(t: Tap.Test, url: string): Promise<Page> {
+async function open(t: Test, url: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => pageErrors.push(`${t.name}: ${err.message}`));
   t.teardown(() => page.close());
@@ -96,7 +96,7 @@ async function countDifferences(page: Page, expected: Uint8Array): Promise<numbe
 }
 
 /** Waits until the canvas holds exactly the host's current frame. */
-async function expectCanvasEqualsHost(t: Tap.Test, page: Page, screen: VirtualScreen, what: string): Promise<void> {
+async function expectCanvasEqualsHost(t: Test, page: Page, screen: VirtualScreen, what: string): Promise<void> {
   const expected = (await screen.capture()).frame.data.slice();
   const want = sha256(expected);
   const deadline = Date.now() + 10_000;
