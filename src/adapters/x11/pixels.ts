@@ -20,6 +20,8 @@ export interface PixelFormat {
   readonly blueMask: number;
 }
 
+// Alpha 255 in the top byte of a little-endian RGBA word, as an int32.
+const ALPHA = 0xff000000 | 0;
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Bytes per row of a ZPixmap image `width` pixels wide. */
@@ -50,7 +52,7 @@ export class PixelConverter {
   readonly #green: Channel;
   readonly #blue: Channel;
   readonly #fast: boolean;
-  #scratch = new Uint32Array(0);
+  #scratch = new Int32Array(0);
 
   /** @throws {TesseraError} TESSERA_ERR_INVALID_CONFIG for layouts other than 16, 24 or 32 bits per pixel TrueColor */
   constructor(format: PixelFormat) {
@@ -90,17 +92,18 @@ export class PixelConverter {
 
   #convert32(src: Uint8Array, stride: number, width: number, height: number, dst: Framebuffer, x: number, y: number): void {
     // Reply buffers may start at any byte offset; an unaligned source is copied once into an aligned scratch buffer.
-    let words: Uint32Array;
+    // Int32 views keep every value a small integer in the loop (no conversion to a heap number for alpha 255).
+    let words: Int32Array;
     const wordStride = stride >> 2;
     if ((src.byteOffset & 3) === 0) {
-      words = new Uint32Array(src.buffer, src.byteOffset, (src.byteLength >> 2));
+      words = new Int32Array(src.buffer, src.byteOffset, src.byteLength >> 2);
     } else {
       const need = (stride >> 2) * height;
-      if (this.#scratch.length < need) this.#scratch = new Uint32Array(need);
+      if (this.#scratch.length < need) this.#scratch = new Int32Array(need);
       new Uint8Array(this.#scratch.buffer, 0, need * 4).set(src.subarray(0, need * 4));
       words = this.#scratch;
     }
-    const out = new Uint32Array(dst.data.buffer, dst.data.byteOffset, dst.width * dst.height);
+    const out = new Int32Array(dst.data.buffer, dst.data.byteOffset, dst.width * dst.height);
     const rs = this.#red.shift;
     const gs = this.#green.shift;
     const bs = this.#blue.shift;
@@ -114,7 +117,7 @@ export class PixelConverter {
         // INVARIANT: s < end <= words.length and d < out.length, checked by the length test in convert().
         while (s < end) {
           const p = words[s++]!;
-          out[d++] = (0xff000000 | ((p & 0xff) << 16) | (p & 0xff00) | ((p >>> 16) & 0xff)) >>> 0;
+          out[d++] = ALPHA | ((p & 0xff) << 16) | (p & 0xff00) | ((p >> 16) & 0xff);
         }
       }
       return;
@@ -125,7 +128,7 @@ export class PixelConverter {
       const end = s + width;
       while (s < end) {
         const p = words[s++]!;
-        out[d++] = (0xff000000 | (((p >>> bs) & 0xff) << 16) | (((p >>> gs) & 0xff) << 8) | ((p >>> rs) & 0xff)) >>> 0;
+        out[d++] = ALPHA | (((p >>> bs) & 0xff) << 16) | (((p >>> gs) & 0xff) << 8) | ((p >>> rs) & 0xff);
       }
     }
   }
