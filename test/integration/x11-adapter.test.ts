@@ -244,3 +244,31 @@ t.test('buttons, wheel clicks and releaseAll reach the server', { skip }, async 
   await input.releaseAll();
   t.equal((await mask()) & 0x101, 0, 'releaseAll released both (it waits for the server)');
 });
+
+t.test('connection failures are TesseraErrors with codes', { skip }, async (t) => {
+  await t.rejects(X11Screen.open({ display: ':1999', timeoutMs: 2_000 }), { code: 'TESSERA_ERR_IO' }, 'no server on that display');
+  const saved = process.env['DISPLAY'];
+  delete process.env['DISPLAY'];
+  try {
+    await t.rejects(async () => X11Input.open(), { code: 'TESSERA_ERR_INVALID_CONFIG' }, 'no display named and DISPLAY unset');
+  } finally {
+    if (saved !== undefined) process.env['DISPLAY'] = saved;
+  }
+  const s = await startXvfb({ width: 320, height: 240 });
+  const screen = await X11Screen.open({ display: s.display });
+  const input = await X11Input.open({ display: s.display });
+  await screen.capture();
+  await s.stop();
+  await t.rejects(
+    waitUntil('a capture to fail', async () => {
+      await screen.capture();
+      return false;
+    }, 5_000, 20),
+    { code: 'TESSERA_ERR_IO' },
+    'a capture after the server died fails with TESSERA_ERR_IO',
+  );
+  await t.rejects(async () => input.inject({ type: 'pointerMove', x: 1, y: 1, buttons: 0 }), { code: 'TESSERA_ERR_IO' });
+  await screen.close();
+  await input.close();
+  t.pass('close after a lost connection does not throw');
+});
