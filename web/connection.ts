@@ -86,6 +86,7 @@ export class ViewerConnection {
   readonly #deframer = new Deframer();
   readonly #initiator: HandshakeInitiator;
   readonly #decoder: TileDecoder;
+  readonly #images = new BrowserImageCodec();
   #state: State = 'connecting';
   #session: HelperSession | undefined;
   #decodeChain: Promise<void> = Promise.resolve();
@@ -101,7 +102,7 @@ export class ViewerConnection {
     this.#o = o;
     this.#events = o.events;
     this.#initiator = HandshakeInitiator.fromInvitation(o.invitation, { random: browserRandom, ciphers: [XSalsa20Poly1305], requestMode: o.requestMode });
-    this.#decoder = new TileDecoder({ maxWidth: MAX_SCREEN_PX, maxHeight: MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: new BrowserImageCodec() });
+    this.#decoder = new TileDecoder({ maxWidth: MAX_SCREEN_PX, maxHeight: MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: this.#images });
     this.#ws = new WebSocket(o.url);
     this.#ws.binaryType = 'arraybuffer';
     this.#ws.onopen = () => this.#onOpen();
@@ -128,6 +129,11 @@ export class ViewerConnection {
   /** Updates decoded so far. */
   get frames(): number {
     return this.#frames;
+  }
+
+  /** Lossy (JPEG/WebP) tiles decoded so far. */
+  get lossyTiles(): number {
+    return this.#images.decoded;
   }
 
   /** Sends input; held back (false) unless the host granted control and did not pause it. */

@@ -11,6 +11,12 @@ const MIME: Readonly<Record<LossyFormat, string>> = { jpeg: 'image/jpeg', webp: 
 export class BrowserImageCodec implements ImageCodec {
   #canvas: OffscreenCanvas | undefined;
   #ctx: OffscreenCanvasRenderingContext2D | undefined;
+  #decoded = 0;
+
+  /** Lossy tiles decoded so far. */
+  get decoded(): number {
+    return this.#decoded;
+  }
 
   encode(): Uint8Array {
     throw new StateError('the browser viewer does not encode images');
@@ -28,6 +34,7 @@ export class BrowserImageCodec implements ImageCodec {
       ctx.clearRect(0, 0, width, height);
       ctx.drawImage(bitmap, 0, 0);
       const data = ctx.getImageData(0, 0, width, height).data;
+      this.#decoded++;
       return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     } finally {
       bitmap.close();

@@ -25,6 +25,8 @@ export interface ViewerProbe {
   readonly mode: Mode | 'none';
   readonly paused: boolean;
   readonly frames: number;
+  /** Lossy tiles decoded so far (createImageBitmap). */
+  readonly lossyTiles: number;
   readonly width: number;
   readonly height: number;
   readonly message: string | undefined;
@@ -86,6 +88,7 @@ const probe: ViewerProbe = {
   get mode() { return mode; },
   get paused() { return paused; },
   get frames() { return conn?.frames ?? 0; },
+  get lossyTiles() { return conn?.lossyTiles ?? 0; },
   get width() { return ui.canvas.width; },
   get height() { return ui.canvas.height; },
   get message() { return messageCode; },

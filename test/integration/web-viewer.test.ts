@@ -8,8 +8,9 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { Host, VirtualScreen, type HostSessionHandle } from '../../src/index.js';
+import { Host, VirtualScreen, loadPng, type HostSessionHandle, type ScreenSource } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
+import { defaultCorpusDir } from '../helpers/codec-corpus.js';
 import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -290,6 +291,31 @@ t.test('each refusal and the end of a session get their own screen', async (t) =
     await pageState(page, ['connected']);
     await expectCanvasEqualsHost(t, page, screen, 'connected from the pasted .tessera text');
   });
+});
+
+const SLIDE = join(defaultCorpusDir, 'slideshow', '0000.png');
+
+t.test('lossy tiles decode in the page (createImageBitmap) and are refined to exact pixels', { skip: existsSync(SLIDE) ? false : `${SLIDE} not found` }, async (t) => {
+  const frame = await loadPng(SLIDE);
+  // A still photographic screen: the 'balanced' host sends photo tiles lossy, then refreshes them losslessly.
+  const still: ScreenSource = { width: frame.width, height: frame.height, capture: async () => ({ frame }) };
+  const host = new Host({ source: still, consent: () => 'view', name: 'photo-host', quality: 'balanced' });
+  const web = await serveWeb(host, { port: 0 });
+  t.teardown(async () => {
+    await host.close();
+    await web.close();
+  });
+  const inv = await host.createInvitation({ mode: 'view', expires: '30m' });
+  const page = await open(t, web.url(inv));
+  await pageState(page, ['connected']);
+  await page.waitForFunction(() => (window as any).tessera.lossyTiles > 0, undefined, { timeout: 10_000 });
+  t.ok(await page.evaluate(() => (window as any).tessera.lossyTiles), 'the page decoded lossy tiles');
+  const want = sha256(frame.data);
+  const deadline = Date.now() + 15_000;
+  let got = '';
+  while (Date.now() < deadline && (got = await canvasHash(page)) !== want) await new Promise((r) => setTimeout(r, 100));
+  if (got === want) t.pass('after the lossless refresh the canvas equals the host frame');
+  else t.fail('the canvas never reached the exact frame', { differingPixels: await countDifferences(page, frame.data) });
 });
 
 t.test('a screenshot of the connected viewer', async (t) => {
