@@ -25,7 +25,8 @@ const PURE_BELOW_SESSION = ['core', 'framing', 'handshake', 'codec', 'input'];
 
 /**
  * The layer table. Order: core < framing < handshake < {codec, input} < session < adapters < transport < node < cli.
- * codec and input are siblings that import only core. `index` is src/index.ts; `web` is the browser viewer.
+ * codec and input are siblings that import only core. `index` is src/index.ts, the public API; the CLI is built
+ * on that API (it imports index, never the reverse); `web` is the browser viewer.
  */
 export const LAYERS: Readonly<Record<string, LayerRule>> = {
   core: { imports: [], pure: true, packages: [] },
@@ -38,8 +39,8 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   adapters: { imports: [...PURE_BELOW_SESSION, 'session'], pure: false, packages: [] },
   transport: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters'], pure: false, packages: [] },
   node: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport'], pure: false, packages: [] },
-  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node'], pure: false, packages: [] },
-  index: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node', 'cli'], pure: false, packages: [] },
+  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node', 'index'], pure: false, packages: [] },
+  index: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node'], pure: false, packages: [] },
   web: { imports: [...PURE_BELOW_SESSION, 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
 };
 

@@ -321,6 +321,11 @@ export class HostSessionHandle extends EventEmitter implements DisplayMember {
     return new Promise((resolve) => this.once('close', resolve));
   }
 
+  /** @internal drops the connection at once (the host is closing). */
+  destroy(): void {
+    this.#duplex.destroy();
+  }
+
   /** @internal wires the socket to the session. */
   start(initial: Uint8Array | undefined): void {
     this.#duplex.on('data', (chunk: Buffer) => {
@@ -374,7 +379,7 @@ export class HostSessionHandle extends EventEmitter implements DisplayMember {
         this.emit('input', ev.events);
         return;
       case 'ack':
-        this.#host.kick();
+        this.#host.acknowledged();
         return;
       case 'control-request':
         this.emit('control-request');
@@ -566,11 +571,15 @@ export class Host extends EventEmitter {
     this.#abort.abort(new AbortError('the host is closing'));
     if (this.#timer) clearInterval(this.#timer);
     for (const u of this.#unsubscribe) u();
-    await this.#listener?.close();
+    // Stop accepting first; the listener's close completes only once every connection is gone.
+    const listenerClosed = this.#listener?.close();
     for (const d of this.#handshakes) d.destroy();
-    const closing = [...this.#sessions].map((s) => s.closedPromise());
-    for (const s of this.#sessions) s.close(CloseReason.HostEnded, 'the host ended the session');
+    const open = [...this.#sessions];
+    const closing = open.map((s) => s.closedPromise());
+    for (const s of open) s.close(CloseReason.HostEnded, 'the host ended the session');
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    for (const s of open) s.destroy();
+    await Promise.race([listenerClosed, new Promise((r) => setTimeout(r, 2_000).unref())]);
     await this.#injectChain;
     this.sink?.releaseAll?.();
     this.#state = 'closed';
@@ -715,12 +724,26 @@ export class Host extends EventEmitter {
   }
 
   #pendingGeneration = 0;
+  #replayAdvanced = false;
 
+  /** @internal a helper acknowledged updates: a replay at pace 'ack' may move on, and there is room to send. */
+  acknowledged(): void {
+    this.#advanceReplay(this.#pendingGeneration);
+    this.kick();
+  }
+
+  /** Moves an ack-paced replay on once every connected helper has decoded the frame of generation `gen`. */
   #advanceReplay(gen: number): void {
     const src = this.source;
     if (!(src instanceof ReplayScreen) || src.pace !== 'ack') return;
-    if (gen > this.#pendingGeneration) this.#pendingGeneration = gen;
+    if (gen > this.#pendingGeneration) {
+      this.#pendingGeneration = gen;
+      this.#replayAdvanced = false;
+    }
+    // After an advance, wait until a capture of the new frame has been offered before judging delivery again.
+    if (this.#replayAdvanced || this.#pendingGeneration === 0) return;
     if (this.#sessions.size > 0 && this.#groups.delivered(this.#pendingGeneration) && !src.done) {
+      this.#replayAdvanced = true;
       src.advance();
       this.emit('replay-advance', src.index);
     }

@@ -152,7 +152,9 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         onInterrupt: () => controller.abort(),
       });
       if (accept === 'ask' || process.stdin.isTTY) terminal.start();
+      let servedAny = false;
       host.on('session', (s: HostSessionHandle) => {
+        servedAny = true;
         sessions.add(s);
         out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode });
         out.say(`helper joined from ${s.peer} (${s.mode}${s.helper ? `, ${s.helper}` : ''}); Esc revokes control, x ends`);
@@ -186,7 +188,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         await new Promise<void>((resolveDone) => {
           const check = () => {
             if (controller.signal.aborted) return resolveDone();
-            if (replay.done && host.sessions.length > 0 && host.sessions.every((s) => s.stats.inFlight === 0)) return resolveDone();
+            if (replay.done && servedAny && host.sessions.every((s) => s.stats.inFlight === 0)) return resolveDone();
             setTimeout(check, 20);
           };
           check();

@@ -1,0 +1,101 @@
+/** Runs the real tessera command as a child process, for CLI tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const BIN = resolve(import.meta.dirname, '../../bin/tessera.js');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON lines (lines that are not JSON are skipped). */
+  readonly events: Array<Record<string, unknown>>;
+}
+
+/** Runs `tessera ARGS` to completion (killed after timeoutMs). */
+export function runCli(args: string[], options: { timeoutMs?: number; input?: string; cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, events: parseEvents(stdout) });
+    });
+  });
+}
+
+function parseEvents(text: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not an event line.
+    }
+  }
+  return out;
+}
+
+/** A long-running tessera process (a host) whose JSON events are read as they come. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  readonly events: Array<Record<string, unknown>> = [];
+  stderr = '';
+  readonly #waiters: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], options: { keepStdinOpen?: boolean } = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (!options.keepStdinOpen) this.child.stdin!.end();
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      let ev: Record<string, unknown>;
+      try {
+        ev = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      this.events.push(ev);
+      for (const w of [...this.#waiters]) {
+        if (w.pred(ev)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(ev);
+        }
+      }
+    });
+    this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
+  }
+
+  /** Resolves with the first event (past or future) named `name` that matches `pred`; rejects after timeoutMs. */
+  waitFor(name: string, pred: (e: Record<string, unknown>) => boolean = () => true, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const match = (e: Record<string, unknown>) => e.event === name && pred(e);
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no '${name}' event within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      this.#waiters.push({ pred: match, resolve: (e) => (clearTimeout(timer), resolvePromise(e)) });
+    });
+  }
+
+  /** Writes a line to the process's stdin. */
+  send(line: string): void {
+    this.child.stdin!.write(line + '\n');
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGINT');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
