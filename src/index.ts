@@ -8,6 +8,23 @@ export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply,
 export { Helper } from './node/helper.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent } from './node/helper.js';
 export { parseExpires } from './node/expires.js';
+export {
+  sendInvitation,
+  mailtoUri,
+  buildInvitationMessage,
+  buildInvitationEml,
+  readInvitationFromEml,
+  loadInvitationAny,
+  describeExpiry,
+  EmailError,
+  INVITATION_MIME_TYPE,
+} from './node/email.js';
+export type { SendInvitationOptions, SentInvitation, EmailMethod, InvitationMessage, InvitationMessageOptions } from './node/email.js';
+export { readMsRcIncidentFile, decodeMsRcIncidentBytes } from './node/msrc-incident-file.js';
+export { parseMsRcIncident, describeMsRcIncident, MsRcIncident } from './handshake/msrc-incident.js';
+export { serveWeb, buildWebAssets, loadWebAssets } from './node/web-server.js';
+export type { ServeWebOptions, WebServer } from './node/web-server.js';
+export { WebSocketStream, connectWebSocket, WEBSOCKET_PATH } from './transport/websocket.js';
 export { loadInvitation, readInvitationFile, issueInvitation, loadPolicy, loadHelpers, loadOrCreateHostKey, FileTicketStore, AuditLog, HostKey } from './node/index.js';
 export { loadPng, encodePng } from './node/png.js';
 export { SharpImageCodec } from './node/sharp-image-codec.js';
@@ -29,6 +46,8 @@ export {
 export type { Policy, Helpers, Duration, Mode, AuditEvent, AuditDecision, TicketRecord, TicketStore, ConsentRequest } from './handshake/index.js';
 
 export { VirtualScreen, ReplayScreen } from './adapters/index.js';
+export { X11Screen, X11Input } from './adapters/x11/index.js';
+export type { X11ScreenOptions, X11InputOptions } from './adapters/x11/index.js';
 export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScreenOptions, ReplayPace } from './adapters/index.js';
 
 export { HostSession } from './session/host-session.js';

@@ -54,6 +54,12 @@ const COMMON = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (tessera ... | head) ends the command quietly, as other command-line tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+    });
+  }
   const [name, ...rest] = argv;
   const debug = rest.includes('--debug');
   const json = rest.includes('--json');

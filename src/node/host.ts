@@ -43,6 +43,7 @@ import { nodeRandom } from './crypto.js';
 import { ZlibDeflateBackend, nodeBytesEqual } from './zlib-backend.js';
 import { SharpImageCodec } from './sharp-image-codec.js';
 import { parseExpires } from './expires.js';
+import { sendInvitation, mailtoUri, type SendInvitationOptions, type SentInvitation, type InvitationMessageOptions } from './email.js';
 
 /** What the host user answers to a consent request: the mode allowed, or 'decline'. */
 export type ConsentReply = Mode | 'decline';
@@ -155,6 +156,20 @@ export class HostInvitation {
   /** A printable summary without the secret. */
   describe(): string {
     return this.invitation.describe();
+  }
+
+  /**
+   * Emails the invitation through an SMTP server: the link in the body ('mailto' method) or the `.tessera` file
+   * attached ('attachment'). Never the password. A failure leaves the invitation valid (send it another way).
+   * @throws {EmailError} TESSERA_ERR_EMAIL_FAILED with one clear sentence
+   */
+  send(options: SendInvitationOptions): Promise<SentInvitation> {
+    return sendInvitation(this, options);
+  }
+
+  /** A `mailto:` URI that opens the user's own mail program with the message filled in. */
+  mailtoUri(options: Pick<InvitationMessageOptions, 'note'> & { to?: string; subject?: string } = {}): string {
+    return mailtoUri(this, options);
   }
 
   toJSON(): object {

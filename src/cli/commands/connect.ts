@@ -4,7 +4,7 @@ import type { Command } from '../main.js';
 import { numberOption } from '../main.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitation, type Framebuffer, type Invitation } from '../../index.js';
+import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
 import { parseKey } from '../../handshake/index.js';
 import { passwordFrom, onInterrupt, sleep } from './common.js';
 import { readIdentity } from './identity.js';
@@ -41,7 +41,7 @@ Exit codes: 0 the session ended (host ended it, or --frames/--duration reached),
     const target = positionals[0]!;
     // Read without the local expiry check: the host's clock decides (TICKET_EXPIRED); a local check only explains
     // a failed connection below.
-    const invitation = loadInvitationForConnect(target);
+    const invitation = await loadInvitationForConnect(target);
     const password = passwordFrom(values);
     if (invitation.passwordRequired && password === undefined) throw new UsageError('this invitation needs a password: pass --password or --password-file');
     const controller = new AbortController();
@@ -102,8 +102,8 @@ ${VIEW_USAGE}`,
   },
 };
 
-function loadInvitationForConnect(target: string): Invitation {
-  return loadInvitation(target, { now: 0 });
+function loadInvitationForConnect(target: string): Promise<Invitation> {
+  return loadInvitationAny(target, { now: 0 });
 }
 
 /** Watches a connected session until the host ends it, --frames or --duration is reached, or Ctrl-C. */

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from '../main.js';
 import { numberOption } from '../main.js';
 import { formatBytes } from '../output.js';
-import { Host, Helper, VirtualScreen, encodePng, type HostSessionHandle } from '../../index.js';
+import { Host, Helper, VirtualScreen, encodePng, serveWeb, type HostSessionHandle, type WebServer } from '../../index.js';
 import { onInterrupt, sleep } from './common.js';
 
 const TEXT = 'Hello from your helper! Tessera shares this screen, 1920x1080.';
@@ -25,8 +25,10 @@ helper over real TCP that types into the text field and drags the window, with a
 (frames/s, bytes/s, latency) and a summary. Writes a PNG of what the helper saw.
   --duration S   how long to run (default 10)
   --out FILE     where to write the PNG (default tessera-demo.png)
-  --port N       TCP port (default 0: a free one)`,
-  options: { duration: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' } },
+  --port N       TCP port (default 0: a free one)
+  --web          also serve the browser viewer and print its link (--web-port N to choose the port); open it in a
+                 browser on this machine to watch (or control) the same desktop while the demo runs`,
+  options: { duration: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, web: { type: 'boolean' }, 'web-port': { type: 'string' } },
   async run(values, _positionals, out) {
     const durationS = numberOption(values.duration, 'duration', { min: 1, max: 3600, integer: false }) ?? 10;
     const pngPath = resolve(typeof values.out === 'string' ? values.out : 'tessera-demo.png');
@@ -36,12 +38,15 @@ helper over real TCP that types into the text field and drags the window, with a
     const screen = new VirtualScreen({ width: 1920, height: 1080 });
     const host = new Host({ source: screen, sink: screen, consent: (req) => (req.reason === 'control' ? 'control' : req.maxMode), name: 'tessera demo', maxFps: 60 });
     let helper: Helper | undefined;
+    let web: WebServer | undefined;
     try {
       const bound = await host.listen({ port, host: '127.0.0.1' });
       const invitation = await host.createInvitation({ mode: 'control', expires: '10m' });
-      out.event('listening', { port: bound.port, host: bound.host, invitation: null, url: invitation.toURL() });
+      if (values.web) web = await serveWeb(host, { port: numberOption(values['web-port'], 'web-port', { min: 0, max: 65535 }) ?? 0, host: '127.0.0.1' });
+      out.event('listening', { port: bound.port, host: bound.host, invitation: null, url: invitation.toURL(), ...(web ? { viewer: web.url(invitation) } : {}) });
       out.say(`host listening on ${bound.host}:${bound.port} (virtual desktop 1920x1080)`);
       out.say(`invitation: ${invitation.toURL()}`);
+      if (web) out.say(`browser viewer (open it on this machine): ${web.url(invitation)}`);
       let session: HostSessionHandle | undefined;
       host.on('session', (s: HostSessionHandle) => (session = s));
       helper = await Helper.connect(invitation.toURL(), { requestControl: true, signal: controller.signal });
@@ -147,6 +152,7 @@ helper over real TCP that types into the text field and drags the window, with a
     } finally {
       stopSignals();
       if (helper && !helper.closed) await helper.close();
+      await web?.close();
       await host.close();
     }
   },

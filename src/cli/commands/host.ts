@@ -9,6 +9,11 @@ import {
   Host,
   VirtualScreen,
   ReplayScreen,
+  X11Screen,
+  X11Input,
+  EmailError,
+  serveWeb,
+  type WebServer,
   loadPolicy,
   loadHelpers,
   type ConsentReply,
@@ -46,6 +51,11 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --quality lossless|balanced|low-bandwidth   codec quality (default lossless)
   --fps N              most captures per second (default 30)
   --exit-after-replay  with --screen replay: close once every frame was delivered
+  --web PORT           also serve the browser viewer on PORT (0 picks one); prints the link a helper opens
+  --email ADDRESS      email the invitation to ADDRESS through --smtp URL (smtp://[user:pass@]host:port)
+  --from ADDRESS       sender address for --email (default tessera@this host)
+  --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
+  --mailto-uri         print a mailto: link that opens your own mail program with the invitation filled in
   --json               one JSON object per line: listening, helper-joined, control-changed, stats, closed`,
   options: {
     screen: { type: 'string' },
@@ -65,6 +75,12 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     quality: { type: 'string' },
     fps: { type: 'string' },
     'exit-after-replay': { type: 'boolean' },
+    web: { type: 'string' },
+    email: { type: 'string' },
+    smtp: { type: 'string' },
+    from: { type: 'string' },
+    method: { type: 'string' },
+    'mailto-uri': { type: 'boolean' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -77,12 +93,16 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
     const password = values.password ? await askPassword('invitation password: ') : passwordFrom({ 'password-file': values['password-file'] });
+    const webPort = numberOption(values.web, 'web', { min: 0, max: 65535 });
+    if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
+    if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
     const { source, sink, replay } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
     if (values['exit-after-replay'] && !replay) throw new UsageError('--exit-after-replay needs --screen replay:DIR');
 
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     let terminal: HostTerminal | undefined;
+    let web: WebServer | undefined;
     const consent = async (request: HostConsentRequest, signal: AbortSignal): Promise<ConsentReply> => {
       const who = request.kind === 'offer' ? `helper '${request.helper}' (offering help)` : `the helper invited${request.ticketId ? ` by invitation ${request.ticketId.slice(0, 8)}` : ''}`;
       const what = request.reason === 'control' ? 'asks to take CONTROL of your keyboard and mouse' : `wants to ${request.requestedMode === 'control' && request.maxMode === 'control' ? 'see and CONTROL' : 'see'} your screen`;
@@ -110,6 +130,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     });
     try {
       const bound = await host.listen({ port, host: bind, signal: controller.signal });
+      if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal });
       if (bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
         out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
       }
@@ -126,6 +147,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         mode: invitation.mode,
         expires: invitation.expiresAt.toISOString(),
         hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
+        ...(web ? { viewer: web.url(invitation) } : {}),
       });
       out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
       out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}):`);
@@ -133,6 +155,29 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
       out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
+      if (web) out.say(`browser viewer: ${web.url(invitation)}`);
+      if (values['mailto-uri']) {
+        const uri = invitation.mailtoUri(typeof values.email === 'string' ? { to: values.email } : {});
+        out.event('mailto', { uri });
+        out.say(`mailto link (opens your mail program): ${uri}`);
+      }
+      if (typeof values.email === 'string') {
+        try {
+          const sent = await invitation.send({
+            to: values.email,
+            smtp: String(values.smtp),
+            policy: host.policy,
+            ...(typeof values.from === 'string' ? { from: values.from } : {}),
+            ...(values.method === 'mailto' || values.method === 'attachment' ? { method: values.method } : {}),
+          });
+          out.event('emailed', { to: values.email, method: sent.method, messageId: sent.messageId ?? null });
+          out.say(`invitation emailed to ${values.email} (${sent.method === 'mailto' ? 'link in the message' : '.tessera file attached'}); the password, if any, was not included`);
+        } catch (err) {
+          if (!(err instanceof EmailError)) throw err;
+          out.event('email-failed', { to: values.email, code: err.code, message: err.message });
+          out.warn(`${err.message}; the invitation is still valid: send the file or link another way`);
+        }
+      }
       out.say(`waiting for a helper${accept === 'ask' ? '; you will be asked before anyone connects' : ' (accepting automatically)'}... Ctrl-C to stop`);
 
       const sessions = new Set<HostSessionHandle>();
@@ -202,8 +247,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     } finally {
       terminal?.stop();
       stopSignals();
+      await web?.close();
       await host.close();
       await source.close?.();
+      await (sink as { close?(): unknown } | undefined)?.close?.();
       out.say('host closed');
     }
   },
@@ -227,26 +274,11 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
   if (spec.startsWith('x11:')) {
     const display = spec.slice(4);
     if (!display) throw new UsageError('--screen x11:DISPLAY, e.g. x11::0');
-    const x11 = await loadX11();
-    const source = await x11.X11Screen.open({ display });
+    const source = await X11Screen.open({ display });
     let sink: InputSink | undefined;
-    if (input === 'x11') sink = await x11.X11Input.open({ display });
+    if (input === 'x11') sink = await X11Input.open({ display });
     else if (input !== undefined && input !== 'none') throw new UsageError(`--input ${input} does not go with --screen x11 (use x11 or none)`);
     return { source, sink, replay: undefined };
   }
   throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
-}
-
-interface X11Module {
-  X11Screen: { open(o: { display: string }): Promise<ScreenSource & { close?(): unknown }> };
-  X11Input: { open(o: { display: string }): Promise<InputSink> };
-}
-
-async function loadX11(): Promise<X11Module> {
-  try {
-    const path = '../../adapters/x11/index.js';
-    return (await import(path)) as X11Module;
-  } catch (err) {
-    throw new UsageError(`the X11 adapter could not be loaded: ${(err as Error).message}`);
-  }
 }

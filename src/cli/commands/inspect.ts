@@ -1,16 +1,41 @@
 import type { Command } from '../main.js';
-import { loadInvitation, describeInvitation } from '../../index.js';
+import { loadInvitationAny, describeInvitation, readMsRcIncidentFile, describeMsRcIncident } from '../../index.js';
+import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+
+/** True for a Windows Remote Assistance invitation file (by name, or by its XML root element). */
+function isMsRcIncident(path: string): boolean {
+  if (/\.msrcincident$/i.test(path)) return true;
+  if (!existsSync(path)) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const text = head.subarray(0, n).toString('utf8').replace(/\0/g, '');
+    return /<UPLOADINFO\b/i.test(text);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export const runInspect: Command = {
   usage: `usage: tessera inspect FILE|URL [--json]
 
 Shows what an invitation holds: host name, addresses, mode, password required, the host key's
-fingerprint, creation and expiry in local time (and "expired" when it is). Never the secret.`,
+fingerprint, creation and expiry in local time (and "expired" when it is). Never the secret.
+Also reads a saved email (.eml) that carries an invitation, and Windows Remote Assistance invitations
+(.MsRcIncident): addresses and ports, start time and length, whether the ticket is encrypted, the session id.`,
   options: {},
   positionals: { min: 1, max: 1 },
   async run(_values, positionals, out) {
+    const target = positionals[0]!;
+    if (isMsRcIncident(target)) {
+      const incident = readMsRcIncidentFile(target);
+      out.event('msrc-incident', incident.toJSON() as Record<string, unknown>);
+      out.say(describeMsRcIncident(incident, Date.now()));
+      return 0;
+    }
     // Read without the expiry check: inspecting an expired invitation is how one learns it expired.
-    const inv = loadInvitation(positionals[0]!, { now: 0 });
+    const inv = await loadInvitationAny(target, { now: 0 });
     const expired = inv.expiresMs <= Date.now();
     out.event('invitation', { ...(inv.toJSON() as Record<string, unknown>), expired });
     out.say(describeInvitation(inv));
