@@ -16,7 +16,7 @@ const chosen = names.length > 0 ? names : all;
 let failed = 0;
 for (const name of chosen) {
   if (!passThrough.includes('--json')) console.log(`\n=== bench/${name}.bench.ts`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, `${name}.bench.ts`), ...passThrough], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(dir, `${name}.bench.ts`), ...passThrough], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);
