@@ -1,0 +1,592 @@
+/**
+ * Every decoder tessera exposes to bytes from outside, as one list of fuzz targets for test/fuzz/runner.ts
+ * (run by `npm run fuzz` and, with a small budget, by test/fuzz/all-targets.fuzz.test.ts).
+ *
+ * A target names its seeds (spec/vectors/*.json, fixtures and stored regressions, copied into plain
+ * Uint8Arrays), how to make an instance, how to decode one input with it, and `valid(instance)`: a check that
+ * the instance still decodes a valid message after what it was fed. `reset` says what happens after an error:
+ *   - 'never': the decoder is stateless or recovers; the SAME instance must still decode valid input after every error.
+ *   - 'after-error': the decoder stays failed after an error by design; a fresh instance replaces it.
+ *   - 'every-case': a stream decoder (one connection per case); `valid` runs on the instance after each case and
+ *     answers false when it does not apply (the instance failed or closed by design, or holds a partial frame).
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { createHash } from 'node:crypto';
+import { ErrorCode, TesseraError, fromHex, isErrorCode } from '../../src/core/index.js';
+import {
+  Channel, Deframer, FrameReader, FrameWriter, NullProtector, decodeControl, encodeControl, encodeFrame, type ControlMessage,
+} from '../../src/framing/index.js';
+import {
+  HandshakeResponder, MessageType, createInvitation, decodeAuthPayload, decodeClientHello, decodeInvitationBinary, decodeRefusal, decodeSealed,
+  decodeServerHello, decodeWelcomePayload, dhKeyPair, encodeAuthPayload, encodeRefusal, encodeWelcomePayload, parseHelpers, parsePolicy, readInvitation,
+} from '../../src/handshake/index.js';
+import { parseMsRcIncident } from '../../src/handshake/msrc-incident.js';
+import { decodeMsRcIncidentBytes } from '../../src/node/msrc-incident-file.js';
+import { TileDecoder } from '../../src/codec/index.js';
+import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputEvent } from '../../src/input/index.js';
+import { HostSession } from '../../src/session/host-session.js';
+import { HelperSession } from '../../src/session/helper-session.js';
+import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
+import { setupCase, makeResponder, type VectorCase } from '../conformance/handshake-vectors.js';
+import type { Prng } from '../helpers/prng.js';
+import { concat } from '../helpers/mutate.js';
+
+/** What decode gets besides the bytes. */
+export interface FuzzContext {
+  readonly rng: Prng;
+  /** The seed the input was derived from (contextual targets rebuild the state that seed expects). */
+  readonly seedIndex: number;
+}
+
+export interface FuzzTarget<I = unknown> {
+  readonly name: string;
+  /** One line: what is decoded, and the state rule after an error. */
+  readonly description: string;
+  readonly reset: 'never' | 'after-error' | 'every-case';
+  /** Relative cost of one case; the runner divides its budget by it (the heavy targets do X25519 or MIME parsing). */
+  readonly cost?: number;
+  /** decode() depends on which seed the input came from; regressions are replayed against every seed. */
+  readonly contextual?: boolean;
+  /** Other regression folders replayed through this target (e.g. the older test/fuzz/regressions/framing). */
+  readonly regressionAliases?: readonly string[];
+  seeds(): Uint8Array[] | Promise<Uint8Array[]>;
+  create(): I;
+  decode(bytes: Uint8Array, instance: I, ctx: FuzzContext): unknown;
+  /** Throws when the instance no longer decodes valid input; false when the check does not apply. */
+  valid(instance: I): boolean | void | Promise<boolean | void>;
+}
+
+/** The oracle: only tessera's own errors, with a code from ErrorCode, may escape a decoder. */
+export function isTesseraFailure(err: unknown): err is TesseraError {
+  return err instanceof TesseraError && isErrorCode(err.code);
+}
+
+/** A foreign error wrapped into TESSERA_ERR_IO by a catch-all (e.g. a session's fail()) still counts as a bug. */
+export function wrapsForeignError(err: TesseraError): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return err.code === ErrorCode.Io && cause !== undefined && !(cause instanceof TesseraError);
+}
+
+const ROOT = new URL('../../', import.meta.url);
+const bytesOf = (b: Uint8Array | Buffer): Uint8Array => new Uint8Array(b); // a copy, never a view into a pooled Buffer
+const readJson = <T>(rel: string): T => JSON.parse(readFileSync(new URL(rel, ROOT), 'utf8')) as T;
+const hex = (s: string): Uint8Array => bytesOf(fromHex(s)!);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function filesIn(rel: string, ext: string): Uint8Array[] {
+  const dir = new URL(rel, ROOT);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => bytesOf(readFileSync(new URL(f, dir.href.endsWith('/') ? dir : new URL(`${dir.href}/`)))));
+}
+
+function check(cond: unknown, what: string): void {
+  if (!cond) throw new Error(`valid input no longer decodes: ${what}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Framing
+
+interface FramingVectors {
+  frames: { name: string; hex: string }[];
+  control: { name: string; hex: string; message?: unknown }[];
+}
+const framingVectors = (): FramingVectors => readJson<FramingVectors>('spec/vectors/framing.json');
+const FUZZ_MAX_BODY = 4096;
+
+function validFrames(): Uint8Array {
+  const w = new FrameWriter();
+  return concat(w.control({ t: 'ping', n: 7, ts: 1700000000000 }), w.frame(Channel.Display, Uint8Array.of(1, 2, 3)), encodeFrame(Channel.Chat, enc.encode('hi')));
+}
+
+function frameSeeds(): Uint8Array[] {
+  const w = new FrameWriter();
+  return [
+    ...framingVectors().frames.map((f) => hex(f.hex)),
+    validFrames(),
+    concat(w.control({ t: 'close', reason: 'normal', message: 'bye' }), w.control({ t: 'screen', width: 1920, height: 1080 })),
+    encodeFrame(Channel.Chat, new Uint8Array(FUZZ_MAX_BODY - 1).fill(0x41)),
+    concat(...Array.from({ length: 6 }, (_, i) => encodeFrame(Channel.Input, new Uint8Array(i)))),
+    ...filesIn('test/fuzz/regressions/framing/', '.bin'),
+  ];
+}
+
+/** Pushes `bytes` in random chunks and drains; checks the buffer bound the spec promises. */
+function feedStream(sink: { push(b: Uint8Array): void; next(): unknown; readonly bufferedBytes: number }, bytes: Uint8Array, rng: Prng): number {
+  let at = 0;
+  let frames = 0;
+  while (at < bytes.length) {
+    const n = rng.range(1, 64);
+    const chunk = bytes.subarray(at, at + n);
+    at += n;
+    sink.push(chunk);
+    if (sink.bufferedBytes > 4 + FUZZ_MAX_BODY + chunk.length) throw new Error(`buffered ${sink.bufferedBytes} bytes, beyond one frame plus one chunk`);
+    for (let guard = 0; sink.next() !== undefined; guard++) {
+      frames++;
+      if (guard > bytes.length) throw new Error('next() made no progress');
+    }
+  }
+  return frames;
+}
+
+interface StreamInstance<S> {
+  readonly s: S;
+  failed: boolean;
+}
+
+function streamTarget(name: string, make: () => { push(b: Uint8Array): void; next(): unknown; readonly bufferedBytes: number }): FuzzTarget<StreamInstance<ReturnType<typeof make>>> {
+  return {
+    name,
+    description: `${name} over a byte stream split at random points (one stream per case; after an error it stays failed by design, so the check runs on the next fresh instance; after a clean stream the same instance must decode valid frames)`,
+    reset: 'every-case',
+    regressionAliases: ['framing'],
+    seeds: frameSeeds,
+    create: () => ({ s: make(), failed: false }),
+    decode(bytes, inst, ctx) {
+      try {
+        feedStream(inst.s, bytes, ctx.rng);
+      } catch (err) {
+        inst.failed = true;
+        throw err;
+      }
+    },
+    valid(inst) {
+      if (inst.failed || inst.s.bufferedBytes !== 0) return false;
+      inst.s.push(validFrames());
+      let n = 0;
+      while (inst.s.next() !== undefined) n++;
+      check(n === 3, `${name} returned ${n} of 3 frames`);
+      return true;
+    },
+  };
+}
+
+const CONTROL_MESSAGES: ControlMessage[] = [
+  { t: 'ping', n: 1, ts: 1700000000000 },
+  { t: 'pong', n: 0xffffffff, ts: 0 },
+  { t: 'ack', seq: 300, decoded: 70000 },
+  { t: 'control-request' },
+  { t: 'control-grant', mode: 'view' },
+  { t: 'control-revoke' },
+  { t: 'pause', paused: false },
+  { t: 'close', reason: 'protocol-error', message: 'frame failed to open: ünïcödé' },
+  { t: 'screen', width: 3840, height: 2160 },
+];
+
+const controlTarget: FuzzTarget<null> = {
+  name: 'control',
+  description: 'decodeControl (msgpack control messages); stateless: after every error the same decoder must decode and round-trip valid messages',
+  reset: 'never',
+  seeds: () => [...framingVectors().control.map((c) => hex(c.hex)), ...CONTROL_MESSAGES.map((m) => bytesOf(encodeControl(m)))],
+  create: () => null,
+  decode(bytes) {
+    const m = decodeControl(bytes);
+    if (!isDeepStrictEqual(decodeControl(encodeControl(m)), m)) throw new Error('a decoded control message does not round-trip');
+  },
+  valid() {
+    for (const m of CONTROL_MESSAGES) check(isDeepStrictEqual(decodeControl(encodeControl(m)), m), m.t);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handshake
+
+const handshakeVectors = (): VectorCase[] => readJson<{ cases: VectorCase[] }>('spec/vectors/handshake.json').cases;
+
+function statelessTarget(name: string, description: string, seeds: () => Uint8Array[], decode: (b: Uint8Array) => unknown): FuzzTarget<Uint8Array[]> {
+  return {
+    name,
+    description: `${description}; stateless: after every error the same function must decode the valid seeds`,
+    reset: 'never',
+    seeds,
+    create: () => seeds().filter((s) => {
+      try {
+        decode(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    decode: (b) => decode(b),
+    valid(validSeeds) {
+      for (const s of validSeeds) decode(s);
+      return validSeeds.length > 0;
+    },
+  };
+}
+
+const AUTH_PAYLOADS = (): Uint8Array[] => [
+  encodeAuthPayload({ kind: 'ticket', mode: 'control', ticketId: new Uint8Array(16).fill(7), ticketSig: new Uint8Array(64).fill(1), passwordSig: new Uint8Array(64).fill(2) }),
+  encodeAuthPayload({ kind: 'ticket', mode: 'view', ticketId: new Uint8Array(16).fill(9), ticketSig: new Uint8Array(64).fill(3) }),
+  encodeAuthPayload({ kind: 'offer', mode: 'view', identity: new Uint8Array(32).fill(5), signature: new Uint8Array(64).fill(6) }),
+].map(bytesOf);
+
+const WELCOME_PAYLOADS = (): Uint8Array[] => [
+  encodeWelcomePayload({ mode: 'control', width: 1920, height: 1080, codecs: { codec: 1, quality: 'lossless' } }),
+  encodeWelcomePayload({ mode: 'view', width: 320, height: 240, codecs: { tile: 64, name: 'x', ok: true } }),
+].map(bytesOf);
+
+interface ResponderInstance {
+  readonly c: VectorCase;
+  responder: HandshakeResponder;
+}
+
+/** The host's handshake state machine after a valid ClientHello, fed a mutated Auth (decrypts, parses, checks the ticket). */
+const responderTarget: FuzzTarget<ResponderInstance> = {
+  name: 'hs-responder',
+  description: 'HandshakeResponder: a valid ClientHello, then a mutated Auth message (or a mutated ClientHello): AEAD open, auth payload, ticket and proof checks; a responder refuses once by design, so each case builds a fresh one, and valid() (after errors, every 64th) completes a full vector handshake',
+  reset: 'after-error',
+  cost: 25,
+  contextual: true,
+  seeds: () => handshakeVectors().flatMap((c) => [hex(c.messages.auth), hex(c.messages.clientHello)]),
+  create: () => {
+    const c = handshakeVectors()[0]!;
+    return { c, responder: makeResponder(c, setupCase(c)) };
+  },
+  decode(bytes, inst, ctx) {
+    const cases = handshakeVectors();
+    const c = cases[Math.floor(ctx.seedIndex / 2) % cases.length]!;
+    const s = setupCase(c);
+    inst.responder = makeResponder(c, s);
+    if (ctx.seedIndex % 2 === 1) {
+      inst.responder.receive(bytes);
+      return;
+    }
+    inst.responder.receive(hex(c.messages.clientHello));
+    inst.responder.next();
+    const step = inst.responder.receive(bytes);
+    if (step.type === 'refused') throw step.error;
+  },
+  valid() {
+    const c = handshakeVectors()[0]!;
+    const s = setupCase(c);
+    const r = makeResponder(c, s);
+    check(r.receive(hex(c.messages.clientHello)).type === 'send', 'clientHello');
+    r.next();
+    check(r.receive(hex(c.messages.auth)).type === 'consent', 'auth of a vector case');
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Invitations
+
+const INV_NOW = 1_900_000_000_000;
+
+function generatedInvitations(): { text: string; url: string }[] {
+  const hostKey = dhKeyPair(new Uint8Array(32).fill(0x42)).publicKey;
+  let counter = 1;
+  const random = (n: number) => new Uint8Array(n).fill(counter++ & 0xff);
+  const kdf = () => new Uint8Array(32).fill(0x33);
+  const forms: { text: string; url: string }[] = [];
+  for (const [addresses, password, name] of [
+    [['127.0.0.1:3389'], undefined, 'Host'],
+    [['[::1]:4000', 'host.example:3390', '192.0.2.1:1'], 'pw', 'Ünïcode host'],
+    [['a.b.c.d.example:65535'], undefined, 'x'.repeat(90)],
+  ] as const) {
+    const { invitation } = createInvitation({
+      hostKey, addresses, expires: { value: 2, units: 'hours' }, name, now: () => INV_NOW - 3_600_000, random, kdf,
+      ...(password ? { password } : {}),
+    });
+    forms.push({ text: invitation.toText(), url: invitation.toUrl() });
+  }
+  return forms;
+}
+
+function invitationForms(): { text: string; url: string; now: number }[] {
+  return [
+    ...handshakeVectors().filter((c) => c.invitationText).map((c) => ({ text: c.invitationText!, url: c.invitationUrl!, now: c.now })),
+    ...generatedInvitations().map((f) => ({ ...f, now: INV_NOW })),
+  ];
+}
+
+function invitationTarget(form: 'text' | 'url' | 'binary'): FuzzTarget<Uint8Array[]> {
+  const seeds = (): Uint8Array[] => invitationForms().map((f) => {
+    if (form === 'text') return enc.encode(f.text);
+    if (form === 'url') return enc.encode(f.url);
+    return bytesOf(Buffer.from(f.url.split('#')[1]!, 'base64url'));
+  });
+  const decode = (b: Uint8Array): unknown => {
+    if (form === 'binary') return decodeInvitationBinary(b);
+    return readInvitation(dec.decode(b), { now: INV_NOW - 1000 });
+  };
+  return statelessTarget(`invitation-${form}`, form === 'binary' ? 'decodeInvitationBinary (the compact form inside a URL)' : `readInvitation of the ${form} form`, seeds, decode);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policy and helpers files
+
+const POLICY_SEEDS = (): Uint8Array[] => [
+  { solicited: { enabled: true, permit: 'view', maxTicketTime: { value: 2, units: 'hours' }, emailMethod: 'attachment' }, offer: { enabled: true, permit: 'control', helpers: ['user:a', 'group:g'] } },
+  { solicited: { enabled: false } },
+  {},
+].map((p) => enc.encode(JSON.stringify(p, null, 1)));
+
+const HELPERS_SEEDS = (): Uint8Array[] => [
+  { users: { a: ['00'.repeat(32)], b: ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='] }, groups: { g: ['a', 'b'] } },
+  { users: {}, groups: {} },
+].map((p) => enc.encode(JSON.stringify(p, null, 1)));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Codec
+
+interface CodecVectors {
+  vectors: { name: string; quality: string; width: number; height: number; updates: { hex: string }[] }[];
+}
+
+function codecSequences(): Uint8Array[][] {
+  return readJson<CodecVectors>('spec/vectors/codec.json').vectors.filter((v) => v.quality === 'lossless').map((v) => v.updates.map((u) => hex(u.hex)));
+}
+
+function codecSeedIndex(): { seq: number; k: number }[] {
+  return codecSequences().flatMap((s, seq) => s.map((_, k) => ({ seq, k })));
+}
+
+const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+
+interface CodecInstance {
+  readonly decoder: TileDecoder;
+  readonly sequences: Uint8Array[][];
+  readonly index: { seq: number; k: number }[];
+  readonly expected: string[];
+  /** valid() decodes one vector per call, in turn, so checking after every error stays cheap. */
+  next: number;
+}
+
+/** TileDecoder, one instance for the whole run: the decoder asks for a key frame after a failed update, then must work again. */
+const codecTarget: FuzzTarget<CodecInstance> = {
+  name: 'codec',
+  description: 'TileDecoder.decode of a mutated update, after the valid updates before it (lossless vectors); ONE decoder for the whole run: after an error it needs a key frame by design, and the same instance must then decode every vector pixel-exactly',
+  reset: 'never',
+  contextual: true,
+  seeds: () => codecSequences().flat(),
+  create: () => {
+    const sequences = codecSequences();
+    const expected = sequences.map((s) => {
+      const d = new TileDecoder({ maxWidth: 1024, maxHeight: 1024, maxCacheTiles: 512 });
+      let fb: Uint8Array = new Uint8Array(0);
+      for (const u of s) fb = d.decode(u).framebuffer.data;
+      return sha1(fb);
+    });
+    return { decoder: new TileDecoder({ maxWidth: 1024, maxHeight: 1024, maxCacheTiles: 512 }), sequences, index: codecSeedIndex(), expected, next: 0 };
+  },
+  decode(bytes, inst, ctx) {
+    const at = inst.index[ctx.seedIndex % inst.index.length]!;
+    const seq = inst.sequences[at.seq]!;
+    for (let k = 0; k < at.k; k++) inst.decoder.decode(seq[k]!);
+    inst.decoder.decode(bytes);
+  },
+  valid(inst) {
+    const i = inst.next++ % inst.sequences.length;
+    let fb: Uint8Array = new Uint8Array(0);
+    for (const u of inst.sequences[i]!) fb = inst.decoder.decode(u).framebuffer.data;
+    check(sha1(fb) === inst.expected[i], `codec vector ${i} pixels`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input
+
+interface InputVectors {
+  batches: { valid: { hex: string }[]; invalid: { hex: string }[] };
+  text: { valid: { hex: string }[]; invalid: { hex: string }[] };
+}
+const inputVectors = (): InputVectors => readJson<InputVectors>('spec/vectors/input.json');
+
+const inputBatchTarget = statelessTarget(
+  'input-batch',
+  'decodeInputBatch (limits 64 events, 64 text bytes); whatever decodes must re-encode to the same bytes',
+  () => [...inputVectors().batches.valid, ...inputVectors().batches.invalid].map((v) => hex(v.hex)),
+  (b) => {
+    const events = decodeInputBatch(b, { maxEvents: 64, maxTextBytes: 64 });
+    const again = encodeInputBatch(events, { maxEvents: 64, maxTextBytes: 64 });
+    if (Buffer.compare(again, b) !== 0) throw new Error('a decoded batch re-encodes to other bytes');
+    return events;
+  },
+);
+
+const textTarget = statelessTarget(
+  'text',
+  'decodeText (chat and clipboard channels, limit 64 bytes)',
+  () => [...inputVectors().text.valid, ...inputVectors().text.invalid].map((v) => hex(v.hex)).concat([bytesOf(encodeText('héllo wörld ✓ 𝄞', 64))]),
+  (b) => decodeText(b, 64),
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// MsRcIncident
+
+const msrcTarget = statelessTarget(
+  'msrc-incident',
+  'decodeMsRcIncidentBytes + parseMsRcIncident (Windows Remote Assistance invitation files, UTF-8 and UTF-16)',
+  () => [...filesIn('test/fixtures/msrc/', '.MsRcIncident'), ...filesIn('test/fixtures/msrc/variants/', '.MsRcIncident'), ...filesIn('test/fixtures/msrc/malformed/', '.MsRcIncident')],
+  (b) => parseMsRcIncident(decodeMsRcIncidentBytes(b).text),
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sessions (NullProtector: what an authenticated peer could send after the handshake)
+
+const INPUT_EVENTS: InputEvent[] = [
+  { type: 'keyDown', code: 'KeyA', modifiers: 0 },
+  { type: 'keyUp', code: 'KeyA', modifiers: 0 },
+  { type: 'text', text: 'hé' },
+  { type: 'pointerMove', x: 10, y: 20, buttons: 1 },
+  { type: 'wheel', dx: 0, dy: 120 },
+];
+
+function controlFrame(m: ControlMessage): Uint8Array {
+  return encodeFrame(Channel.Control, encodeControl(m));
+}
+
+function hostSessionSeeds(): Uint8Array[] {
+  return [
+    concat(controlFrame({ t: 'ping', n: 1, ts: 5 }), controlFrame({ t: 'ack', seq: 1, decoded: 1 })),
+    concat(encodeFrame(Channel.Input, encodeInputBatch(INPUT_EVENTS)), encodeFrame(Channel.Chat, encodeText('hi', 100))),
+    concat(encodeFrame(Channel.Clipboard, encodeText('clip', 100)), controlFrame({ t: 'control-request' })),
+    concat(controlFrame({ t: 'pong', n: 1, ts: 5 }), controlFrame({ t: 'close', reason: 'helper-left', message: 'bye' })),
+    encodeFrame(Channel.Display, Uint8Array.of(0, 0, 0, 1, 9)),
+  ].map(bytesOf);
+}
+
+function helperSessionSeeds(): Uint8Array[] {
+  const seqs = codecSequences();
+  const display = (seq: number, u: Uint8Array) => encodeFrame(Channel.Display, concat(Uint8Array.of(seq >>> 24, (seq >>> 16) & 0xff, (seq >>> 8) & 0xff, seq & 0xff), u));
+  return [
+    concat(...seqs[0]!.map((u, i) => display(i + 1, u))),
+    concat(display(1, seqs[1]![0]!), controlFrame({ t: 'control-grant', mode: 'control' }), controlFrame({ t: 'pause', paused: true })),
+    concat(controlFrame({ t: 'screen', width: 800, height: 600 }), controlFrame({ t: 'control-revoke' }), encodeFrame(Channel.Chat, encodeText('hello', 100))),
+    concat(controlFrame({ t: 'ping', n: 3, ts: 9 }), encodeFrame(Channel.Clipboard, encodeText('x', 100)), controlFrame({ t: 'close', reason: 'host-ended' })),
+  ].map(bytesOf);
+}
+
+interface SessionInstance<S> {
+  readonly session: S;
+  readonly deframer: Deframer;
+  readonly decoder?: TileDecoder;
+}
+
+/** Drains a session: every 'closed' error must be tessera's own, never a wrapped foreign one. */
+function drainSession(session: HostSession | HelperSession, decoder: TileDecoder | undefined, now: number): void {
+  while (session.pollTransmit() !== undefined) {
+    // Sealed output is the NullProtector's: nothing to check beyond that it is produced.
+  }
+  for (let ev = session.pollEvent(); ev; ev = session.pollEvent()) {
+    if (ev.type === 'closed' && ev.error) {
+      if (!isTesseraFailure(ev.error) || wrapsForeignError(ev.error)) throw (ev.error as { cause?: unknown }).cause ?? ev.error;
+      throw ev.error;
+    }
+    if (ev.type === 'update' && decoder && session instanceof HelperSession) {
+      decoder.decode(ev.update);
+      session.acknowledge(ev.seq, now);
+    }
+  }
+}
+
+function pingAnswered(session: HostSession | HelperSession, deframer: Deframer, decoder: TileDecoder | undefined): boolean {
+  if (session.state !== 'open' || deframer.bufferedBytes !== 0) return false;
+  drainSession(session, decoder, 2000);
+  session.handleBytes(controlFrame({ t: 'ping', n: 77, ts: 1 }), 2001);
+  const out = session.pollTransmit();
+  check(out !== undefined, 'no answer to a ping');
+  const d = new Deframer();
+  d.push(out!);
+  const frame = d.next();
+  check(frame?.channel === Channel.Control, 'the answer is a control frame');
+  const m = decodeControl(frame!.payload);
+  check(m.t === 'pong' && m.n === 77, 'the answer is the pong');
+  return true;
+}
+
+function sessionTarget(role: 'host' | 'helper'): FuzzTarget<SessionInstance<HostSession | HelperSession>> {
+  return {
+    name: `${role}-session`,
+    description: `${role === 'host' ? 'HostSession' : 'HelperSession (updates decoded by a TileDecoder and acknowledged)'}.handleBytes with NullProtector, bytes in random chunks; one session per case (a session closes on a protocol error by design); after a clean case the same session must answer a ping`,
+    reset: 'every-case',
+    seeds: role === 'host' ? hostSessionSeeds : helperSessionSeeds,
+    create() {
+      const deframer = new Deframer({ maxBodyBytes: 1 << 20 });
+      if (role === 'host') {
+        const session = new HostSession({ deframer, seal: NullProtector, now: 0, mode: 'control', maxMode: 'control', width: 640, height: 480, clock: () => 0 });
+        return { session, deframer };
+      }
+      const session = new HelperSession({ deframer, seal: NullProtector, now: 0, mode: 'view' });
+      return { session, deframer, decoder: new TileDecoder({ maxWidth: 1024, maxHeight: 1024, maxCacheTiles: 512 }) };
+    },
+    decode(bytes, inst, ctx) {
+      let at = 0;
+      let now = 1;
+      while (at < bytes.length) {
+        const n = ctx.rng.range(1, 256);
+        inst.session.handleBytes(bytes.subarray(at, at + n), now++);
+        at += n;
+        drainSession(inst.session, inst.decoder, now);
+      }
+      inst.session.handleTimeout(now + 6000);
+      drainSession(inst.session, inst.decoder, now);
+    },
+    valid: (inst) => pingAnswered(inst.session, inst.deframer, inst.decoder),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Saved emails
+
+let emlSeeds: Uint8Array[] | undefined;
+
+const emlTarget: FuzzTarget<null> = {
+  name: 'eml',
+  description: 'readInvitationFromEml (mailparser, then the attachment or a tessera:// link); stateless',
+  reset: 'never',
+  cost: 20,
+  async seeds() {
+    if (emlSeeds) return emlSeeds;
+    const forms = generatedInvitations();
+    const inv = readInvitation(forms[1]!.text, { now: INV_NOW - 1000 });
+    emlSeeds = [];
+    for (const method of ['attachment', 'mailto'] as const) {
+      const eml = await buildInvitationEml(inv, { method, from: 'host@example.org', to: 'helper@example.org', now: () => INV_NOW - 1000 });
+      emlSeeds.push(bytesOf(eml));
+    }
+    return emlSeeds;
+  },
+  create: () => null,
+  async decode(bytes) {
+    await readInvitationFromEml(bytes, { now: INV_NOW - 1000 });
+  },
+  async valid() {
+    const seeds = await emlTarget.seeds();
+    for (const s of seeds) await readInvitationFromEml(s, { now: INV_NOW - 1000 });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Every target, in the order `npm run fuzz` runs them. */
+export const TARGETS: readonly FuzzTarget<any>[] = [
+  streamTarget('deframer', () => new Deframer({ maxBodyBytes: FUZZ_MAX_BODY })),
+  streamTarget('frame-reader', () => new FrameReader({ maxBodyBytes: FUZZ_MAX_BODY })),
+  controlTarget,
+  statelessTarget('hs-client-hello', 'decodeClientHello', () => handshakeVectors().map((c) => hex(c.messages.clientHello)), decodeClientHello),
+  statelessTarget('hs-server-hello', 'decodeServerHello', () => handshakeVectors().map((c) => hex(c.messages.serverHello)), decodeServerHello),
+  statelessTarget('hs-auth', 'decodeSealed(Auth) and decodeAuthPayload (the sealed Auth message and its plaintext)', () => [...handshakeVectors().map((c) => hex(c.messages.auth)), ...AUTH_PAYLOADS()], (b) =>
+    b[0] === MessageType.Auth ? decodeSealed(b, MessageType.Auth, 'auth') : decodeAuthPayload(b)),
+  statelessTarget('hs-welcome', 'decodeSealed(Welcome) and decodeWelcomePayload', () => [...handshakeVectors().map((c) => hex(c.messages.welcome)), ...WELCOME_PAYLOADS()], (b) =>
+    b[0] === MessageType.Welcome ? decodeSealed(b, MessageType.Welcome, 'welcome') : decodeWelcomePayload(b)),
+  statelessTarget('hs-refusal', 'decodeRefusal', () => [1, 2, 3, 4, 5, 6, 7, 8].map((c) => bytesOf(encodeRefusal(c))), decodeRefusal),
+  responderTarget,
+  invitationTarget('text'),
+  invitationTarget('url'),
+  invitationTarget('binary'),
+  statelessTarget('policy', 'parsePolicy of a policy file', POLICY_SEEDS, (b) => parsePolicy(dec.decode(b))),
+  statelessTarget('helpers', 'parseHelpers of a helpers directory file', HELPERS_SEEDS, (b) => parseHelpers(dec.decode(b))),
+  codecTarget,
+  inputBatchTarget,
+  textTarget,
+  msrcTarget,
+  sessionTarget('host'),
+  sessionTarget('helper'),
+  emlTarget,
+];
+
+export function targetByName(name: string): FuzzTarget<any> | undefined {
+  return TARGETS.find((t) => t.name === name);
+}
