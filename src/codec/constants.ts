@@ -20,6 +20,7 @@ export const ENC_PALETTE = 1;
 export const ENC_PALETTE_RLE = 2;
 export const ENC_PIXELS = 3;
 export const ENC_CACHE = 4;
+export const ENC_INDEXED = 5;
 /** Type-byte bit: colours and pixels are 3-byte RGB, alpha is 255, spec/codec.md §4. */
 export const ENC_FLAG_RGB = 0x08;
 /** Mask of the type-byte bits a version-1 decoder knows. */
@@ -38,6 +39,10 @@ export const LOSSY_WEBP = 2;
 
 /** Largest palette, spec/codec.md §4.2. */
 export const MAX_PALETTE = 256;
+/** Largest session colour table, spec/codec.md §4.7. */
+export const MAX_SESSION_COLOURS = 16384;
+/** Most colours one INDEXED record may add to the session colour table, spec/codec.md §4.7. */
+export const MAX_NEW_COLOURS = 256;
 /** Largest number of copies in one update, spec/codec.md §3. */
 export const MAX_COPIES = 4096;
 /** Largest tile cache both sides may agree on (16 KiB per slot, so 256 MiB). */

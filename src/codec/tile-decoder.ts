@@ -7,9 +7,9 @@
 import { ByteReader, ErrorCode, ProtocolError, StateError, TesseraError, invalidField } from '../core/index.js';
 import { FflateInflateBackend, type ImageCodec, type InflateBackend, type LossyFormat } from './backends.js';
 import {
-  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_KNOWN_MASK, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID,
+  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_INDEXED, ENC_KNOWN_MASK, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID,
   FILTER_PAETH, FILTER_PREV, FLAG_KEY, FLAGS_KNOWN, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_COPIES,
-  MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
+  MAX_NEW_COLOURS, MAX_SESSION_COLOURS, MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
 } from './constants.js';
 import type { Framebuffer, Rect } from './framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
@@ -79,6 +79,9 @@ export class TileDecoder {
   #copies = new Int32Array(16 * COPY_FIELDS);
   #copyScratch: Uint32Array | undefined;
   readonly #palette = new Uint32Array(256);
+  /** The session colour table of INDEXED records, spec/codec.md §4.7. */
+  readonly #colours = new Uint32Array(MAX_SESSION_COLOURS);
+  #colourCount = 0;
   readonly #pred = new Uint32Array(TILE_PIXELS);
   #painted = new Uint8Array(0);
   #lossyTiles = new Int32Array(0);
@@ -309,6 +312,7 @@ export class TileDecoder {
   #applyInner(p: Parsed, images: Uint8Array[]): DecodeResult {
     if (p.key) {
       this.#inflate.reset();
+      this.#colourCount = 0;
       if (this.#fb === undefined || this.#fb.width !== p.width || this.#fb.height !== p.height) {
         this.#pix = new Uint32Array(p.width * p.height);
         this.#fb = { width: p.width, height: p.height, data: new Uint8Array(this.#pix.buffer) };
@@ -410,6 +414,8 @@ export class TileDecoder {
         for (let i = 0; i < count; i++) palette[i] = this.#readColour(r, bpp);
         if (enc === ENC_PALETTE) this.#readPacked(r, count, x0, y0, w, h);
         else this.#readRuns(r, count, x0, y0, w, h);
+      } else if (enc === ENC_INDEXED) {
+        this.#readIndexed(r, bpp, x0, y0, w, h);
       } else if (enc === ENC_PIXELS) {
         const filterAt = r.offset;
         const filter = r.u8('filter');
@@ -486,6 +492,48 @@ export class TileDecoder {
     }
     // A negative (count - 1 - idx) sets the sign bit: some index was past the palette.
     if (bad < 0) throw invalidField(RECORD_CONTEXT, 'indices', at, `use an index past the ${count}-colour palette`);
+  }
+
+  /** An INDEXED record after its type byte, spec/codec.md §4.7. */
+  #readIndexed(r: ByteReader, bpp: number, x0: number, y0: number, w: number, h: number): void {
+    const at = r.offset;
+    const added = r.varuint('newColours');
+    if (added > MAX_NEW_COLOURS) throw invalidField(RECORD_CONTEXT, 'newColours', at, `adds more than ${MAX_NEW_COLOURS} colours`, added);
+    const colours = this.#colours;
+    let count = this.#colourCount;
+    if (count + added > MAX_SESSION_COLOURS) {
+      throw new ProtocolError(ErrorCode.LimitExceeded, `session colour table would exceed ${MAX_SESSION_COLOURS} colours`, { context: RECORD_CONTEXT, field: 'newColours', offset: at, expected: MAX_SESSION_COLOURS - count, received: added });
+    }
+    r.need(added * bpp, 'newColours');
+    for (let i = 0; i < added; i++) colours[count++] = this.#readColour(r, bpp);
+    this.#colourCount = count;
+    const pix = this.#pix;
+    const W = this.#fb!.width;
+    const n = w * h;
+    let k = 0;
+    while (k < n) {
+      const runAt = r.offset;
+      const code = r.varuint('runCode');
+      const idx = code >>> 1;
+      if (idx >= count) throw invalidField(RECORD_CONTEXT, 'runCode', runAt, `names colour ${idx} of a ${count}-colour table`, code);
+      const v = colours[idx]!;
+      if ((code & 1) === 0) {
+        const y = (k / w) | 0;
+        pix[(y0 + y) * W + x0 + k - y * w] = v;
+        k++;
+        continue;
+      }
+      const run = r.varuint('runLength') + 2;
+      if (run > n - k) throw invalidField(RECORD_CONTEXT, 'runLength', runAt, 'runs past the end of the tile', run);
+      for (let end = k + run; k < end;) {
+        const y = (k / w) | 0;
+        const x = k - y * w;
+        const take = Math.min(w - x, end - k);
+        const o = (y0 + y) * W + x0 + x;
+        pix.fill(v, o, o + take);
+        k += take;
+      }
+    }
   }
 
   #readRuns(r: ByteReader, count: number, x0: number, y0: number, w: number, h: number): void {

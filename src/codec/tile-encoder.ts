@@ -7,9 +7,10 @@
 import { ByteWriter, ConfigError, StateError } from '../core/index.js';
 import type { DeflateBackend, ImageCodec, LossyFormat } from './backends.js';
 import {
-  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID, FILTER_PREV,
-  FLAG_KEY, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
+  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_INDEXED, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID, FILTER_PREV,
+  FLAG_KEY, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_SESSION_COLOURS, MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
 } from './constants.js';
+import { ColourTableEncoder, writeIndexedRuns } from './kernels/colour-table.js';
 import { CopyDetector } from './copy-detect.js';
 import type { Framebuffer, Rect } from './framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
@@ -59,6 +60,8 @@ export interface EncodeStats {
   copies: number;
   solid: number;
   palette: number;
+  /** INDEXED records (session colour table). */
+  indexed: number;
   pixels: number;
   prev: number;
   cache: number;
@@ -132,12 +135,15 @@ export class TileEncoder {
   #refHash!: Uint32Array;
   #refUniform!: Uint8Array;
   readonly #pal = new PaletteScratch();
+  readonly #colourTable = new ColourTableEncoder();
+  /** Tile palette index to session colour table index (-1: a new colour), per INDEXED tile. */
+  readonly #remap = new Int32Array(256);
   readonly #detector = new CopyDetector();
   readonly #cache: TileCache | undefined;
   readonly #index: TileHashIndex | undefined;
   #body = new Uint8Array(1 << 16);
   readonly #out = new ByteWriter(1 << 16);
-  readonly #stats: EncodeStats = { changedTiles: 0, copies: 0, solid: 0, palette: 0, pixels: 0, prev: 0, cache: 0, lossy: 0, refresh: 0, rawBodyBytes: 0 };
+  readonly #stats: EncodeStats = { changedTiles: 0, copies: 0, solid: 0, palette: 0, indexed: 0, pixels: 0, prev: 0, cache: 0, lossy: 0, refresh: 0, rawBodyBytes: 0 };
   #jobs: LossyJob[] = [];
   #rects: Rect[] = [];
 
@@ -269,7 +275,7 @@ export class TileEncoder {
     const W = this.#width, H = this.#height, cols = this.#cols;
     const key = this.#needKey;
     const stats = this.#stats;
-    stats.changedTiles = stats.copies = stats.solid = stats.palette = stats.pixels = stats.prev = stats.cache = stats.lossy = stats.refresh = stats.rawBodyBytes = 0;
+    stats.changedTiles = stats.copies = stats.solid = stats.palette = stats.indexed = stats.pixels = stats.prev = stats.cache = stats.lossy = stats.refresh = stats.rawBodyBytes = 0;
     this.#jobs = [];
     this.#rects = [];
     const changed = this.#changed;
@@ -335,6 +341,7 @@ export class TileEncoder {
     // Tile records.
     if (key) {
       this.#deflate.reset();
+      this.#colourTable.clear();
       this.#cache?.clear();
       this.#index?.clear();
     }
@@ -578,7 +585,19 @@ export class TileEncoder {
     const bits = indexBits(colours);
     const packedBytes = h * ((w * bits + 7) >> 3);
     const rleBytes = pal.runs * 2;
-    const paletteCost = usePalette ? Math.min(packedBytes, rleBytes) + colours * bpp : Infinity;
+    // INDEXED when the session colour table has room for the tile's new colours and runs beat packed indices.
+    let newColours = -1;
+    if (usePalette && rleBytes <= packedBytes + colours * bpp) {
+      const table = this.#colourTable, remap = this.#remap;
+      newColours = 0;
+      for (let i = 0; i < colours; i++) {
+        const k = table.find(pal.colours[i]!);
+        remap[i] = k;
+        if (k < 0) newColours++;
+      }
+      if (table.size + newColours > MAX_SESSION_COLOURS) newColours = -1;
+    }
+    const paletteCost = newColours >= 0 ? rleBytes + newColours * bpp : usePalette ? Math.min(packedBytes, rleBytes) + colours * bpp : Infinity;
     const prevCost = bestMatch >= 0 ? (n - bestMatch) * bpp : Infinity;
     if (prevCost < paletteCost && bestMatch >= ((n * PREV_MIN_MATCH) | 0)) {
       body[off++] = ENC_PIXELS | rgbFlag;
@@ -589,6 +608,21 @@ export class TileEncoder {
       body[off++] = bestDy & 255;
       off = writePrev(cur, this.#ref, W, x0, y0, w, h, bestDx, bestDy, bpp, body, off);
       stats.prev++;
+    } else if (newColours >= 0) {
+      const table = this.#colourTable, remap = this.#remap;
+      body[off++] = ENC_INDEXED | rgbFlag;
+      off = writeVaruint(body, off, newColours);
+      for (let i = 0; i < colours; i++) {
+        if (remap[i]! >= 0) continue;
+        const v = pal.colours[i]!;
+        remap[i] = table.add(v);
+        body[off++] = v & 255;
+        body[off++] = (v >>> 8) & 255;
+        body[off++] = (v >>> 16) & 255;
+        if (bpp === 4) body[off++] = v >>> 24;
+      }
+      off = writeIndexedRuns(pal.indices, n, remap, body, off);
+      stats.indexed++;
     } else if (usePalette) {
       sortPalette(pal, n);
       body[off++] = (rleBytes < packedBytes ? ENC_PALETTE_RLE : ENC_PALETTE) | rgbFlag;

@@ -18,7 +18,7 @@ const { vectors } = JSON.parse(readFileSync(path.join(repoRoot, 'spec/vectors/co
 t.test('vectors use every encoding', async (t) => {
   const total: Record<string, number> = {};
   for (const v of vectors) for (const u of v.updates) for (const [k, n] of Object.entries(u.stats)) total[k] = (total[k] ?? 0) + n;
-  for (const k of ['solid', 'palette', 'pixels', 'prev', 'cache', 'copies', 'lossy', 'refresh']) t.ok(total[k]! > 0, `${k}: ${total[k]}`);
+  for (const k of ['solid', 'palette', 'indexed', 'pixels', 'prev', 'cache', 'copies', 'lossy', 'refresh']) t.ok(total[k]! > 0, `${k}: ${total[k]}`);
 });
 
 for (const v of vectors) {

@@ -45,8 +45,11 @@ export async function buildVectors(): Promise<CodecVector[]> {
   const b = cloneFramebuffer(a);
   fillRect(b, 0, 0, 64, 64, 10, 200, 10);
   for (let i = 0; i < 64; i++) fillRect(b, i, (i * 7) % 64, 1, 1, i * 4, 255 - i * 4, 0);
+  // A checkerboard: runs cost more than packed indices, so a PALETTE record rather than INDEXED.
+  const chk = cloneFramebuffer(b);
+  for (let y = 0; y < 64; y++) for (let x = (y & 1); x < 64; x += 2) fillRect(chk, x, y, 1, 1, 250, 250, 250);
   const c = photoScreen(70, 66, 7);
-  out.push(lossless('solid-palette-pixels', 70, 66, [a, b, c, noiseScreen(70, 66, 3)]));
+  out.push(lossless('solid-palette-pixels', 70, 66, [a, b, chk, c, noiseScreen(70, 66, 3)]));
   // Scroll copies and PREV prediction.
   out.push(lossless('scroll-copy', 128, 140, [terminalScreen(128, 140, 0), terminalScreen(128, 140, 2), terminalScreen(128, 140, 5)]));
   // Window move: copies and PREV with an offset.

@@ -27,7 +27,7 @@ function build(opts: { key?: boolean; seq?: number; w?: number; h?: number; cach
   return w.toBytes();
 }
 
-const dec = () => new TileDecoder({ maxWidth: 256, maxHeight: 256, maxCacheTiles: 64 });
+const dec = () => new TileDecoder({ maxWidth: 64 * 65, maxHeight: 256, maxCacheTiles: 64 });
 
 t.test('a well-formed hand-built solid update decodes', async (t) => {
   const r = dec().decode(build({ records: Uint8Array.of(0, 0x08, 10, 20, 30) }));
@@ -61,6 +61,22 @@ const cases: Array<[string, () => Uint8Array, string]> = [
   }, 'TESSERA_ERR_INVALID_FIELD'],
   ['palette index out of range (runs)', () => build({ records: Uint8Array.of(0, 0x08 | 2, 1, 1, 1, 1, 2, 2, 2, 5, 0) }), 'TESSERA_ERR_INVALID_FIELD'],
   ['run past the end of the tile', () => build({ records: Uint8Array.of(0, 0x08 | 2, 1, 1, 1, 1, 2, 2, 2, 0, 0xff, 0x7f) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed colour past the session table', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 2 * 1 + 1, 0x9e, 0x1f) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed run past the end of the tile', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0xff, 0x1f) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed run of two on the last pixel', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0xfd, 0x1f, 1, 0) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed record adding too many colours', () => build({ records: Uint8Array.of(0, 0x08 | 5, 0x81, 0x02) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed colours truncated', () => build({ records: Uint8Array.of(0, 0x08 | 5, 2, 1, 2, 3, 4) }), 'TESSERA_ERR_TRUNCATED'],
+  ['indexed runs truncated', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0x80) }), 'TESSERA_ERR_TRUNCATED'],
+  ['session colour table overflow', () => {
+    // 65 tiles of 256 new colours each: the 65th passes the 16384-colour table.
+    const recs = new ByteWriter();
+    for (let k = 0; k < 65; k++) {
+      recs.varuint(0).u8(0x08 | 5).varuint(256);
+      for (let i = 0; i < 256; i++) recs.u8(i).u8(k).u8(k >> 8);
+      recs.varuint((k * 256) * 2 + 1).varuint(64 * 64 - 2);
+    }
+    return build({ w: 64 * 65, h: 64, tiles: 65, records: recs.toBytes() });
+  }, 'TESSERA_ERR_LIMIT_EXCEEDED'],
   ['truncated pixels', () => build({ records: Uint8Array.of(0, 0x08 | 3, 0, 1, 2, 3) }), 'TESSERA_ERR_TRUNCATED'],
   ['unknown filter', () => build({ records: Uint8Array.of(0, 0x08 | 3, 9) }), 'TESSERA_ERR_INVALID_FIELD'],
   ['prediction outside the screen', () => build({ records: Uint8Array.of(0, 0x08 | 3, 4, 0xff, 0xf0, 0, 0) }), 'TESSERA_ERR_INVALID_FIELD'],
