@@ -11,7 +11,6 @@
  * No message ever holds the invitation password (the Invitation object does not know it); a message says that
  * a password is needed and that it comes another way. A failed send revokes nothing: the invitation stays valid.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -28,6 +27,7 @@ import {
 import type { Policy } from '../handshake/policy.js';
 import type { HostInvitation } from './host.js';
 import { readInvitationFile } from './index.js';
+import { readFileBounded } from './bounded-read.js';
 
 /** How an invitation travels by email (policy `solicited.emailMethod`). */
 export type EmailMethod = 'mailto' | 'attachment';
@@ -542,27 +542,7 @@ function annotate(err: InvitationError, what: string): InvitationError {
 }
 
 function readBounded(path: string, max: number, what: string, prefixOnly = false): Uint8Array {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    if (!prefixOnly && size > max) throw invalid(`the ${what} is larger than ${max} bytes`);
-    const want = Math.min(size, max);
-    const buf = Buffer.alloc(want);
-    let got = 0;
-    while (got < want) {
-      const n = readSync(fd, buf, got, want - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } catch (err) {
-    if (err instanceof InvitationError) throw err;
-    const code = (err as { code?: unknown }).code;
-    throw invalid(`cannot read the ${what}${typeof code === 'string' ? ` (${code})` : ''}`, err);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return readFileBounded(path, max, invalid, { what, prefixOnly });
 }
 
 function invalid(why: string, cause?: unknown): InvitationError {

@@ -3,7 +3,7 @@
  * (UTF-8, or UTF-16LE/BE as Windows writes them, found by byte-order mark, by `encoding="Unicode"`, or by the
  * zero bytes of UTF-16 text) and handed to the pure parser in src/handshake/msrc-incident.ts.
  */
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readFileBounded } from './bounded-read.js';
 import { ErrorCode } from '../core/index.js';
 import { InvitationError } from '../handshake/invitation.js';
 import { MAX_MSRC_INCIDENT_CHARS, parseMsRcIncident, type MsRcIncident } from '../handshake/msrc-incident.js';
@@ -56,32 +56,9 @@ export function decodeMsRcIncidentBytes(bytes: Uint8Array): { text: string; enco
  * @throws {InvitationError} TESSERA_ERR_INVALID_INVITATION (unreadable, too large, bad encoding, or malformed)
  */
 export function readMsRcIncidentFile(path: string): MsRcIncident {
-  return parseMsRcIncident(decodeMsRcIncidentBytes(readBounded(path, MAX_MSRC_INCIDENT_BYTES)).text);
+  return parseMsRcIncident(decodeMsRcIncidentBytes(readFileBounded(path, MAX_MSRC_INCIDENT_BYTES, invalid)).text);
 }
 
-/** Reads at most `max` bytes of a file; a larger file is refused before reading it. */
-function readBounded(path: string, max: number): Uint8Array {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    if (size > max) throw invalid(`file is larger than ${max} bytes`);
-    const buf = Buffer.alloc(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } catch (err) {
-    if (err instanceof InvitationError) throw err;
-    const code = (err as { code?: unknown }).code;
-    throw invalid(`cannot read the file${typeof code === 'string' ? ` (${code})` : ''}`, err);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 function invalid(why: string, cause?: unknown): InvitationError {
   return new InvitationError(ErrorCode.InvalidInvitation, `invalid remote assistance invitation: ${why}`, cause === undefined ? { context: 'msrc-incident' } : { context: 'msrc-incident', cause });
