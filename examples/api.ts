@@ -13,7 +13,7 @@ const { port } = await host.listen({ port: 0 }); // 3389 by default; 127.0.0.1 b
 const invitation = await host.createInvitation({ mode: 'control', expires: { value: 30, units: 'minutes' } });
 host.on('session', (session) => {
   session.on('control-request', () => console.log('the helper asks for control'));
-  session.on('mode', ({ mode }) => console.log('helper mode:', mode)); // session.revokeControl() takes it back
+  session.on('mode', (m: { mode: string }) => console.log('helper mode:', m.mode)); // session.revokeControl() takes it back
 });
 host.on('audit', (event) => console.log('audit', event.decision, event.code ?? ''));
 
