@@ -538,14 +538,32 @@ export class Host extends EventEmitter {
   /**
    * Serves a helper on any stream (an in-memory pair, a WebSocket stream, a TLS socket).
    * Resolves with the session once the handshake and consent succeeded; rejects with the refusal otherwise.
+   * `signal` cancels the handshake (AbortError) or ends the session that follows.
    */
-  async attach(duplex: Duplex, peer?: string): Promise<HostSessionHandle> {
+  async attach(duplex: Duplex, peer?: string, options: { signal?: AbortSignal } = {}): Promise<HostSessionHandle> {
     if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('host is closed');
+    const { signal } = options;
+    if (signal?.aborted) {
+      duplex.destroy();
+      throw new AbortError(undefined, { cause: signal.reason });
+    }
     if (this.#state === 'idle') {
       this.#state = 'listening';
       this.#startTimer();
     }
-    return this.#serve(duplex, peer);
+    // Aborting ends the handshake, or later the session, on this stream only.
+    let handle: HostSessionHandle | undefined;
+    const onAbort = () => (handle ? handle.close(CloseReason.HostEnded, 'cancelled') : duplex.destroy());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      handle = await this.#serve(duplex, peer);
+      handle.once('close', () => signal?.removeEventListener('abort', onAbort));
+      return handle;
+    } catch (err) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throw err;
+    }
   }
 
   /** Creates an invitation (a ticket in the host's store) for a helper. */

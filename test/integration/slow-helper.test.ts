@@ -46,3 +46,25 @@ t.test('a helper that stops reading keeps the host bounded and lowers its frame 
   t.ok(session.stats.updatesSent > atPause + whilePaused, 'updates resume');
   t.pass('the helper caught up with the newest frame');
 });
+
+t.test('attach takes a signal: aborting cancels a handshake in progress and ends a live session', async (t) => {
+  const screen = new VirtualScreen({ width: 320, height: 240, now: () => 0 });
+  const host = new Host({ source: screen, consent: () => 'view' });
+  t.teardown(() => host.close());
+  const [hostEnd] = createDuplexPair();
+  const ctrl = new AbortController();
+  const pending = host.attach(hostEnd, '127.0.0.1:2', { signal: ctrl.signal });
+  ctrl.abort();
+  await t.rejects(pending, { code: 'ABORT_ERR' }, 'a silent peer is dropped when the caller gives up');
+
+  const invitation = await host.createInvitation({ mode: 'view', expires: '10m' });
+  const [a, b] = createDuplexPair();
+  const live = new AbortController();
+  const sessionP = host.attach(a, '127.0.0.1:3', { signal: live.signal });
+  const helper = await Helper.attach(b, { handshake: { invitation: invitation.invitation } });
+  const session = await sessionP;
+  live.abort();
+  const info = await helper.closedPromise();
+  t.equal(info.reason, 'host-ended');
+  t.ok(session.closed);
+});
