@@ -12,3 +12,4 @@ export * from './responder.js';
 export { SymmetricState } from './transcript.js';
 export { AeadFrameProtector, XSalsa20Poly1305, CipherId, type AeadSuite } from '../framing/aead.js';
 export * from './audit.js';
+export * from './scrypt.js';
