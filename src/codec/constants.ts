@@ -42,7 +42,7 @@ export const MAX_PALETTE = 256;
 /** Largest session colour table, spec/codec.md §4.7. */
 export const MAX_SESSION_COLOURS = 16384;
 /** Most colours one INDEXED record may add to the session colour table, spec/codec.md §4.7. */
-export const MAX_NEW_COLOURS = 256;
+export const MAX_NEW_COLOURS = 512;
 /** Largest number of copies in one update, spec/codec.md §3. */
 export const MAX_COPIES = 4096;
 /** Largest tile cache both sides may agree on (16 KiB per slot, so 256 MiB). */

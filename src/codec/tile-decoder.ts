@@ -415,7 +415,7 @@ export class TileDecoder {
         if (enc === ENC_PALETTE) this.#readPacked(r, count, x0, y0, w, h);
         else this.#readRuns(r, count, x0, y0, w, h);
       } else if (enc === ENC_INDEXED) {
-        this.#readIndexed(r, bpp, x0, y0, w, h);
+        this.#readIndexed(r, raw, bpp, x0, y0, w, h);
       } else if (enc === ENC_PIXELS) {
         const filterAt = r.offset;
         const filter = r.u8('filter');
@@ -495,7 +495,7 @@ export class TileDecoder {
   }
 
   /** An INDEXED record after its type byte, spec/codec.md §4.7. */
-  #readIndexed(r: ByteReader, bpp: number, x0: number, y0: number, w: number, h: number): void {
+  #readIndexed(r: ByteReader, raw: Uint8Array, bpp: number, x0: number, y0: number, w: number, h: number): void {
     const at = r.offset;
     const added = r.varuint('newColours');
     if (added > MAX_NEW_COLOURS) throw invalidField(RECORD_CONTEXT, 'newColours', at, `adds more than ${MAX_NEW_COLOURS} colours`, added);
@@ -510,10 +510,19 @@ export class TileDecoder {
     const pix = this.#pix;
     const W = this.#fb!.width;
     const n = w * h;
+    // One-byte varuints are read inline from `raw` at `pos`; longer ones (and the end of the data) go through the reader.
+    const end = raw.length;
+    let pos = r.offset;
     let k = 0;
     while (k < n) {
-      const runAt = r.offset;
-      const code = r.varuint('runCode');
+      const runAt = pos;
+      let code = pos < end ? raw[pos]! : 0x80;
+      if (code < 0x80) pos++;
+      else {
+        r.skip(pos - r.offset, 'runCode');
+        code = r.varuint('runCode');
+        pos = r.offset;
+      }
       const idx = code >>> 1;
       if (idx >= count) throw invalidField(RECORD_CONTEXT, 'runCode', runAt, `names colour ${idx} of a ${count}-colour table`, code);
       const v = colours[idx]!;
@@ -523,17 +532,25 @@ export class TileDecoder {
         k++;
         continue;
       }
-      const run = r.varuint('runLength') + 2;
+      let run = pos < end ? raw[pos]! : 0x80;
+      if (run < 0x80) pos++;
+      else {
+        r.skip(pos - r.offset, 'runLength');
+        run = r.varuint('runLength');
+        pos = r.offset;
+      }
+      run += 2;
       if (run > n - k) throw invalidField(RECORD_CONTEXT, 'runLength', runAt, 'runs past the end of the tile', run);
-      for (let end = k + run; k < end;) {
+      for (const stop = k + run; k < stop;) {
         const y = (k / w) | 0;
         const x = k - y * w;
-        const take = Math.min(w - x, end - k);
+        const take = Math.min(w - x, stop - k);
         const o = (y0 + y) * W + x0 + x;
         pix.fill(v, o, o + take);
         k += take;
       }
     }
+    r.skip(pos - r.offset, 'runs');
   }
 
   #readRuns(r: ByteReader, count: number, x0: number, y0: number, w: number, h: number): void {

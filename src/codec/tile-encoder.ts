@@ -17,7 +17,7 @@ import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
 import { countEqual, firstDifference, hashRows, rectEqual } from './kernels/compare.js';
 import { applyCopies, COPY_FIELDS } from './kernels/copy.js';
 import {
-  buildPalette, chooseSpatialFilter, indexBits, isOpaque, packIndices, PaletteScratch, sortPalette, writeColours, writeFiltered, writePrev, writeRuns,
+  buildPalette, chooseSpatialFilter, PALETTE_SCRATCH_COLOURS, indexBits, isOpaque, packIndices, PaletteScratch, sortPalette, writeColours, writeFiltered, writePrev, writeRuns,
 } from './kernels/pixels.js';
 import { TileCache, TileHashIndex } from './tile-cache.js';
 
@@ -84,6 +84,8 @@ export interface EncodedUpdate {
 
 /** Most colours for which PALETTE is considered. */
 const PALETTE_USE_LIMIT = 256;
+/** Most colours for which INDEXED is considered (the palette builder's capacity). */
+const INDEXED_USE_LIMIT = PALETTE_SCRATCH_COLOURS;
 /** Fraction of a tile that must match the prediction before FILTER_PREV is used. */
 const PREV_MIN_MATCH = 0.75;
 /** Distinct colours (counted up to here) above which a tile counts as photographic for the lossy modes. */
@@ -137,7 +139,7 @@ export class TileEncoder {
   readonly #pal = new PaletteScratch();
   readonly #colourTable = new ColourTableEncoder();
   /** Tile palette index to session colour table index (-1: a new colour), per INDEXED tile. */
-  readonly #remap = new Int32Array(256);
+  readonly #remap = new Int32Array(PALETTE_SCRATCH_COLOURS);
   readonly #detector = new CopyDetector();
   readonly #cache: TileCache | undefined;
   readonly #index: TileHashIndex | undefined;
@@ -523,7 +525,7 @@ export class TileEncoder {
     const stats = this.#stats;
     const n = w * h;
     const tx = t % this.#cols;
-    buildPalette(cur, W, x0, y0, w, h, PHOTO_COLOURS, pal);
+    buildPalette(cur, W, x0, y0, w, h, INDEXED_USE_LIMIT, pal);
     const colours = pal.count;
     if (colours === 1) {
       const v = pal.colours[0]!;
@@ -535,7 +537,7 @@ export class TileEncoder {
       return off;
     }
     let opaque: boolean;
-    if (colours <= PHOTO_COLOURS) {
+    if (colours <= INDEXED_USE_LIMIT) {
       let and = 0xff000000 | 0;
       for (let i = 0; i < colours; i++) and &= pal.colours[i]!;
       opaque = and >>> 24 === 255;
@@ -585,9 +587,10 @@ export class TileEncoder {
     const bits = indexBits(colours);
     const packedBytes = h * ((w * bits + 7) >> 3);
     const rleBytes = pal.runs * 2;
-    // INDEXED when the session colour table has room for the tile's new colours and runs beat packed indices.
+    // INDEXED when the session colour table has room for the tile's new colours and runs beat packed indices
+    // (or, past 256 colours, raw pixels).
     let newColours = -1;
-    if (usePalette && rleBytes <= packedBytes + colours * bpp) {
+    if (colours <= INDEXED_USE_LIMIT && rleBytes <= (usePalette ? packedBytes + colours * bpp : n * bpp)) {
       const table = this.#colourTable, remap = this.#remap;
       newColours = 0;
       for (let i = 0; i < colours; i++) {
@@ -595,7 +598,8 @@ export class TileEncoder {
         remap[i] = k;
         if (k < 0) newColours++;
       }
-      if (table.size + newColours > MAX_SESSION_COLOURS) newColours = -1;
+      // Past 256 colours, only tiles that mostly reuse known colours (anti-aliased text, not photos that would fill the table).
+      if (table.size + newColours > MAX_SESSION_COLOURS || (!usePalette && newColours * 2 > colours)) newColours = -1;
     }
     const paletteCost = newColours >= 0 ? rleBytes + newColours * bpp : usePalette ? Math.min(packedBytes, rleBytes) + colours * bpp : Infinity;
     const prevCost = bestMatch >= 0 ? (n - bestMatch) * bpp : Infinity;

@@ -52,7 +52,7 @@ export class ColourTableEncoder {
  * `table index * 2 + (run > 1)`, then for runs longer than one pixel the varuint `run - 2`.
  * `indices` are tile palette indices and `remap` turns them into session table indices. Returns the new offset.
  */
-export function writeIndexedRuns(indices: Uint8Array, n: number, remap: Int32Array, out: Uint8Array, off: number): number {
+export function writeIndexedRuns(indices: Uint16Array, n: number, remap: Int32Array, out: Uint8Array, off: number): number {
   let i = 0;
   while (i < n) {
     const v = indices[i]!;

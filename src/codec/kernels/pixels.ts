@@ -6,16 +6,21 @@
  */
 import { FILTER_NONE, FILTER_PAETH, FILTER_SUB, FILTER_UP } from '../constants.js';
 
+/** Most colours buildPalette can collect (PALETTE records take at most 256, INDEXED records up to this). */
+export const PALETTE_SCRATCH_COLOURS = 512;
+/** Open-addressing slots of the palette builder (a power of two, four times the colours). */
+const PALETTE_SLOTS = 2048;
+
 /** Per-session scratch for palette building, allocated once. */
 export class PaletteScratch {
-  /** Colours in order of first appearance (32-bit RGBA words). */
-  readonly colours = new Uint32Array(256);
+  /** Colours in order of first appearance (32-bit RGBA words), up to PALETTE_SCRATCH_COLOURS. */
+  readonly colours = new Uint32Array(PALETTE_SCRATCH_COLOURS);
   /** Palette index of each pixel of the tile, raster order. */
-  readonly indices = new Uint8Array(64 * 64);
+  readonly indices = new Uint16Array(64 * 64);
   /** Open-addressing colour table keyed by colour, with a generation stamp instead of clearing. */
-  readonly keys = new Uint32Array(1024);
-  readonly values = new Uint8Array(1024);
-  readonly stamps = new Int32Array(1024);
+  readonly keys = new Uint32Array(PALETTE_SLOTS);
+  readonly values = new Uint16Array(PALETTE_SLOTS);
+  readonly stamps = new Int32Array(PALETTE_SLOTS);
   generation = 0;
   /** Colours found by the last build (limit + 1 when it overflowed). */
   count = 0;
@@ -52,7 +57,8 @@ export function sortPalette(s: PaletteScratch, n: number): void {
 }
 
 /**
- * Builds the tile's palette into `s` and stops once it exceeds `limit` colours (then `s.count === limit + 1`).
+ * Builds the tile's palette into `s` and stops once it exceeds `limit` (at most PALETTE_SCRATCH_COLOURS) colours
+ * (then `s.count === limit + 1`).
  */
 export function buildPalette(src: Uint32Array, stride: number, x0: number, y0: number, w: number, h: number, limit: number, s: PaletteScratch): void {
   const gen = ++s.generation;
@@ -73,7 +79,7 @@ export function buildPalette(src: Uint32Array, stride: number, x0: number, y0: n
       }
       runs++;
       last = v;
-      let slot = Math.imul(v, 0x9e3779b1) >>> 22;
+      let slot = Math.imul(v, 0x9e3779b1) >>> 21;
       for (;;) {
         if (stamps[slot] !== gen) {
           if (count === limit) {
@@ -92,7 +98,7 @@ export function buildPalette(src: Uint32Array, stride: number, x0: number, y0: n
           lastIndex = values[slot]!;
           break;
         }
-        slot = (slot + 1) & 1023;
+        slot = (slot + 1) & (PALETTE_SLOTS - 1);
       }
       indices[k] = lastIndex;
     }
@@ -131,10 +137,11 @@ export function writeColours(colours: Uint32Array, count: number, rgb: boolean, 
 }
 
 /** Packs the tile's indices MSB-first, each row starting on a byte boundary; returns the new offset. */
-export function packIndices(indices: Uint8Array, w: number, h: number, bits: number, out: Uint8Array, off: number): number {
+export function packIndices(indices: Uint16Array, w: number, h: number, bits: number, out: Uint8Array, off: number): number {
   if (bits === 8) {
-    out.set(indices.subarray(0, w * h), off);
-    return off + w * h;
+    const n = w * h;
+    for (let i = 0; i < n; i++) out[off + i] = indices[i]!;
+    return off + n;
   }
   let k = 0;
   for (let y = 0; y < h; y++) {
@@ -155,7 +162,7 @@ export function packIndices(indices: Uint8Array, w: number, h: number, bits: num
 }
 
 /** Writes the tile's indices as (index, run - 1 varuint) pairs in raster order; returns the new offset. */
-export function writeRuns(indices: Uint8Array, n: number, out: Uint8Array, off: number): number {
+export function writeRuns(indices: Uint16Array, n: number, out: Uint8Array, off: number): number {
   let i = 0;
   while (i < n) {
     const v = indices[i]!;

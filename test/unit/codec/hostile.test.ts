@@ -64,7 +64,7 @@ const cases: Array<[string, () => Uint8Array, string]> = [
   ['indexed colour past the session table', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 2 * 1 + 1, 0x9e, 0x1f) }), 'TESSERA_ERR_INVALID_FIELD'],
   ['indexed run past the end of the tile', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0xff, 0x1f) }), 'TESSERA_ERR_INVALID_FIELD'],
   ['indexed run of two on the last pixel', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0xfd, 0x1f, 1, 0) }), 'TESSERA_ERR_INVALID_FIELD'],
-  ['indexed record adding too many colours', () => build({ records: Uint8Array.of(0, 0x08 | 5, 0x81, 0x02) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['indexed record adding too many colours', () => build({ records: Uint8Array.of(0, 0x08 | 5, 0x81, 0x04) }), 'TESSERA_ERR_INVALID_FIELD'],
   ['indexed colours truncated', () => build({ records: Uint8Array.of(0, 0x08 | 5, 2, 1, 2, 3, 4) }), 'TESSERA_ERR_TRUNCATED'],
   ['indexed runs truncated', () => build({ records: Uint8Array.of(0, 0x08 | 5, 1, 1, 2, 3, 1, 0x80) }), 'TESSERA_ERR_TRUNCATED'],
   ['session colour table overflow', () => {

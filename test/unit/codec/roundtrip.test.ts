@@ -121,3 +121,40 @@ t.test('random frame sequences round trip exactly (fast-check)', async (t) => {
   );
   t.pass('all sequences matched');
 });
+
+t.test('INDEXED records share a session colour table across tiles, updates and up to 512 colours', async (t) => {
+  // Tiles 0 and 1 bring 150 colours each; a later update paints tile 2 with all 300 (past the PALETTE limit), all known.
+  const W = 192, H = 64;
+  const a = createFramebuffer(W, H);
+  fillRect(a, 0, 0, W, H, 255, 255, 255);
+  const colour = (i: number): [number, number, number] => [i & 255, (i * 7) & 255, 40 + (i >> 8)];
+  for (let i = 0; i < 300; i++) {
+    const [r, g, b] = colour(i);
+    const j = i % 150;
+    fillRect(a, (i < 150 ? 0 : 64) + (j % 16) * 4, ((j / 16) | 0) * 4, 3, 3, r, g, b);
+  }
+  const b = cloneFramebuffer(a);
+  for (let i = 0; i < 300; i++) {
+    const [r, g, bl] = colour(i);
+    fillRect(b, 128 + (i % 16) * 4, ((i / 16) | 0) * 3, 4, 3, r, g, bl);
+  }
+  for (const backend of ['zlib', 'fflate'] as BackendKind[]) {
+    const { enc, dec } = makePair(W, H, backend, { cacheTiles: 0 });
+    const r = roundTrip(enc, dec, [a, b]);
+    t.equal(r.mismatchAt, -1, `${backend}: frame ${r.mismatchAt} differs at byte ${r.mismatchByte}`);
+    t.equal(r.updates[0]!.stats.indexed, 2, 'both 150-colour tiles are INDEXED');
+    t.equal(r.updates[1]!.stats.indexed, 1, 'the later 300-colour tile reuses the table');
+    t.ok(r.updates[1]!.bytes.length < r.updates[0]!.bytes.length / 2, `the reuse costs no colours (${r.updates[1]!.bytes.length} vs ${r.updates[0]!.bytes.length} bytes)`);
+    // A key frame starts a fresh table: the decoder must not see stale colours.
+    enc.reset();
+    const again = roundTrip(enc, dec, [b]);
+    t.equal(again.mismatchAt, -1, 'key frame after reset decodes exactly');
+  }
+});
+
+t.test('a photograph of more than 256 colours does not fill the session colour table', async (t) => {
+  const { enc, dec } = makePair(128, 64);
+  const r = roundTrip(enc, dec, [photoScreen(128, 64, 4)]);
+  t.equal(r.mismatchAt, -1);
+  t.equal(r.updates[0]!.stats.indexed, 0, 'photo tiles go as PIXELS');
+});
