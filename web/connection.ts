@@ -6,7 +6,7 @@
  * Only the pure layers of src/ are imported; the cipher offered is tweetnacl's XSalsa20-Poly1305 (cipher 1),
  * the one a browser runs synchronously.
  */
-import { ErrorCode, ProtocolError, TesseraError } from '../src/core/index.js';
+import { ErrorCode, ProtocolError, StateError, TesseraError } from '../src/core/index.js';
 import { Channel, DEFAULT_MAX_BODY_BYTES } from '../src/framing/constants.js';
 import { Deframer } from '../src/framing/deframer.js';
 import { encodeFrame } from '../src/framing/frame.js';
@@ -63,6 +63,11 @@ export interface ViewerConnectionOptions {
   readonly url: string;
   /** The mode to ask for (the host grants at most this and the invitation's mode). */
   readonly requestMode: Mode;
+  /**
+   * The password key, kdf(password, invitation.passwordSalt), when the invitation needs a password; derive it
+   * before connecting (passwordKeyAsync in src/handshake/scrypt.ts) so the handshake deadline is not spent on scrypt.
+   */
+  readonly passwordKey?: Uint8Array | undefined;
   readonly events: ConnectionEvents;
 }
 
@@ -96,12 +101,21 @@ export class ViewerConnection {
   #frames = 0;
 
   /**
-   * @throws {StateError} when the invitation needs a password (the browser has no scrypt; see web/README)
+   * @throws {StateError} when the invitation needs a password and no 32-byte `passwordKey` was given
    */
   constructor(o: ViewerConnectionOptions) {
     this.#o = o;
     this.#events = o.events;
-    this.#initiator = HandshakeInitiator.fromInvitation(o.invitation, { random: browserRandom, ciphers: [XSalsa20Poly1305], requestMode: o.requestMode });
+    const inv = o.invitation;
+    if (inv.passwordSalt && o.passwordKey?.byteLength !== 32) throw new StateError('this invitation needs a 32-byte password key');
+    // The initiator takes the key itself (InitiatorAuth.passwordKey): the slow KDF already ran, outside the handshake.
+    this.#initiator = new HandshakeInitiator({
+      hostKey: inv.hostKey,
+      auth: { kind: 'ticket', ticketId: inv.ticketId, secret: inv.secret, passwordKey: inv.passwordSalt ? o.passwordKey : undefined },
+      requestMode: o.requestMode,
+      random: browserRandom,
+      ciphers: [XSalsa20Poly1305],
+    });
     this.#decoder = new TileDecoder({ maxWidth: MAX_SCREEN_PX, maxHeight: MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: this.#images });
     this.#ws = new WebSocket(o.url);
     this.#ws.binaryType = 'arraybuffer';

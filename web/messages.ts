@@ -63,11 +63,16 @@ export function errorScreen(code: string, message: string): ScreenMessage {
   return { code: 'error', title: 'The connection failed', body: `${message} (${code})`, tone: 'danger', retry: true };
 }
 
-/** Password invitations need scrypt, which this browser viewer does not have. */
-export const PASSWORD_SCREEN: ScreenMessage = {
-  code: 'password-required',
-  title: 'This invitation needs a password',
-  body: 'Password-protected invitations work only with the desktop helper for now: run "tessera connect" with this invitation and enter the password there. The browser viewer cannot derive the password key (scrypt) yet.',
-  tone: 'info',
-  retry: false,
-};
+/**
+ * BAD_PROOF for an invitation with a password: most often the password was mistyped, so the page offers to ask
+ * for it again (the host throttles repeated wrong proofs, spec/handshake.md §8).
+ */
+export function badPasswordScreen(): ScreenMessage {
+  return {
+    code: 'BAD_PROOF',
+    title: 'The password or invitation was not accepted',
+    body: `The host did not accept the password, or this invitation's secret. Check the password with the person who invited you and try again; if it still fails, ${ASK_AGAIN.charAt(0).toLowerCase()}${ASK_AGAIN.slice(1)}`,
+    tone: 'danger',
+    retry: true,
+  };
+}

@@ -3,21 +3,27 @@
  * The invitation arrives in the URL fragment (`#<tessera:// URL, URI-encoded>`, which never reaches a server)
  * or through the paste box. The page connects over a WebSocket to its own origin, runs the handshake, paints
  * decoded updates onto a canvas scaled to the window, and sends keyboard, pointer and wheel input while the host
- * grants control. Bundled by esbuild into dist/web/viewer.js (src/node/web-server.ts).
+ * grants control. For an invitation with a password, the page asks for it and derives the password key with the
+ * pure-TypeScript scrypt (src/handshake/scrypt.ts) before it connects, so the handshake deadline is not spent on it.
+ * Bundled by esbuild into dist/web/viewer.js (src/node/web-server.ts).
  */
 import { readInvitation, type Invitation } from '../src/handshake/invitation.js';
 import type { Mode } from '../src/handshake/constants.js';
 import type { Framebuffer, Rect } from '../src/codec/index.js';
 import type { InputEvent } from '../src/input/events.js';
 import { TesseraError } from '../src/core/index.js';
+import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
 import { KeyTracker, PointerTracker, keyEvent, screenPoint, wheelEvent } from './input.js';
-import { PASSWORD_SCREEN, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
+import { badPasswordScreen, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
 
 /** Path of the host's WebSocket endpoint (src/transport/websocket.ts WEBSOCKET_PATH). */
 const WEBSOCKET_PATH = '/tessera';
 
-type PageState = 'start' | 'connecting' | 'awaiting-consent' | 'connected' | 'message';
+type PageState = 'start' | 'password' | 'checking-password' | 'connecting' | 'awaiting-consent' | 'connected' | 'message';
+
+/** scrypt steps per slice of the password KDF; the page paints and handles Cancel between slices. */
+const KDF_SLICE_STEPS = 1024;
 
 /** What tests and benchmarks can read from the page (window.tessera). */
 export interface ViewerProbe {
@@ -51,6 +57,10 @@ const ui = {
   connectForm: $<HTMLFormElement>('connect-form'),
   invitationInput: $<HTMLTextAreaElement>('invitation-input'),
   connectError: $('connect-error'),
+  passwordPanel: $('password-panel'),
+  passwordForm: $<HTMLFormElement>('password-form'),
+  passwordInput: $<HTMLInputElement>('password-input'),
+  passwordError: $('password-error'),
   statusPanel: $('status-panel'),
   statusText: $('status-text'),
   cancel: $<HTMLButtonElement>('cancel'),
@@ -72,6 +82,10 @@ const ctx = ui.canvas.getContext('2d', { alpha: false })!;
 let pageState: PageState = 'start';
 let invitation: Invitation | undefined;
 let conn: ViewerConnection | undefined;
+/** The password key derived for `invitation` (kept so "Connect again" does not ask again), or undefined. */
+let passwordKey: Uint8Array | undefined;
+/** Aborts the password key derivation in progress. */
+let derivation: AbortController | undefined;
 let mode: Mode | 'none' = 'none';
 let paused = false;
 let controlRequested = false;
@@ -100,7 +114,8 @@ function show(state: PageState): void {
   pageState = state;
   document.body.dataset.state = state;
   ui.connectPanel.hidden = state !== 'start';
-  ui.statusPanel.hidden = state !== 'connecting' && state !== 'awaiting-consent';
+  ui.passwordPanel.hidden = state !== 'password';
+  ui.statusPanel.hidden = state !== 'connecting' && state !== 'awaiting-consent' && state !== 'checking-password';
   ui.messagePanel.hidden = state !== 'message';
   ui.stage.hidden = state !== 'connected';
   ui.disconnect.hidden = state !== 'connected' && state !== 'connecting' && state !== 'awaiting-consent';
@@ -142,6 +157,15 @@ function parseInvitation(text: string): Invitation | undefined {
   }
 }
 
+/** Makes `inv` the current invitation, forgetting the password key of the previous one. */
+function useInvitation(inv: Invitation | undefined): void {
+  derivation?.abort();
+  derivation = undefined;
+  passwordKey?.fill(0);
+  passwordKey = undefined;
+  invitation = inv;
+}
+
 function connect(): void {
   const inv = invitation;
   if (!inv) {
@@ -152,10 +176,83 @@ function connect(): void {
     showMessage(errorScreen('TESSERA_ERR_INVITATION_EXPIRED', 'expired'));
     return;
   }
-  if (inv.passwordRequired) {
-    showMessage(PASSWORD_SCREEN);
+  if (inv.passwordRequired && !passwordKey) {
+    askPassword(inv);
     return;
   }
+  openConnection(inv);
+}
+
+function askPassword(inv: Invitation): void {
+  conn?.close();
+  conn = undefined;
+  messageCode = undefined;
+  ui.hostName.textContent = inv.name;
+  ui.passwordInput.value = '';
+  ui.passwordError.hidden = true;
+  show('password');
+  ui.passwordInput.focus();
+}
+
+/**
+ * Derives the password key in slices (scrypt N = 2^14, r = 8: 16 MiB and a moment of work in JS), showing
+ * "Checking password…", then connects. Runs before the WebSocket opens so the handshake deadline is not spent on it.
+ */
+async function checkPassword(inv: Invitation, password: string): Promise<void> {
+  derivation?.abort();
+  const abort = new AbortController();
+  derivation = abort;
+  ui.statusText.textContent = 'Checking password…';
+  show('checking-password');
+  try {
+    // Let the status paint before the first slice.
+    await nextFrame();
+    const key = await passwordKeyAsync(password, inv.passwordSalt!, { signal: abort.signal, sliceSteps: KDF_SLICE_STEPS, pause: nextTask });
+    if (derivation !== abort || invitation !== inv) {
+      key.fill(0);
+      return;
+    }
+    derivation = undefined;
+    passwordKey = key;
+    openConnection(inv);
+  } catch (err) {
+    if (derivation !== abort) return;
+    derivation = undefined;
+    if (abort.signal.aborted) {
+      askPassword(inv);
+      return;
+    }
+    const e = err instanceof TesseraError ? err : undefined;
+    showMessage(errorScreen(e?.code ?? 'error', e?.message ?? String(err)));
+  }
+}
+
+/** Resolves after the next animation frame (or at once when the page is hidden and frames do not run). */
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 50);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Yields to the event loop (input, Cancel, painting) between KDF slices. A MessageChannel task, not setTimeout(0),
+ * which browsers clamp to 4 ms once nested: that would add about a quarter of a second over the 32 slices.
+ */
+const yieldChannel = new MessageChannel();
+const yieldWaiters: Array<() => void> = [];
+yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    yieldWaiters.push(resolve);
+    yieldChannel.port2.postMessage(null);
+  });
+}
+
+function openConnection(inv: Invitation): void {
   conn?.close();
   mode = 'none';
   paused = false;
@@ -173,6 +270,7 @@ function connect(): void {
     invitation: inv,
     url: `${scheme}//${location.host}${WEBSOCKET_PATH}`,
     requestMode: inv.mode,
+    passwordKey,
     events: {
       onAwaitingConsent: () => {
         if (conn !== self) return;
@@ -217,7 +315,12 @@ function connect(): void {
 
 function ended(reason: EndReason): void {
   mode = 'none';
-  if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal));
+  if (reason.kind === 'refused' && reason.refusal === 'BAD_PROOF' && invitation?.passwordRequired) {
+    // Most likely a mistyped password: forget its key, so "Connect again" asks for the password again.
+    passwordKey?.fill(0);
+    passwordKey = undefined;
+    showMessage(badPasswordScreen());
+  } else if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal));
   else if (reason.kind === 'closed') showMessage(closeScreen(reason.reason, reason.message));
   else showMessage(errorScreen(reason.code, reason.message));
 }
@@ -377,12 +480,15 @@ ui.requestControl.addEventListener('click', () => {
 });
 
 ui.disconnect.addEventListener('click', () => conn?.close());
-ui.cancel.addEventListener('click', () => conn?.close());
+ui.cancel.addEventListener('click', () => {
+  if (pageState === 'checking-password') derivation?.abort();
+  else conn?.close();
+});
 ui.retry.addEventListener('click', () => connect());
 ui.newInvitation.addEventListener('click', () => {
   conn?.close();
   conn = undefined;
-  invitation = undefined;
+  useInvitation(undefined);
   ui.invitationInput.value = '';
   ui.hostName.textContent = '';
   show('start');
@@ -395,8 +501,22 @@ ui.connectForm.addEventListener('submit', (e) => {
   if (!text) return;
   const inv = parseInvitation(text);
   if (!inv) return;
-  invitation = inv;
+  useInvitation(inv);
   connect();
+});
+
+ui.passwordForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const inv = invitation;
+  const password = ui.passwordInput.value;
+  ui.passwordInput.value = '';
+  if (!inv || pageState !== 'password') return;
+  if (password.length === 0) {
+    ui.passwordError.textContent = 'Enter the password.';
+    ui.passwordError.hidden = false;
+    return;
+  }
+  void checkPassword(inv, password);
 });
 
 // --- Start ----------------------------------------------------------------------------------------
@@ -421,7 +541,7 @@ function start(): void {
   }
   const inv = parseInvitation(text);
   if (!inv) return;
-  invitation = inv;
+  useInvitation(inv);
   connect();
 }
 
