@@ -542,7 +542,7 @@ export interface ScryptAsyncOptions {
    * Default: a resolved promise (yields to microtasks only).
    */
   readonly pause?: () => Promise<void>;
-  /** BlockMix steps per slice (default 1024: about 10 ms for r = 8 in a browser). */
+  /** BlockMix steps per slice (default 1024: a few ms for r = 8; password KDF 1 takes 2N = 32768 steps). */
   readonly sliceSteps?: number;
   readonly signal?: AbortSignal;
 }
