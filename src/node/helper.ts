@@ -160,6 +160,8 @@ export class Helper extends EventEmitter {
       maxHeight: options.maxHeight ?? 16384,
       clock,
     });
+    // Bytes that came in with the handshake's last message count as received too.
+    helper.#bytesReceived = est.deframer.bufferedBytes;
     helper.#start();
     return helper;
   }

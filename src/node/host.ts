@@ -336,6 +336,11 @@ export class HostSessionHandle extends EventEmitter implements DisplayMember {
     return new Promise((resolve) => this.once('close', resolve));
   }
 
+  /** @internal counts bytes that arrived with the handshake. */
+  countReceived(n: number): void {
+    this.#bytesReceived += n;
+  }
+
   /** @internal drops the connection at once (the host is closing). */
   destroy(): void {
     this.#duplex.destroy();
@@ -859,6 +864,7 @@ export class Host extends EventEmitter {
         helper: est.peer.helper,
         maxQueuedBytes: this.#options.maxQueuedBytes ?? 64 * 1024 * 1024,
       });
+      handle.countReceived(est.deframer.bufferedBytes);
       this.#sessionCounter++;
       this.#sessions.add(handle);
       this.#groups.add(handle);

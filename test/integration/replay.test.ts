@@ -50,6 +50,10 @@ async function replayAndCompare(t: Test, dir: string) {
     matched++;
   }
   t.equal(matched, files.length, `all ${files.length} frames arrived pixel-exact, in order`);
+  // Byte counters agree on both ends, including bytes that arrived together with the handshake's last message.
+  await new Promise((r) => setTimeout(r, 100));
+  const sent = host.sessions[0]!.stats.bytesSent;
+  t.ok(Math.abs(helper.stats.bytesReceived - sent) < 256, `the helper counted ${helper.stats.bytesReceived} of the ${sent} bytes sent`);
 }
 
 t.test('a generated sequence replayed with pace ack arrives pixel-exact, frame by frame', async (t) => {
