@@ -3,7 +3,7 @@
  * (or any stream.Duplex), asks its user for consent, gates and injects their input, and writes every
  * authentication and control decision to the audit log. Built on the sans-IO layers below.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { writeFileSync } from 'node:fs';
@@ -490,6 +490,9 @@ export class Host extends EventEmitter {
       this.tickets = new MemoryTicketStore();
     }
     this.#throttle = new Throttle({ clock: this.#clock });
+    // Every handshake in progress listens on the host's abort signal (and removes its listener when done): allow as
+    // many as maxHandshakes without Node's 'possible EventTarget memory leak' warning at the eleventh.
+    setMaxListeners((options.maxHandshakes ?? 64) + 16, this.#abort.signal);
     const imageCodec = this.quality === 'lossless' ? undefined : new SharpImageCodec();
     this.#groups = new DisplayGroups<HostSessionHandle>({
       createEncoder: () => createDisplayEncoder(this.source.width, this.source.height, this.quality, imageCodec),
