@@ -450,6 +450,8 @@ export class Host extends EventEmitter {
   readonly #options: HostOptions;
   readonly #auditLog: AuditLog | undefined;
   readonly #throttle: Throttle;
+  /** The store as the handshake sees it: a use that cannot be recorded is reported, not turned into a refusal. */
+  readonly #handshakeTickets: TicketStore;
   readonly #clock: Clock;
   readonly #groups: DisplayGroups<HostSessionHandle>;
   readonly #sessions = new Set<HostSessionHandle>();
@@ -490,6 +492,23 @@ export class Host extends EventEmitter {
       this.tickets = new MemoryTicketStore();
     }
     this.#throttle = new Throttle({ clock: this.#clock });
+    // Counting a use is bookkeeping: when the state folder cannot be written (read-only, full), the verified helper is
+    // still admitted and the host reports the failure, rather than refusing it as if the user had declined.
+    const store = this.tickets;
+    this.#handshakeTickets = {
+      get: (id) => store.get(id),
+      add: (record) => store.add(record),
+      recordUse: (id, nowMs) => {
+        try {
+          store.recordUse(id, nowMs);
+        } catch (err) {
+          this.reportError(toError(err, 'the ticket use could not be recorded'));
+        }
+      },
+      revoke: (id) => store.revoke(id),
+      list: () => store.list(),
+      prune: (beforeMs) => store.prune(beforeMs),
+    };
     // Every handshake in progress listens on the host's abort signal (and removes its listener when done): allow as
     // many as maxHandshakes without Node's 'possible EventTarget memory leak' warning at the eleventh.
     setMaxListeners((options.maxHandshakes ?? 64) + 16, this.#abort.signal);
@@ -823,7 +842,7 @@ export class Host extends EventEmitter {
     try {
       const est = await acceptHandshake(duplex, {
         staticKey: this.hostKey,
-        tickets: this.tickets,
+        tickets: this.#handshakeTickets,
         policy: this.policy,
         helpers: this.helpers,
         throttle: this.#throttle,
