@@ -462,6 +462,8 @@ interface SessionInstance<S> {
   readonly session: S;
   readonly deframer: Deframer;
   readonly decoder?: TileDecoder;
+  /** Set when decode threw: the session (or the helper's decoder, which then waits for a key frame) failed by design. */
+  failed?: boolean;
 }
 
 /** Drains a session: every 'closed' error must be tessera's own, never a wrapped foreign one. */
@@ -514,16 +516,21 @@ function sessionTarget(role: 'host' | 'helper'): FuzzTarget<SessionInstance<Host
     decode(bytes, inst, ctx) {
       let at = 0;
       let now = 1;
-      while (at < bytes.length) {
-        const n = ctx.rng.range(1, 256);
-        inst.session.handleBytes(bytes.subarray(at, at + n), now++);
-        at += n;
+      try {
+        while (at < bytes.length) {
+          const n = ctx.rng.range(1, 256);
+          inst.session.handleBytes(bytes.subarray(at, at + n), now++);
+          at += n;
+          drainSession(inst.session, inst.decoder, now);
+        }
+        inst.session.handleTimeout(now + 6000);
         drainSession(inst.session, inst.decoder, now);
+      } catch (err) {
+        inst.failed = true;
+        throw err;
       }
-      inst.session.handleTimeout(now + 6000);
-      drainSession(inst.session, inst.decoder, now);
     },
-    valid: (inst) => pingAnswered(inst.session, inst.deframer, inst.decoder),
+    valid: (inst) => !inst.failed && pingAnswered(inst.session, inst.deframer, inst.decoder),
   };
 }
 
