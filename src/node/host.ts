@@ -756,8 +756,11 @@ export class Host extends EventEmitter {
         lastTick = now;
         for (const s of this.#sessions) s.tick(now);
       }
-      // Sources without damage reports are polled at the frame rate.
-      if (!this.source.onDamage || now - this.#lastCaptureAt >= 1000) this.kick();
+      // Sources without damage reports are polled at the frame rate; so is a replay at a fixed pace, whose frames
+      // change with time and never report damage (only an ack-paced replay does, on advance()).
+      const src = this.source;
+      const polled = !src.onDamage || (src instanceof ReplayScreen && src.pace === 'fixed');
+      if (polled || now - this.#lastCaptureAt >= 1000) this.kick();
     }, interval);
     this.#timer.unref();
   }
