@@ -81,6 +81,11 @@ export interface HostOptions {
   readonly maxHelpers?: number;
   /** Most handshakes in progress at once (default 64); more connections are dropped at once. */
   readonly maxHandshakes?: number;
+  /**
+   * Most handshakes in progress from one address (default 8), so one attacker cannot hold every handshake slot;
+   * more connections from that address are dropped at once and audited as TOO_MANY_HANDSHAKES.
+   */
+  readonly maxHandshakesPerAddress?: number;
   /** Handshake deadline (default 10 s). */
   readonly handshakeTimeoutMs?: number;
   /** How long the user has to answer (default 60 s). */
@@ -456,6 +461,7 @@ export class Host extends EventEmitter {
   readonly #groups: DisplayGroups<HostSessionHandle>;
   readonly #sessions = new Set<HostSessionHandle>();
   readonly #handshakes = new Set<Duplex>();
+  readonly #handshakesByAddress = new Map<string, number>();
   readonly #abort = new AbortController();
   #listener: TcpListener | undefined;
   #state: HostState = 'idle';
@@ -839,8 +845,18 @@ export class Host extends EventEmitter {
   }
 
   async #serve(duplex: Duplex, peer?: string): Promise<HostSessionHandle> {
-    this.#handshakes.add(duplex);
     duplex.on('error', () => {});
+    const address = (duplex as Duplex & { remoteAddress?: string }).remoteAddress ?? peer?.replace(/:\d+$/, '') ?? 'unknown';
+    const perAddress = this.#options.maxHandshakesPerAddress ?? 8;
+    const fromAddress = this.#handshakesByAddress.get(address) ?? 0;
+    if (fromAddress >= perAddress) {
+      const remotePort = (duplex as Duplex & { remotePort?: number }).remotePort;
+      this.audit({ decision: 'refused', peer: remotePort !== undefined ? `${address}:${remotePort}` : (peer ?? address), code: 'TOO_MANY_HANDSHAKES' });
+      duplex.destroy();
+      throw new TesseraError(ErrorCode.LimitExceeded, `too many handshakes in progress from ${address}`);
+    }
+    this.#handshakesByAddress.set(address, fromAddress + 1);
+    this.#handshakes.add(duplex);
     let maxMode: Mode = 'view';
     try {
       const est = await acceptHandshake(duplex, {
@@ -899,6 +915,9 @@ export class Host extends EventEmitter {
       return handle;
     } finally {
       this.#handshakes.delete(duplex);
+      const left = (this.#handshakesByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#handshakesByAddress.set(address, left);
+      else this.#handshakesByAddress.delete(address);
     }
   }
 
