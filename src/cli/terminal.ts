@@ -46,8 +46,19 @@ export class HostTerminal {
     this.#cleanup = undefined;
   }
 
-  /** Asks a yes/no question; resolves false after `timeoutMs` or on abort. */
+  /**
+   * Asks a yes/no question; resolves false after `timeoutMs` or on abort. Questions are asked one at a time:
+   * a second helper's request waits until the first is answered (or is dropped if its requester gave up meanwhile).
+   */
   ask(question: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const answer = this.#queue.then(() => (signal?.aborted ? false : this.#askNow(question, timeoutMs, signal)));
+    this.#queue = answer.catch(() => false);
+    return answer;
+  }
+
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #askNow(question: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     process.stderr.write(question);
     return new Promise((resolve) => {
       const done = (answer: boolean) => {

@@ -186,3 +186,22 @@ t.test('usage errors exit 2, unreachable hosts 4, malformed invitations 5', asyn
   const gone = await runCli(['connect', invite, '--timeout', '2']);
   t.equal(gone.code, 4, gone.stderr);
 });
+
+t.test('two helpers asking at once are asked about one at a time', async (t) => {
+  const host = new CliProcess(['host', '--port', '0', '--json'], { keepStdinOpen: true });
+  t.teardown(() => host.stop());
+  const listening = await host.waitFor('listening');
+  const first = runCli(['connect', String(listening.url), '--frames', '1', '--json']);
+  const second = runCli(['connect', String(listening.url), '--frames', '1', '--json']);
+  await host.waitFor('consent-request');
+  await host.waitFor('consent-request', (e) => e !== host.events.find((x) => x.event === 'consent-request'));
+  for (let i = 0; i < 100 && (host.stderr.match(/Allow\? \[y\/n\]/g) ?? []).length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal((host.stderr.match(/Allow\? \[y\/n\]/g) ?? []).length, 1, 'only the first question is on screen');
+  host.send('y');
+  for (let i = 0; i < 100 && (host.stderr.match(/Allow\? \[y\/n\]/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal((host.stderr.match(/Allow\? \[y\/n\]/g) ?? []).length, 2, 'then the second');
+  host.send('n');
+  const results = await Promise.all([first, second]);
+  t.same(results.map((r) => r.code).sort(), [0, 3], 'one accepted, one declined');
+});
