@@ -541,22 +541,14 @@ export class TileDecoder {
       }
       run += 2;
       if (run > n - k) throw invalidField(RECORD_CONTEXT, 'runLength', runAt, 'runs past the end of the tile', run);
-      for (const stop = k + run; k < stop;) {
-        const y = (k / w) | 0;
-        const x = k - y * w;
-        const take = Math.min(w - x, stop - k);
-        const o = (y0 + y) * W + x0 + x;
-        pix.fill(v, o, o + take);
-        k += take;
-      }
+      this.#fillRun(v, k, run, x0, y0, w);
+      k += run;
     }
     r.skip(pos - r.offset, 'runs');
   }
 
   #readRuns(r: ByteReader, count: number, x0: number, y0: number, w: number, h: number): void {
-    const pix = this.#pix;
     const palette = this.#palette;
-    const W = this.#fb!.width;
     const n = w * h;
     let k = 0;
     while (k < n) {
@@ -565,15 +557,25 @@ export class TileDecoder {
       if (idx >= count) throw invalidField(RECORD_CONTEXT, 'runIndex', at, `is past the ${count}-colour palette`, idx);
       const run = r.varuint('runLength') + 1;
       if (run > n - k) throw invalidField(RECORD_CONTEXT, 'runLength', at, 'runs past the end of the tile', run);
-      const v = palette[idx]!;
-      for (let end = k + run; k < end;) {
-        const y = (k / w) | 0;
-        const x = k - y * w;
-        const take = Math.min(w - x, end - k);
-        const o = (y0 + y) * W + x0 + x;
-        pix.fill(v, o, o + take);
-        k += take;
-      }
+      this.#fillRun(palette[idx]!, k, run, x0, y0, w);
+      k += run;
+    }
+  }
+
+  /**
+   * Paints `run` pixels of colour `v` from tile position `k` on, in row order, into the tile at (x0, y0) of width `w`.
+   * INVARIANT: the caller checked k + run <= the tile's pixel count.
+   */
+  #fillRun(v: number, k: number, run: number, x0: number, y0: number, w: number): void {
+    const pix = this.#pix;
+    const W = this.#fb!.width;
+    for (const stop = k + run; k < stop;) {
+      const y = (k / w) | 0;
+      const x = k - y * w;
+      const take = Math.min(w - x, stop - k);
+      const o = (y0 + y) * W + x0 + x;
+      pix.fill(v, o, o + take);
+      k += take;
     }
   }
 }
