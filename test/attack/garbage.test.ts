@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { isErrorCode } from '../../src/core/index.js';
+import { Refusal, WIRE_REFUSALS } from '../../src/handshake/refusal.js';
 import { Prng, fuzzSeed } from '../helpers/prng.js';
 import { auditFor, clientHello, type RawSocket, closed, count, expectFrames, helloThenAuth, legitHelper, measure, rawSocket, settleHandles, startHost, waitFor } from './lib.js';
 
@@ -73,6 +74,13 @@ t.test(`random bytes, oversized lengths and truncated handshakes (seed ${SEED})`
   dropped.push(await sendAndClose(live.port, withHuge, rng, false));
   t.pass('oversized length fields are refused without waiting for the body');
 
+  // A ClientHello of another version (the byte after the type): spec/handshake.md §3.1 answers Refusal VERSION_MISMATCH,
+  // whatever follows. Random framed bytes hit this too, now and then (FUZZ_SEED=696577061 does).
+  const otherVersion = hello.slice();
+  otherVersion[5 + 1] = 2;
+  const versionPeer = await sendAndClose(live.port, otherVersion, rng, false);
+  dropped.push(versionPeer);
+
   // The real ClientHello cut at every offset, then closed.
   for (let cut = 0; cut < hello.length; cut++) dropped.push(await sendAndClose(live.port, hello.subarray(0, cut), rng));
   // ... and every offset again, stalled: the host drops each at its handshake deadline.
@@ -98,7 +106,15 @@ t.test(`random bytes, oversized lengths and truncated handshakes (seed ${SEED})`
   const missing = dropped.filter((s) => auditFor(live.audit, s).length === 0);
   t.equal(missing.length, 0, `every one of ${dropped.length} bad peers has an audit entry`);
   const entries = dropped.flatMap((s) => auditFor(live.audit, s));
-  t.ok(entries.every((e) => (e.decision === 'error' || e.decision === 'timeout' || e.decision === 'refused') && e.code !== null && (isErrorCode(e.code) || e.code === 'TOO_MANY_HANDSHAKES')), 'each entry is an error, timeout or refusal with a code');
+  // The audit vocabulary (src/handshake/audit.ts): errors and timeouts carry a tessera error code; refusals carry a
+  // refusal the host may send (spec/handshake.md §6) or TOO_MANY_HANDSHAKES (§8), never an error code.
+  const hostRefusals = new Set<string>([...Object.entries(Refusal)].filter(([, n]) => WIRE_REFUSALS.has(n)).map(([k]) => k));
+  const wellCoded = (e: (typeof entries)[number]): boolean =>
+    e.code !== null &&
+    (e.decision === 'refused' ? hostRefusals.has(e.code) || e.code === 'TOO_MANY_HANDSHAKES' : (e.decision === 'error' || e.decision === 'timeout') && isErrorCode(e.code));
+  const badlyCoded = entries.filter((e) => !wellCoded(e));
+  t.same(badlyCoded, [], 'each entry is an error or timeout with a tessera error code, or a refusal with a refusal code');
+  t.ok(auditFor(live.audit, versionPeer).some((e) => e.decision === 'refused' && e.code === 'VERSION_MISMATCH'), 'a ClientHello of version 2 is refused as VERSION_MISMATCH');
   t.ok(entries.some((e) => e.code === 'TESSERA_ERR_FRAME_TOO_LARGE'), 'oversized lengths are audited as FRAME_TOO_LARGE');
   t.ok(entries.some((e) => e.decision === 'timeout' && e.code === 'TESSERA_ERR_HANDSHAKE_TIMEOUT'), 'stalled handshakes are audited as timeouts');
   t.ok(entries.some((e) => e.code === 'TESSERA_ERR_CLOSED'), 'cut handshakes are audited as CLOSED');
