@@ -1,12 +1,14 @@
 /**
  * tessera: an open remote-assistance protocol and toolkit.
  * The public API: Host and Helper for apps, the invitation and policy formats, the screen adapters,
- * the sans-IO sessions for custom transports and conformance suites, and the error classes with their codes.
+ * the sans-IO sessions and the connection driver for custom transports and conformance suites, and the error
+ * classes with their codes. ARCHITECTURE.md maps where each lives; every symbol is documented where it is declared.
  */
-export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder } from './node/host.js';
-export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo } from './node/host.js';
-export { Helper } from './node/helper.js';
-export type { HelperConnectOptions, HelperOfferOptions, FrameEvent } from './node/helper.js';
+// The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
+export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper } from './api/index.js';
+export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo } from './api/index.js';
+export type { HelperConnectOptions, HelperOfferOptions, FrameEvent } from './api/index.js';
+// Node platform glue an app may want: expiry strings, email, .MsRcIncident files, the web viewer's server, files.
 export { parseExpires } from './node/expires.js';
 export {
   sendInvitation,
@@ -30,6 +32,7 @@ export { loadPng, encodePng } from './node/png.js';
 export { SharpImageCodec } from './node/sharp-image-codec.js';
 export { ZlibDeflateBackend, ZlibInflateBackend } from './node/zlib-backend.js';
 
+// Invitations, policy, tickets and refusals (spec/handshake.md).
 export {
   Invitation,
   InvitationError,
@@ -45,11 +48,13 @@ export {
 } from './handshake/index.js';
 export type { Policy, Helpers, Duration, Mode, AuditEvent, AuditDecision, TicketRecord, TicketStore, ConsentRequest } from './handshake/index.js';
 
+// Screen sources and input sinks (README: writing an adapter).
 export { VirtualScreen, ReplayScreen } from './adapters/index.js';
 export { X11Screen, X11Input } from './adapters/x11/index.js';
 export type { X11ScreenOptions, X11InputOptions } from './adapters/x11/index.js';
 export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScreenOptions, ReplayPace } from './adapters/index.js';
 
+// The sans-IO layers, for custom loops and conformance suites (spec/session.md, spec/codec.md, spec/input.md).
 export { HostSession } from './session/host-session.js';
 export { HelperSession } from './session/helper-session.js';
 export { DisplayGroups } from './session/display-groups.js';
@@ -60,7 +65,15 @@ export type { Framebuffer, Rect, QualityMode, TileEncoderOptions, TileDecoderOpt
 
 export type { InputEvent, KeyCode } from './input/index.js';
 
+// The one connection driver, for custom transports: implement a Link, then run the handshake and the session on it.
+export { driveInitiator, driveResponder, SessionDriver, HelperConnection } from './driver/index.js';
+export type { Link, LinkHandler, Established, ConsentDecision, ResponderDriveOptions, InitiatorDriveOptions, SessionDriverOptions, HelperConnectionEvents, CloseInfo } from './driver/index.js';
+// Node transports: any stream.Duplex as a Link, TCP, the in-memory pair, and the handshake over a Duplex.
+export { duplexLink } from './transport/duplex-link.js';
 export { createDuplexPair, listenTcp, connectTcp } from './transport/index.js';
 export { acceptHandshake, connectHandshake } from './transport/handshake-io.js';
 
-export { TesseraError, ProtocolError, StateError, ConfigError, AbortError, ErrorCode } from './core/index.js';
+// Errors: every error tessera throws on purpose is a TesseraError with a stable code (spec/errors.md).
+export { TesseraError, ProtocolError, StateError, ConfigError, AbortError, ErrorCode, toTesseraError } from './core/index.js';
+// Defaults: the port, every timeout and cap (src/core/defaults.ts).
+export * as defaults from './core/defaults.js';

@@ -1,5 +1,5 @@
 /**
- * Enforces the layer arrows of style.md §A: every src/<layer>/**\/*.ts (and web/**\/*.ts) may import
+ * Enforces the layer map of ARCHITECTURE.md: every src/<layer>/**\/*.ts (and web/**\/*.ts) may import
  * only from the layers the table below allows, and pure layers import no node:* module, no Node
  * built-in and no package outside their allow-list. LAYERS is the single source of truth.
  */
@@ -24,9 +24,12 @@ interface LayerRule {
 const PURE_BELOW_SESSION = ['core', 'framing', 'handshake', 'codec', 'input'];
 
 /**
- * The layer table. Order: core < framing < handshake < {codec, input} < session < adapters < transport < node < cli.
- * codec and input are siblings that import only core. `index` is src/index.ts, the public API; the CLI is built
- * on that API (it imports index, never the reverse); `web` is the browser viewer.
+ * The layer table (ARCHITECTURE.md draws it). Order: core < framing < handshake < {codec, input} < session < driver
+ * < adapters < transport < node < api < cli. codec and input are siblings that import only core. The pure layers
+ * (core to driver) are the protocol, browser-safe and sans-IO except the driver, which owns timers; `adapters`,
+ * `transport` and `node` are Node platform glue; `api` is what an app embeds (Host, Helper); `index` is
+ * src/index.ts, the public surface; the CLI is built on that (it imports index, never the reverse); `web` is the
+ * browser viewer, on the pure layers only.
  */
 export const LAYERS: Readonly<Record<string, LayerRule>> = {
   core: { imports: [], pure: true, packages: [] },
@@ -36,12 +39,15 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   input: { imports: ['core'], pure: true, packages: [] },
   // The session layer is pure and browser-safe; it may use the browser-safe packages of the layers below.
   session: { imports: PURE_BELOW_SESSION, pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
+  // The one connection driver: pure and browser-safe, over the Link interface that transports implement.
+  driver: { imports: [...PURE_BELOW_SESSION, 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
   adapters: { imports: [...PURE_BELOW_SESSION, 'session'], pure: false, packages: [] },
-  transport: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters'], pure: false, packages: [] },
-  node: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport'], pure: false, packages: [] },
-  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node', 'index'], pure: false, packages: [] },
-  index: { imports: [...PURE_BELOW_SESSION, 'session', 'adapters', 'transport', 'node'], pure: false, packages: [] },
-  web: { imports: [...PURE_BELOW_SESSION, 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
+  transport: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters'], pure: false, packages: [] },
+  node: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport'], pure: false, packages: [] },
+  api: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node'], pure: false, packages: [] },
+  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'api', 'index'], pure: false, packages: [] },
+  index: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'api'], pure: false, packages: [] },
+  web: { imports: [...PURE_BELOW_SESSION, 'session', 'driver'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
 };
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, m.split('/')[0]!]));
@@ -148,4 +154,50 @@ t.test('every import in src/ and web/ follows the layer table', async (t) => {
     }
   }
   t.same(violations, [], violations.length === 0 ? 'no violations' : `layer violations:\n  ${violations.join('\n  ')}`);
+});
+
+/** Resolves a relative specifier of `file` to a source file, or undefined (packages, files outside src/ and web/). */
+function resolveSource(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const base = resolve(dirname(file), spec);
+  for (const candidate of [base.replace(/\.js$/, '.ts'), base, `${base}.ts`, join(base, 'index.ts')]) {
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+/** Every import cycle among `files` (each as a list of files, the first repeated at the end), found by DFS. */
+export function findCycles(files: readonly string[], importsOf: (file: string) => string[]): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'active');
+    stack.push(file);
+    for (const next of importsOf(file)) {
+      const s = state.get(next);
+      if (s === 'active') cycles.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (s === undefined) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const f of files) if (!state.has(f)) visit(f);
+  return cycles;
+}
+
+t.test('the cycle finder finds a cycle and passes a tree', async (t) => {
+  const graph: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a'], d: ['a'] };
+  t.same(findCycles(Object.keys(graph), (f) => graph[f] ?? []), [['a', 'b', 'c', 'a']]);
+  t.same(findCycles(['x', 'y'], (f) => (f === 'x' ? ['y'] : [])), []);
+});
+
+t.test('no import cycle in src/ and web/ (type-only imports count too)', async (t) => {
+  const files = [...listTs(SRC), ...listTs(join(ROOT, 'web'))];
+  const importsOf = (file: string): string[] =>
+    importSpecifiers(readFileSync(file, 'utf8'))
+      .map((spec) => resolveSource(file, spec))
+      .filter((p, i, all): p is string => p !== undefined && all.indexOf(p) === i);
+  const cycles = findCycles(files, importsOf).map((c) => c.map((f) => relative(ROOT, f)).join(' -> '));
+  t.same(cycles, [], cycles.length === 0 ? 'no cycles' : `import cycles:\n  ${cycles.join('\n  ')}`);
 });

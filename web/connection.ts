@@ -1,15 +1,12 @@
 /**
- * The browser helper's connection: a WebSocket to the page's own origin carrying the tessera byte stream
- * (spec/framing.md), the helper side of the handshake (spec/handshake.md) run on the sans-IO
- * HandshakeInitiator, then a HelperSession whose display updates are decoded by the same TileDecoder the
- * Node helper uses. It does for the page what src/transport/handshake-io.ts and src/node/helper.ts do in Node.
- * Only the pure layers of src/ are imported; the cipher offered is tweetnacl's XSalsa20-Poly1305 (cipher 1),
- * the one a browser runs synchronously.
+ * The browser helper's connection: the one connection driver (src/driver) over a WebSocket link to the page's own
+ * origin (web/websocket-link.ts), with the helper's handshake (spec/handshake.md) and session (spec/session.md)
+ * exactly as the Node helper runs them. What is the browser's own stays here: the WebSocket, the cipher a browser
+ * runs synchronously (tweetnacl's XSalsa20-Poly1305, cipher 1), createImageBitmap for lossy tiles, and the page's
+ * events. Only the pure layers of src/ are imported.
  */
-import { ErrorCode, ProtocolError, StateError, TesseraError } from '../src/core/index.js';
-import { Channel, DEFAULT_MAX_BODY_BYTES } from '../src/framing/constants.js';
-import { Deframer } from '../src/framing/deframer.js';
-import { encodeFrame } from '../src/framing/frame.js';
+import { StateError, toTesseraError } from '../src/core/index.js';
+import { DEFAULT_MAX_SCREEN_PX } from '../src/core/defaults.js';
 import { XSalsa20Poly1305 } from '../src/framing/aead.js';
 import { HandshakeInitiator } from '../src/handshake/initiator.js';
 import type { Invitation } from '../src/handshake/invitation.js';
@@ -18,20 +15,12 @@ import type { Mode } from '../src/handshake/constants.js';
 import { TileDecoder, type Framebuffer, type Rect } from '../src/codec/index.js';
 import { FflateInflateBackend } from '../src/codec/backends.js';
 import type { InputEvent } from '../src/input/events.js';
-import { HelperSession, type HelperSessionEvent } from '../src/session/helper-session.js';
 import { CloseReason } from '../src/session/constants.js';
+import { driveInitiator } from '../src/driver/handshake.js';
+import { HelperConnection, type CloseInfo } from '../src/driver/helper.js';
+import type { Link } from '../src/driver/link.js';
 import { BrowserImageCodec } from './image-codec.js';
-
-/** Deadline for the host to prove its key (ServerHello). */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** How long to wait for Welcome after Auth: the host user is being asked. */
-const CONSENT_WAIT_MS = 90_000;
-/** Largest screen the page accepts (bounds the decoder's memory). */
-const MAX_SCREEN_PX = 8192;
-/** Largest chunk handed to WebSocket.send at once (the host accepts messages up to 1 MiB). */
-const MAX_MESSAGE_BYTES = 1024 * 1024;
-/** How often session timers run (keepalive pings, idle timeout). */
-const TICK_MS = 1_000;
+import { openWebSocketLink } from './websocket-link.js';
 
 /** Why the connection ended, in a form the page can show. */
 export type EndReason =
@@ -85,26 +74,18 @@ function browserRandom(n: number): Uint8Array {
  * `onEnd` is called exactly once.
  */
 export class ViewerConnection {
-  readonly #o: ViewerConnectionOptions;
   readonly #events: ConnectionEvents;
-  readonly #ws: WebSocket;
-  readonly #deframer = new Deframer();
   readonly #initiator: HandshakeInitiator;
-  readonly #decoder: TileDecoder;
   readonly #images = new BrowserImageCodec();
+  readonly #abort = new AbortController();
   #state: State = 'connecting';
-  #session: HelperSession | undefined;
-  #decodeChain: Promise<void> = Promise.resolve();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #ticker: ReturnType<typeof setInterval> | undefined;
-  #failure: TesseraError | undefined;
-  #frames = 0;
+  #link: Link | undefined;
+  #connection: HelperConnection | undefined;
 
   /**
    * @throws {StateError} when the invitation needs a password and no 32-byte `passwordKey` was given
    */
   constructor(o: ViewerConnectionOptions) {
-    this.#o = o;
     this.#events = o.events;
     const inv = o.invitation;
     if (inv.passwordSalt && o.passwordKey?.byteLength !== 32) throw new StateError('this invitation needs a 32-byte password key');
@@ -116,16 +97,7 @@ export class ViewerConnection {
       random: browserRandom,
       ciphers: [XSalsa20Poly1305],
     });
-    this.#decoder = new TileDecoder({ maxWidth: MAX_SCREEN_PX, maxHeight: MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: this.#images });
-    this.#ws = new WebSocket(o.url);
-    this.#ws.binaryType = 'arraybuffer';
-    this.#ws.onopen = () => this.#onOpen();
-    this.#ws.onmessage = (ev: MessageEvent) => this.#onMessage(ev);
-    this.#ws.onclose = () => this.#onClose();
-    this.#ws.onerror = () => {
-      // The close event follows and says what happened; an error before open means the host is unreachable.
-    };
-    this.#timer = setTimeout(() => this.#timeout(), HANDSHAKE_TIMEOUT_MS);
+    void this.#run(o.url);
   }
 
   get state(): State {
@@ -133,16 +105,16 @@ export class ViewerConnection {
   }
 
   get mode(): Mode {
-    return this.#session?.mode ?? 'view';
+    return this.#connection?.mode ?? 'view';
   }
 
   get paused(): boolean {
-    return this.#session?.paused ?? false;
+    return this.#connection?.paused ?? false;
   }
 
   /** Updates decoded so far. */
   get frames(): number {
-    return this.#frames;
+    return this.#connection?.stats.frames ?? 0;
   }
 
   /** Lossy (JPEG/WebP) tiles decoded so far. */
@@ -152,217 +124,88 @@ export class ViewerConnection {
 
   /** Sends input; held back (false) unless the host granted control and did not pause it. */
   sendInput(events: readonly InputEvent[]): boolean {
-    if (this.#state !== 'open' || !this.#session) return false;
-    const sent = this.#session.sendInput(events, Date.now());
-    this.#pump();
-    return sent;
+    return this.#state === 'open' && this.#connection !== undefined && this.#connection.sendInput(events);
   }
 
   /** Asks the host user for control; the answer comes as onMode. */
   requestControl(): void {
-    if (this.#state !== 'open' || !this.#session) return;
-    this.#session.requestControl(Date.now());
-    this.#pump();
+    if (this.#state === 'open') this.#connection?.requestControl();
   }
 
   chat(text: string): void {
-    if (this.#state !== 'open' || !this.#session || text.length === 0) return;
-    this.#session.chat(text, Date.now());
-    this.#pump();
+    if (this.#state === 'open' && text.length > 0) this.#connection?.chat(text);
   }
 
   /** Sets the host's clipboard (admitted only under control). */
   clipboard(text: string): void {
-    if (this.#state !== 'open' || !this.#session) return;
-    this.#session.clipboard(text, Date.now());
-    this.#pump();
+    if (this.#state === 'open') this.#connection?.clipboard(text);
   }
 
   /** Leaves the session (the host is told) or abandons the handshake. */
   close(): void {
     if (this.#state === 'ended') return;
-    if (this.#session && this.#state === 'open') {
-      this.#session.close(CloseReason.HelperLeft, 'the helper left');
-      this.#pump();
+    if (this.#connection && this.#state === 'open') {
+      this.#connection.close(CloseReason.HelperLeft, 'the helper left');
       return;
     }
     this.#end({ kind: 'closed', reason: CloseReason.HelperLeft, byPeer: false });
   }
 
-  #send(bytes: Uint8Array): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    for (let pos = 0; pos < bytes.byteLength; pos += MAX_MESSAGE_BYTES) {
-      this.#ws.send(bytes.subarray(pos, Math.min(bytes.byteLength, pos + MAX_MESSAGE_BYTES)));
-    }
-  }
-
-  #onOpen(): void {
-    if (this.#state !== 'connecting') return;
-    this.#state = 'handshaking';
-    this.#events.onHandshaking?.();
-    this.#send(encodeFrame(Channel.Handshake, this.#initiator.next()!));
-  }
-
-  #onMessage(ev: MessageEvent): void {
-    if (this.#state === 'ended') return;
-    if (!(ev.data instanceof ArrayBuffer)) {
-      this.#fail(new ProtocolError(ErrorCode.UnexpectedMessage, 'websocket text message; tessera sends binary messages only', { context: 'websocket' }));
-      return;
-    }
-    const chunk = new Uint8Array(ev.data);
-    if (this.#state === 'open') {
-      this.#session!.handleBytes(chunk, Date.now());
-      this.#pump();
-      return;
-    }
+  async #run(url: string): Promise<void> {
     try {
-      this.#deframer.push(chunk);
-      this.#handshakeFrames();
+      const link = await openWebSocketLink(url);
+      this.#link = link;
+      if (this.#ended) {
+        link.destroy();
+        return;
+      }
+      this.#state = 'handshaking';
+      this.#events.onHandshaking?.();
+      const est = await driveInitiator(link, this.#initiator, { signal: this.#abort.signal, onAwaitingConsent: () => this.#events.onAwaitingConsent?.() });
+      if (this.#ended) {
+        link.destroy();
+        return;
+      }
+      const decoder = new TileDecoder({ maxWidth: DEFAULT_MAX_SCREEN_PX, maxHeight: DEFAULT_MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: this.#images });
+      this.#connection = new HelperConnection(est, decoder, {
+        clock: Date.now,
+        events: {
+          // Acknowledged only after painting: the host's flow control then paces to what the page can draw.
+          frame: (result, seq) => this.#events.onFrame?.(result.framebuffer, result.rects, result.keyFrame, seq),
+          mode: (mode, paused) => this.#events.onMode?.(mode, paused),
+          resize: (width, height) => this.#events.onResize?.(width, height),
+          chat: (text) => this.#events.onChat?.(text),
+          clipboard: (text) => this.#events.onClipboard?.(text),
+          closed: (info) => this.#closed(info),
+        },
+      });
+      this.#state = 'open';
+      this.#events.onOpen?.({ mode: est.mode, width: est.welcome.width, height: est.welcome.height, sessionId: est.keys.sessionId });
+      this.#connection.start();
     } catch (err) {
-      this.#fail(err);
-    }
-  }
-
-  /** Runs the initiator over whole handshake frames; once Welcome arrives, the session takes over. */
-  #handshakeFrames(): void {
-    for (let frame = this.#deframer.next(); frame; frame = this.#deframer.next()) {
-      if (frame.channel !== Channel.Handshake) {
-        throw new ProtocolError(ErrorCode.UnexpectedMessage, `frame on channel ${frame.channel} during the handshake`, { context: 'handshake', field: 'channel', received: frame.channel });
-      }
-      const step = this.#initiator.receive(frame.payload);
-      if (step.type === 'send') {
-        this.#send(encodeFrame(Channel.Handshake, this.#initiator.next()!));
-        this.#restartTimer(CONSENT_WAIT_MS);
-        this.#events.onAwaitingConsent?.();
-        continue;
-      }
-      this.#established();
-      return;
-    }
-  }
-
-  #established(): void {
-    const result = this.#initiator.finish();
-    clearTimeout(this.#timer);
-    this.#deframer.setProtector(result.protector);
-    this.#deframer.setMaxBodyBytes(DEFAULT_MAX_BODY_BYTES);
-    const now = Date.now();
-    this.#session = new HelperSession({ deframer: this.#deframer, seal: result.protector, now, mode: result.mode });
-    this.#state = 'open';
-    this.#ticker = setInterval(() => {
-      this.#session?.handleTimeout(Date.now());
-      this.#pump();
-    }, TICK_MS);
-    this.#events.onOpen?.({ mode: result.mode, width: result.welcome.width, height: result.welcome.height, sessionId: result.keys.sessionId });
-    // Frames that arrived together with Welcome are already in the deframer.
-    this.#session.handleBytes(new Uint8Array(0), now);
-    this.#pump();
-  }
-
-  #pump(): void {
-    const session = this.#session;
-    if (!session) return;
-    this.#flush();
-    for (let ev = session.pollEvent(); ev; ev = session.pollEvent()) this.#handle(ev);
-    this.#flush();
-  }
-
-  #flush(): void {
-    const session = this.#session!;
-    for (let out = session.pollTransmit(); out; out = session.pollTransmit()) this.#send(out);
-  }
-
-  #handle(ev: HelperSessionEvent): void {
-    switch (ev.type) {
-      case 'update': {
-        const { seq, update } = ev;
-        // Updates decode in order; lossy tiles make a decode asynchronous (createImageBitmap).
-        this.#decodeChain = this.#decodeChain.then(async () => {
-          if (this.#state !== 'open') return;
-          try {
-            const result = await this.#decoder.decodeAsync(update);
-            if (this.#state !== 'open') return;
-            this.#frames++;
-            this.#events.onFrame?.(result.framebuffer, result.rects, result.keyFrame, seq);
-            // Acknowledge only after painting: the host's flow control then paces to what the page can draw.
-            this.#session!.acknowledge(seq, Date.now());
-            this.#pump();
-          } catch (err) {
-            this.#failure = err instanceof TesseraError ? err : new TesseraError(ErrorCode.InvalidField, 'the update could not be decoded', { cause: err });
-            this.#session!.close(CloseReason.ProtocolError, this.#failure.message);
-            this.#pump();
-          }
-        });
-        return;
-      }
-      case 'mode':
-        this.#events.onMode?.(ev.mode, ev.paused);
-        return;
-      case 'resize':
-        this.#events.onResize?.(ev.width, ev.height);
-        return;
-      case 'chat':
-        this.#events.onChat?.(ev.text);
-        return;
-      case 'clipboard':
-        this.#events.onClipboard?.(ev.text);
-        return;
-      case 'rtt':
-        return;
-      case 'closed': {
-        const error = ev.error ?? this.#failure;
-        if (error && ev.reason === CloseReason.ProtocolError) this.#end({ kind: 'error', code: error.code, message: error.message });
-        else this.#end({ kind: 'closed', reason: ev.reason, message: ev.message, byPeer: ev.byPeer });
-        return;
+      if (err instanceof HandshakeError) this.#end({ kind: 'refused', refusal: err.refusal });
+      else {
+        const e = toTesseraError(err);
+        this.#end({ kind: 'error', code: e.code, message: e.message });
       }
     }
   }
 
-  #onClose(): void {
-    if (this.#state === 'ended') return;
-    if (this.#state === 'open') {
-      this.#session!.handleTransportClosed();
-      this.#pump();
-      return;
-    }
-    const error = this.#state === 'connecting'
-      ? new TesseraError(ErrorCode.Io, 'could not reach the host', { context: 'websocket' })
-      : new TesseraError(ErrorCode.Closed, 'the host closed the connection during the handshake', { context: 'handshake' });
-    this.#fail(error);
+  get #ended(): boolean {
+    return this.#state === 'ended';
   }
 
-  #timeout(): void {
-    this.#fail(new TesseraError(ErrorCode.HandshakeTimeout, 'handshake did not finish in time', { context: 'handshake' }));
-  }
-
-  #restartTimer(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#timeout(), ms);
-  }
-
-  #fail(err: unknown): void {
-    if (this.#state === 'ended') return;
-    if (err instanceof HandshakeError) {
-      this.#end({ kind: 'refused', refusal: err.refusal });
-      return;
-    }
-    if (this.#session && this.#state === 'open') {
-      this.#failure = err instanceof TesseraError ? err : new TesseraError(ErrorCode.Io, String(err));
-      this.#session.close(CloseReason.ProtocolError, this.#failure.message);
-      this.#pump();
-      return;
-    }
-    const e = err instanceof TesseraError ? err : new TesseraError(ErrorCode.Io, err instanceof Error ? err.message : String(err));
-    this.#end({ kind: 'error', code: e.code, message: e.message });
+  #closed(info: CloseInfo): void {
+    if (info.error && info.reason === CloseReason.ProtocolError) this.#end({ kind: 'error', code: info.error.code, message: info.error.message });
+    else this.#end({ kind: 'closed', reason: info.reason, message: info.message, byPeer: info.byPeer });
   }
 
   #end(reason: EndReason): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
-    clearTimeout(this.#timer);
-    clearInterval(this.#ticker);
-    // Let queued bytes (a close message) go out first; the browser sends the close frame after them.
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000);
+    this.#abort.abort();
+    // Queued bytes (a close message) leave first; the browser sends the close frame after them.
+    this.#link?.end();
     this.#events.onEnd?.(reason);
   }
 }

@@ -2,7 +2,8 @@
  * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, bench.
  * Every command goes through the library's public API (src/index.ts).
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import type { Command } from './command.js';
 import { ExitCode, UsageError, describeError, exitCodeOf } from './errors.js';
 import { Output } from './output.js';
 import { runDemo } from './commands/demo.js';
@@ -27,14 +28,6 @@ commands:
 
 common options: --json (one JSON object per line), --debug (stack traces), --help
 run 'tessera <command> --help' for a command's options`;
-
-/** A command: its options and what it does. Returns the exit code. */
-export interface Command {
-  readonly usage: string;
-  readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly positionals?: { min: number; max: number };
-  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[], out: Output): Promise<number>;
-}
 
 const COMMANDS: Record<string, Command> = {
   demo: runDemo,
@@ -103,16 +96,6 @@ export async function main(argv: string[]): Promise<number> {
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return code;
   }
-}
-
-/** Reads a numeric option, or throws a UsageError naming it. */
-export function numberOption(value: unknown, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER, integer = true } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }
 
 const isEntry = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);

@@ -122,6 +122,17 @@ export function invalidField(context: string, field: string, offset: number, why
   );
 }
 
+/**
+ * Wraps anything thrown into a TesseraError, the one way tessera wraps errors: its own errors pass unchanged;
+ * anything else becomes a TesseraError with `code` (TESSERA_ERR_IO unless told), the original as `cause`, and its
+ * message (without a trailing period) after `context`, when given ("the screen source failed: EIO: ...").
+ */
+export function toTesseraError(err: unknown, context?: string, code: ErrorCode = ErrorCode.Io): TesseraError {
+  if (err instanceof TesseraError) return err;
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+  return new TesseraError(code, context === undefined ? message : `${context}: ${message}`, { cause: err });
+}
+
 /** Error used for cancelled operations, shaped like Node's AbortError (code ABORT_ERR). */
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';

@@ -4,8 +4,7 @@
 export const HANDSHAKE_VERSION = 1;
 /** Invitation format version (spec/handshake.md §2). */
 export const INVITATION_VERSION = 1;
-/** Default TCP port of a host (the RDP port, as Windows Remote Assistance used). */
-export const DEFAULT_PORT = 3389;
+export { DEFAULT_PORT } from '../core/defaults.js';
 
 /** Protocol name hashed into the initial transcript (spec/handshake.md §4). */
 export const PROTOCOL_NAME = 'tessera/1 handshake X25519 XSalsa20Poly1305 SHA512 Ed25519';

@@ -9,7 +9,7 @@
  * no external entities), and turns every malformed input into an InvitationError with code
  * TESSERA_ERR_INVALID_INVITATION naming what is wrong.
  *
- * Real files differ from a textbook XML document in ways the parser accepts on purpose (ra-anchors.md §2.5):
+ * Real files differ from a textbook XML document in ways the parser accepts on purpose (each kept as a file in test/fixtures/msrc/variants):
  * attribute values wrapped across lines (whitespace inside RCTICKET and LHTICKET is dropped), whitespace
  * around `=` (`PassStub= "…"`), attributes with no whitespace between them, leading whitespace before the
  * XML declaration, any attribute order, and a byte-order mark.

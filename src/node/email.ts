@@ -1,5 +1,5 @@
 /**
- * Invitations by email (design.md "Delivery of invitations"), the two methods of the Windows Remote Assistance
+ * Invitations by email (README.md, "Invitations by email"), the two methods of the Windows Remote Assistance
  * policy `solicited.emailMethod`:
  * - `mailto`: a message whose body holds the `tessera://` link and how to use it;
  * - `attachment`: a message with the `.tessera` file attached (type application/x-tessera-invitation),
@@ -25,7 +25,6 @@ import {
   readInvitation,
 } from '../handshake/invitation.js';
 import type { Policy } from '../handshake/policy.js';
-import type { HostInvitation } from './host.js';
 import { readInvitationFile } from './index.js';
 import { readFileBounded } from './bounded-read.js';
 
@@ -125,7 +124,7 @@ export interface InvitationMessage {
  * @throws {ConfigError} TESSERA_ERR_INVALID_CONFIG for a bad smtp URL, address or note
  * @throws {AbortError} when `signal` aborts
  */
-export async function sendInvitation(invitation: HostInvitation | Invitation, options: SendInvitationOptions): Promise<SentInvitation> {
+export async function sendInvitation(invitation: InvitationLike, options: SendInvitationOptions): Promise<SentInvitation> {
   throwIfAborted(options.signal);
   const inv = unwrap(invitation);
   const to = typeof options.to === 'string' ? [options.to] : [...options.to];
@@ -167,7 +166,7 @@ export async function sendInvitation(invitation: HostInvitation | Invitation, op
  * Builds the subject, plain-text and HTML bodies, and (attachment method) the attached file of an invitation message.
  * @throws {ConfigError} when the note is too long
  */
-export function buildInvitationMessage(invitation: HostInvitation | Invitation, options: InvitationMessageOptions = {}): InvitationMessage {
+export function buildInvitationMessage(invitation: InvitationLike, options: InvitationMessageOptions = {}): InvitationMessage {
   const inv = unwrap(invitation);
   const method = options.method ?? options.policy?.solicited.emailMethod ?? 'mailto';
   if (method !== 'mailto' && method !== 'attachment') throw new ConfigError('email: method must be mailto or attachment', { field: 'method' });
@@ -231,7 +230,7 @@ export function buildInvitationMessage(invitation: HostInvitation | Invitation, 
  * Builds the raw RFC 5322 message (a `.eml` file) without sending it, e.g. to save it or hand it to another program.
  */
 export async function buildInvitationEml(
-  invitation: HostInvitation | Invitation,
+  invitation: InvitationLike,
   options: InvitationMessageOptions & { readonly to?: string | readonly string[]; readonly from?: string } = {},
 ): Promise<Buffer> {
   const message = buildInvitationMessage(invitation, options);
@@ -253,7 +252,7 @@ export async function buildInvitationEml(
  * @throws {ConfigError} when the URI would exceed MAX_MAILTO_CHARS (shorten the note) or an address is invalid
  */
 export function mailtoUri(
-  invitation: HostInvitation | Invitation,
+  invitation: InvitationLike,
   options: { readonly to?: string | readonly string[]; readonly subject?: string; readonly note?: string; readonly now?: Clock } = {},
 ): string {
   const inv = unwrap(invitation);
@@ -379,7 +378,10 @@ export async function loadInvitationAny(input: string, options: { now?: number |
 
 // ---------------------------------------------------------------------------------------------------------
 
-function unwrap(invitation: HostInvitation | Invitation): Invitation {
+/** An Invitation, or anything that carries one (the host's HostInvitation). */
+export type InvitationLike = Invitation | { readonly invitation: Invitation };
+
+function unwrap(invitation: InvitationLike): Invitation {
   if (invitation instanceof Invitation) return invitation;
   const inner = (invitation as { invitation?: unknown } | undefined)?.invitation;
   if (inner instanceof Invitation) return inner;

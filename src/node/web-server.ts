@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { AbortError, ConfigError, ErrorCode, StateError, TesseraError } from '../core/index.js';
 import type { Invitation } from '../handshake/invitation.js';
 import { WEBSOCKET_PATH, WebSocketAcceptor } from '../transport/websocket.js';
-import type { Host, HostInvitation } from './host.js';
+import type { Duplex } from 'node:stream';
 
 /** Options of serveWeb. */
 export interface ServeWebOptions {
@@ -42,7 +42,7 @@ export interface WebServer {
   /** `http://HOST:PORT` of the viewer. */
   readonly origin: string;
   /** The link a helper opens: the viewer URL with the invitation's tessera:// URL in the fragment. */
-  url(invitation: HostInvitation | Invitation | string): string;
+  url(invitation: { toURL(): string } | Invitation | string): string;
   /** WebSocket connections open now. */
   readonly connections: number;
   /** Stops listening and closes every WebSocket (sessions end as 'connection-lost' unless the host closed first). */
@@ -287,6 +287,11 @@ function securityHeaders(hostHeader: string): Record<string, string> {
   };
 }
 
+/** What the web server needs of a host: somewhere to hand each WebSocket stream (the API's Host). */
+export interface WebHost {
+  attach(stream: Duplex): Promise<unknown>;
+}
+
 /**
  * Serves the web viewer and its WebSocket endpoint for `host`. Each WebSocket becomes `host.attach(stream)`:
  * the same handshake, consent, throttling and audit as a TCP helper (the peer address is the socket's).
@@ -295,7 +300,7 @@ function securityHeaders(hostHeader: string): Record<string, string> {
  * @throws {TesseraError} TESSERA_ERR_IO when the port cannot be bound
  * @throws {AbortError} when `signal` aborts first
  */
-export async function serveWeb(host: Host, options: ServeWebOptions = {}): Promise<WebServer> {
+export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Promise<WebServer> {
   const signal = options.signal;
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
   const assets = options.assets ?? (await loadWebAssets());

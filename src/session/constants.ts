@@ -2,12 +2,8 @@
 
 /** Bytes before the codec update in a Display-channel payload: 4 (update sequence number). spec/session.md §2 */
 export const DISPLAY_HEADER_BYTES = 4;
-/** Default cap on updates sent but not yet acknowledged as decoded. spec/session.md §3 */
-export const DEFAULT_MAX_IN_FLIGHT = 2;
-/** How often each side pings when it has sent nothing else. */
-export const DEFAULT_KEEPALIVE_MS = 5_000;
-/** A session that receives nothing for this long is closed with reason 'timeout'. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+// The defaults live in src/core/defaults.ts, the one home of every default; re-exported here for the session layer.
+export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_KEEPALIVE_MS, DEFAULT_IDLE_TIMEOUT_MS, MAX_UNDECODED_UPDATES } from '../core/defaults.js';
 
 /** Why a session ended; carried by the close message. spec/session.md §6 */
 export const CloseReason = {

@@ -3,7 +3,7 @@ import { Channel, type Frame } from '../framing/index.js';
 import type { ControlMessage } from '../framing/control.js';
 import { encodeInputBatch } from '../input/input-batch.js';
 import type { InputEvent } from '../input/events.js';
-import { DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
+import { DISPLAY_HEADER_BYTES, MAX_UNDECODED_UPDATES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
 
 /** Options of a HelperSession. */
@@ -97,6 +97,14 @@ export class HelperSession extends SessionCore<HelperSessionEvent> {
           context: 'display',
           field: 'seq',
           expected: this.#lastSeq + 1,
+          received: seq,
+        });
+      }
+      if (!(seq - this.#decodedSeq <= MAX_UNDECODED_UPDATES)) {
+        throw new ProtocolError(ErrorCode.LimitExceeded, `the host sent update ${seq} with ${seq - 1 - this.#decodedSeq} not yet acknowledged (at most ${MAX_UNDECODED_UPDATES} may be undecoded)`, {
+          context: 'display',
+          field: 'seq',
+          expected: this.#decodedSeq + MAX_UNDECODED_UPDATES,
           received: seq,
         });
       }

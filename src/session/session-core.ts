@@ -1,4 +1,4 @@
-import { ErrorCode, ProtocolError, StateError, TesseraError } from '../core/index.js';
+import { ErrorCode, ProtocolError, StateError, TesseraError, toTesseraError } from '../core/index.js';
 import { Channel, Deframer, encodeFrame, type Frame, type FrameProtector } from '../framing/index.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../framing/control.js';
 import { decodeText, encodeText, truncateText } from '../input/text-channel.js';
@@ -34,7 +34,7 @@ export type CoreEvent =
 type State = 'open' | 'closed';
 
 /**
- * The sans-IO machinery both session roles share (style.md §E): frames in through `handleBytes`,
+ * The sans-IO machinery both session roles share (ARCHITECTURE.md, "Two doors for embedders"): frames in through `handleBytes`,
  * frames out through `pollTransmit`, events through `pollEvent`, timers through `pollTimeout` / `handleTimeout`.
  * It owns keepalive, chat, clipboard and the close handshake; the roles add display, input and control.
  */
@@ -137,6 +137,14 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   close(reason: CloseReason = CloseReason.Normal, message?: string): void {
     if (this.#state !== 'open') return;
     this.#finish(reason, message, undefined, false, true);
+  }
+
+  /**
+   * Ends the session because of an error its owner found in what the peer sent (an update that does not decode):
+   * the peer is told 'protocol-error' and the 'closed' event carries `err` (wrapped into a TesseraError).
+   */
+  abort(err: unknown): void {
+    this.fail(err);
   }
 
   /** Marks the connection as lost (the transport ended without a close message). */
@@ -254,11 +262,4 @@ export abstract class SessionCore<E extends { readonly type: string }> {
     const ev: CoreEvent = { type: 'closed', reason, byPeer, ...(message === undefined ? {} : { message }), ...(error ? { error } : {}) };
     this.emit(ev);
   }
-}
-
-/** Wraps anything thrown into a TesseraError, keeping tessera's own errors as they are. */
-export function toTesseraError(err: unknown): TesseraError {
-  if (err instanceof TesseraError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new TesseraError(ErrorCode.Io, message.toLowerCase().replace(/\.$/, ''), { cause: err });
 }

@@ -1,5 +1,5 @@
 /**
- * Bounded, seeded fuzzing of the Deframer and FrameReader (style.md §F oracle):
+ * Bounded, seeded fuzzing of the Deframer and FrameReader (the fuzz oracle of ARCHITECTURE.md, "Tests"):
  * for any bytes, split anywhere, they return frames or throw a ProtocolError with a known code;
  * they never buffer beyond one frame plus one chunk, and a fresh instance still decodes valid input.
  * Reproduce a failure with FUZZ_SEED=<seed>; run longer with FUZZ_ITERATIONS=<n>.

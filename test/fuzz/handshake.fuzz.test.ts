@@ -1,4 +1,4 @@
-// Seeded mutation fuzzing and fast-check properties for the handshake (style.md §F): every message decoder,
+// Seeded mutation fuzzing and fast-check properties for the handshake (ARCHITECTURE.md, "Tests"): every message decoder,
 // both state machines, readInvitation (text and url), parsePolicy and parseHelpers. Oracle: the call
 // returns, or throws a TesseraError with a known code; nothing else.
 import t, { type Test } from 'tap';

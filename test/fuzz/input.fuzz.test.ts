@@ -1,4 +1,4 @@
-// Seeded mutation fuzzing of the input batch and text decoders over the conformance vectors (style.md §F):
+// Seeded mutation fuzzing of the input batch and text decoders over the conformance vectors (ARCHITECTURE.md, "Tests"):
 // every input either decodes or throws a TesseraError with a known code, and the decoders still work afterwards.
 import t from 'tap';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Seeded, bounded fuzzing of the .MsRcIncident reader (style.md §F): byte mutations through the decoder and the
+// Seeded, bounded fuzzing of the .MsRcIncident reader (ARCHITECTURE.md, "Tests"): byte mutations through the decoder and the
 // parser, token-level mutations of the text, and a fast-check property over generated valid files.
 // Oracle: the call returns, or throws an InvitationError with TESSERA_ERR_INVALID_INVITATION; nothing else.
 import t, { type Test } from 'tap';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../output.js';
 import { TileEncoder, TileDecoder, ZlibDeflateBackend, ZlibInflateBackend, loadPng, type Framebuffer } from '../../index.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../main.js';
-import { numberOption } from '../main.js';
+import type { Command } from '../command.js';
+import { numberOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';

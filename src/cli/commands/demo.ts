@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import type { Command } from '../main.js';
-import { numberOption } from '../main.js';
+import type { Command } from '../command.js';
+import { numberOption } from '../command.js';
 import { formatBytes } from '../output.js';
 import { Host, Helper, VirtualScreen, encodePng, serveWeb, type HostSessionHandle, type WebServer } from '../../index.js';
 import { onInterrupt, sleep } from './common.js';

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { Command } from '../main.js';
-import { numberOption } from '../main.js';
+import type { Command } from '../command.js';
+import { numberOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { HostTerminal, askPassword } from '../terminal.js';

@@ -1,4 +1,4 @@
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { loadInvitationAny, describeInvitation, readMsRcIncidentFile, describeMsRcIncident } from '../../index.js';
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 

@@ -1,4 +1,4 @@
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { FileTicketStore } from '../../index.js';
 

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync, chmodSync } from 'node:fs';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { newIdentity } from './identity.js';
 

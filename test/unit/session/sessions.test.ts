@@ -165,3 +165,23 @@ t.test('a long non-ASCII close message is cut to the byte limit, not dropped', a
   t.equal(closed?.type === 'closed' && closed.reason, 'helper-left');
   t.ok(closed?.type === 'closed' && Buffer.byteLength(closed.message ?? '') <= 200 && (closed.message ?? '').length > 0);
 });
+
+t.test('a helper holds at most MAX_UNDECODED_UPDATES updates a host sent without waiting for acknowledgements', async (t) => {
+  const { MAX_UNDECODED_UPDATES } = await import('../../../src/session/constants.js');
+  // A hostile host: a HostSession allowed to ignore flow control (its cap raised past the helper's).
+  const { host, helper, pump, drain } = pair('view', 'view', { maxInFlight: MAX_UNDECODED_UPDATES + 5 });
+  for (let i = 0; i < MAX_UNDECODED_UPDATES; i++) host.sendUpdate(new Uint8Array([i]), 1000);
+  pump();
+  t.equal(drain(helper).filter((e) => e.type === 'update').length, MAX_UNDECODED_UPDATES, `${MAX_UNDECODED_UPDATES} undecoded updates are held`);
+  t.equal(helper.state, 'open');
+  helper.acknowledge(1, 1000);
+  host.sendUpdate(new Uint8Array([99]), 1000);
+  pump();
+  t.equal(helper.state, 'open', 'after an acknowledgement there is room for one more');
+  host.sendUpdate(new Uint8Array([100]), 1000);
+  pump();
+  const closed = drain(helper).find((e) => e.type === 'closed');
+  t.equal(helper.state, 'closed', 'one more than the cap ends the session');
+  t.match(closed, { type: 'closed', reason: 'protocol-error', error: { code: 'TESSERA_ERR_LIMIT_EXCEEDED' } });
+  t.match(drain(host).find((e) => e.type === 'closed'), { reason: 'protocol-error', byPeer: true }, 'the host is told why');
+});

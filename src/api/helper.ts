@@ -1,24 +1,28 @@
 /**
- * The batteries-included helper (style.md §E): connects to a host with an invitation (or offers help with an
+ * The batteries-included helper (ARCHITECTURE.md, "Two doors for embedders"): connects to a host with an invitation (or offers help with an
  * identity key), decodes the shared screen into `framebuffer`, and sends input when the host grants control.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
+import { DEFAULT_HELPER_MAX_QUEUED_BYTES, DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
 import { formatAddress, parseAddress, type Invitation, type Mode } from '../handshake/index.js';
 import { TileDecoder, type Framebuffer, type Rect } from '../codec/index.js';
 import type { InputEvent } from '../input/events.js';
 import { isKeyCode, type KeyCode } from '../input/key-codes.js';
 import { Modifier, buttonBit, MouseButton } from '../input/constants.js';
-import { HelperSession, type HelperSessionEvent } from '../session/helper-session.js';
 import { CloseReason } from '../session/constants.js';
-import { connectHandshake } from '../transport/handshake-io.js';
+import { driveInitiator } from '../driver/handshake.js';
+import { HelperConnection, type CloseInfo } from '../driver/helper.js';
+import { createInitiator, type ConnectHandshakeOptions } from '../transport/handshake-io.js';
+import { duplexLink } from '../transport/duplex-link.js';
 import { connectTcp } from '../transport/tcp.js';
-import { SendQueue } from '../transport/send-queue.js';
-import { ZlibInflateBackend } from './zlib-backend.js';
-import { SharpImageCodec } from './sharp-image-codec.js';
-import { loadInvitation } from './index.js';
-import type { SessionCloseInfo } from './host.js';
+import { ZlibInflateBackend } from '../node/zlib-backend.js';
+import { SharpImageCodec } from '../node/sharp-image-codec.js';
+import { loadInvitation } from '../node/index.js';
+
+/** Why a session ended. */
+export type SessionCloseInfo = CloseInfo;
 
 /** Options of Helper.connect. */
 export interface HelperConnectOptions {
@@ -74,32 +78,19 @@ export class Helper extends EventEmitter {
   readonly remote: string;
   /** A short id both sides share (from the handshake transcript). */
   readonly sessionId: string;
-  readonly #duplex: Duplex;
-  readonly #session: HelperSession;
-  readonly #decoder: TileDecoder;
-  readonly #queue: SendQueue;
-  readonly #clock: Clock;
+  readonly #connection: HelperConnection;
   #framebuffer: Framebuffer;
-  #decodeChain: Promise<void> = Promise.resolve();
-  #frames = 0;
-  #bytesReceived = 0;
-  #bytesSent = 0;
   #modifiers = 0;
   #buttons = 0;
   #pointerX = 0;
   #pointerY = 0;
-  #closed: SessionCloseInfo | undefined;
 
-  private constructor(duplex: Duplex, session: HelperSession, info: { remote: string; sessionId: string; width: number; height: number; maxWidth: number; maxHeight: number; clock: Clock }) {
+  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number }) {
     super();
-    this.#duplex = duplex;
-    this.#session = session;
     this.remote = info.remote;
     this.sessionId = info.sessionId;
-    this.#clock = info.clock;
-    this.#decoder = new TileDecoder({ maxWidth: info.maxWidth, maxHeight: info.maxHeight, inflate: new ZlibInflateBackend(), imageCodec: new SharpImageCodec() });
     this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
-    this.#queue = new SendQueue(duplex, { maxQueuedBytes: 16 * 1024 * 1024 });
+    this.#connection = connection(this);
   }
 
   /**
@@ -139,30 +130,50 @@ export class Helper extends EventEmitter {
   }
 
   /** Runs the helper over any connected stream (an in-memory pair, a WebSocket stream). */
-  static async attach(
-    duplex: Duplex,
-    options: HelperConnectOptions & { handshake: Parameters<typeof connectHandshake>[1] },
-  ): Promise<Helper> {
+  static async attach(duplex: Duplex, options: HelperConnectOptions & { handshake: ConnectHandshakeOptions }): Promise<Helper> {
     const clock = options.clock ?? Date.now;
-    const est = await connectHandshake(duplex, {
-      ...options.handshake,
+    let initiator;
+    try {
+      initiator = createInitiator(options.handshake);
+    } catch (err) {
+      duplex.destroy();
+      throw err;
+    }
+    const link = duplexLink(duplex, { maxQueuedBytes: DEFAULT_HELPER_MAX_QUEUED_BYTES });
+    const est = await driveInitiator(link, initiator, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
     });
-    const session = new HelperSession({ deframer: est.deframer, seal: est.protector, now: clock(), mode: est.mode });
-    const helper = new Helper(duplex, session, {
-      remote: est.remote,
-      sessionId: est.keys.sessionId,
-      width: est.welcome.width,
-      height: est.welcome.height,
-      maxWidth: options.maxWidth ?? 16384,
-      maxHeight: options.maxHeight ?? 16384,
-      clock,
+    const decoder = new TileDecoder({
+      maxWidth: options.maxWidth ?? DEFAULT_MAX_SCREEN_PX,
+      maxHeight: options.maxHeight ?? DEFAULT_MAX_SCREEN_PX,
+      inflate: new ZlibInflateBackend(),
+      imageCodec: new SharpImageCodec(),
     });
-    // Bytes that came in with the handshake's last message count as received too.
-    helper.#bytesReceived = est.deframer.bufferedBytes;
-    helper.#start();
+    const helper = new Helper(
+      (self) =>
+        new HelperConnection(est, decoder, {
+          clock,
+          events: {
+            frame: (result, seq) => {
+              self.#framebuffer = result.framebuffer;
+              self.emit('frame', { seq, rects: result.rects, keyFrame: result.keyFrame } satisfies FrameEvent);
+            },
+            mode: (mode, paused) => self.emit('control', { mode, paused }),
+            resize: (width, height) => self.emit('resize', { width, height }),
+            chat: (text) => self.emit('chat', text),
+            clipboard: (text) => self.emit('clipboard', text),
+            rtt: (ms) => self.emit('rtt', ms),
+            closed: (info) => {
+              if (info.error && self.listenerCount('error') > 0) self.emit('error', info.error);
+              self.emit('close', info);
+            },
+          },
+        }),
+      { remote: link.remote, sessionId: est.keys.sessionId, width: est.welcome.width, height: est.welcome.height },
+    );
+    helper.#connection.start();
     return helper;
   }
 
@@ -181,21 +192,21 @@ export class Helper extends EventEmitter {
 
   /** 'view' or 'control', as the host granted. */
   get mode(): Mode {
-    return this.#session.mode;
+    return this.#connection.mode;
   }
 
   /** True while the host user has paused this helper's input. */
   get paused(): boolean {
-    return this.#session.paused;
+    return this.#connection.paused;
   }
 
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#connection.closeInfo !== undefined;
   }
 
   /** Updates decoded so far, bytes in and out, and the last round-trip time. */
   get stats(): { frames: number; bytesReceived: number; bytesSent: number; rttMs: number | undefined } {
-    return { frames: this.#frames, bytesReceived: this.#bytesReceived, bytesSent: this.#bytesSent, rttMs: this.#session.rttMs };
+    return this.#connection.stats;
   }
 
   /** Presses or releases a physical key (W3C KeyboardEvent.code, e.g. 'KeyA', 'Enter', 'ShiftLeft'). */
@@ -203,13 +214,13 @@ export class Helper extends EventEmitter {
     if (!isKeyCode(code)) throw new TesseraError(ErrorCode.BadState, `unknown key code ${JSON.stringify(code)}`);
     const bit = MODIFIER_KEYS[code] ?? 0;
     if (bit) this.#modifiers = down ? this.#modifiers | bit : this.#modifiers & ~bit;
-    return this.#send([{ type: down ? 'keyDown' : 'keyUp', code, modifiers: this.#modifiers }]);
+    return this.#connection.sendInput([{ type: down ? 'keyDown' : 'keyUp', code, modifiers: this.#modifiers }]);
   }
 
   /** Types text as Unicode (layout-independent). */
   type(text: string): boolean {
     if (text.length === 0) return false;
-    return this.#send([{ type: 'text', text }]);
+    return this.#connection.sendInput([{ type: 'text', text }]);
   }
 
   /**
@@ -227,17 +238,17 @@ export class Helper extends EventEmitter {
     this.#buttons = buttons;
     this.#pointerX = x;
     this.#pointerY = y;
-    return this.#send(events);
+    return this.#connection.sendInput(events);
   }
 
   /** Turns the wheel (1/120 of a notch per unit; positive dy scrolls down). */
   wheel(dx: number, dy: number): boolean {
-    return this.#send([{ type: 'wheel', dx, dy }]);
+    return this.#connection.sendInput([{ type: 'wheel', dx, dy }]);
   }
 
   /** Sends raw input events (already in tessera's event form). */
   sendInput(events: readonly InputEvent[]): boolean {
-    return this.#send(events);
+    return this.#connection.sendInput(events);
   }
 
   /**
@@ -245,50 +256,38 @@ export class Helper extends EventEmitter {
    * and tests of that gate. Apps use key/type/pointer/wheel, which hold input back without control.
    */
   sendInputUnchecked(events: readonly InputEvent[]): void {
-    if (this.closed) return;
-    this.#session.sendInputUnchecked(events, this.#clock());
-    this.#pump();
+    this.#connection.sendInputUnchecked(events);
   }
 
   /** Sets the host's clipboard (admitted only under control). */
   clipboard(text: string): void {
-    if (this.closed) return;
-    this.#session.clipboard(text, this.#clock());
-    this.#pump();
+    this.#connection.clipboard(text);
   }
 
   chat(text: string): void {
-    if (this.closed) return;
-    this.#session.chat(text, this.#clock());
-    this.#pump();
+    this.#connection.chat(text);
   }
 
   /** Asks the host user for control; the answer arrives as a 'control' event. */
   requestControl(): void {
-    if (this.closed) return;
-    this.#session.requestControl(this.#clock());
-    this.#pump();
+    this.#connection.requestControl();
   }
 
   /** Measures the round trip now; the answer arrives as an 'rtt' event. */
   ping(): void {
-    if (this.closed) return;
-    this.#session.ping(this.#clock());
-    this.#pump();
+    this.#connection.ping();
   }
 
   /** Leaves the session. */
   close(reason: CloseReason = CloseReason.HelperLeft, message?: string): Promise<SessionCloseInfo> {
-    if (!this.closed) {
-      this.#session.close(reason, message);
-      this.#pump();
-    }
+    this.#connection.close(reason, message);
     return this.closedPromise();
   }
 
   /** Resolves when the session has ended. */
   closedPromise(): Promise<SessionCloseInfo> {
-    if (this.#closed) return Promise.resolve(this.#closed);
+    const info = this.#connection.closeInfo;
+    if (info) return Promise.resolve(info);
     return new Promise((resolve) => this.once('close', resolve));
   }
 
@@ -297,7 +296,7 @@ export class Helper extends EventEmitter {
    * Rejects when the session closes or `signal` aborts.
    */
   waitForFrame(predicate: (fb: Framebuffer) => boolean, options: { signal?: AbortSignal } = {}): Promise<Framebuffer> {
-    if (this.#frames > 0 && predicate(this.#framebuffer)) return Promise.resolve(this.#framebuffer);
+    if (this.#connection.stats.frames > 0 && predicate(this.#framebuffer)) return Promise.resolve(this.#framebuffer);
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         this.off('frame', onFrame);
@@ -323,107 +322,6 @@ export class Helper extends EventEmitter {
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
-
-  #start(): void {
-    this.#duplex.on('data', (chunk: Buffer) => {
-      this.#bytesReceived += chunk.byteLength;
-      this.#session.handleBytes(chunk, this.#clock());
-      this.#pump();
-    });
-    const lost = (err?: unknown) => {
-      this.#session.handleTransportClosed(err);
-      this.#pump();
-    };
-    this.#duplex.on('end', () => lost());
-    this.#duplex.on('close', () => lost());
-    this.#duplex.on('error', (err) => lost(err));
-    const timer = setInterval(() => {
-      this.#session.handleTimeout(this.#clock());
-      this.#pump();
-    }, 1_000);
-    timer.unref();
-    this.once('close', () => clearInterval(timer));
-    // Bytes that arrived with the handshake's last message are already in the deframer.
-    this.#session.handleBytes(new Uint8Array(0), this.#clock());
-    this.#pump();
-    // The handshake driver leaves the stream paused; reading starts now that a listener is attached.
-    this.#duplex.resume();
-  }
-
-  #send(events: readonly InputEvent[]): boolean {
-    if (this.closed) return false;
-    const sent = this.#session.sendInput(events, this.#clock());
-    this.#pump();
-    return sent;
-  }
-
-  #pump(): void {
-    this.#flush();
-    for (let ev = this.#session.pollEvent(); ev; ev = this.#session.pollEvent()) this.#handle(ev);
-    this.#flush();
-  }
-
-  #flush(): void {
-    for (let out = this.#session.pollTransmit(); out; out = this.#session.pollTransmit()) {
-      if (!this.#queue.tryWrite(out)) {
-        this.#duplex.destroy(new TesseraError(ErrorCode.LimitExceeded, 'the host stopped reading; the send queue is full'));
-        return;
-      }
-      this.#bytesSent += out.byteLength;
-    }
-  }
-
-  #handle(ev: HelperSessionEvent): void {
-    switch (ev.type) {
-      case 'update': {
-        const { seq, update } = ev;
-        this.#decodeChain = this.#decodeChain.then(async () => {
-          if (this.closed) return;
-          try {
-            const result = await this.#decoder.decodeAsync(update);
-            this.#framebuffer = result.framebuffer;
-            this.#frames++;
-            this.#session.acknowledge(seq, this.#clock());
-            this.#pump();
-            this.emit('frame', { seq, rects: result.rects, keyFrame: result.keyFrame } satisfies FrameEvent);
-          } catch (err) {
-            // A bad update from the host ends this session with the decoder's error.
-            this.#session.close(CloseReason.ProtocolError, err instanceof Error ? err.message : String(err));
-            this.#failure = err instanceof TesseraError ? err : new TesseraError(ErrorCode.InvalidField, 'the update could not be decoded', { cause: err });
-            this.#pump();
-          }
-        });
-        return;
-      }
-      case 'mode':
-        this.emit('control', { mode: ev.mode, paused: ev.paused });
-        return;
-      case 'resize':
-        this.emit('resize', { width: ev.width, height: ev.height });
-        return;
-      case 'chat':
-        this.emit('chat', ev.text);
-        return;
-      case 'clipboard':
-        this.emit('clipboard', ev.text);
-        return;
-      case 'rtt':
-        this.emit('rtt', ev.ms);
-        return;
-      case 'closed': {
-        const error = ev.error ?? this.#failure;
-        const info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error, byPeer: ev.byPeer };
-        this.#closed = info;
-        void this.#queue.end().catch(() => {}).finally(() => this.#duplex.destroy());
-        setTimeout(() => this.#duplex.destroy(), 2_000).unref();
-        if (error && this.listenerCount('error') > 0) this.emit('error', error);
-        this.emit('close', info);
-        return;
-      }
-    }
-  }
-
-  #failure: TesseraError | undefined;
 
   /** Current pointer position (as last sent). */
   get pointerPosition(): { x: number; y: number } {

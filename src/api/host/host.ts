@@ -1,0 +1,465 @@
+/**
+ * The batteries-included host (ARCHITECTURE.md, "Two doors for embedders"): shares a ScreenSource with invited or offering helpers over TCP
+ * (or any stream.Duplex), asks its user for consent, gates and injects their input, and writes every
+ * authentication and control decision to the audit log. It wires four rooms together: admission (listener,
+ * handshake slots, consent), invitations, the capture-and-fan-out loop, and the sessions; ARCHITECTURE.md maps them.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { AbortError, ConfigError, StateError, toTesseraError, type Clock, type TesseraError } from '../../core/index.js';
+import { CLOSE_GRACE_MS, DEFAULT_CONSENT_TIMEOUT_MS, DEFAULT_MAX_HELPERS, DEFAULT_PORT, MAX_UNDECODED_UPDATES } from '../../core/defaults.js';
+import {
+  DEFAULT_POLICY,
+  EMPTY_HELPERS,
+  MemoryTicketStore,
+  auditEvent,
+  leastMode,
+  type AuditEvent,
+  type ConsentRequest,
+  type Helpers,
+  type Mode,
+  type Policy,
+  type TicketRecord,
+  type TicketStore,
+} from '../../handshake/index.js';
+import type { QualityMode } from '../../codec/index.js';
+import type { InputEvent } from '../../input/events.js';
+import { HostSession } from '../../session/host-session.js';
+import { CloseReason } from '../../session/constants.js';
+import type { Established } from '../../driver/handshake.js';
+import type { ScreenSource, InputSink } from '../../adapters/types.js';
+import { listenTcp, type TcpListener } from '../../transport/tcp.js';
+import { AuditLog } from '../../node/audit-log.js';
+import { FileTicketStore } from '../../node/ticket-store.js';
+import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
+import { nodeRandom } from '../../node/crypto.js';
+import { Admission } from './admission.js';
+import { CaptureLoop } from './capture-loop.js';
+import { createHostInvitation, type CreateInvitationOptions, type HostInvitation } from './invitations.js';
+import { SessionEntry, type HostSessionHandle, type SessionCloseInfo, type SessionHooks } from './session-handle.js';
+
+/** What the host user answers to a consent request: the mode allowed, or 'decline'. */
+export type ConsentReply = Mode | 'decline';
+
+/** A consent question: at connection time ('connect') or when a connected viewer asks for control ('control'). */
+export interface HostConsentRequest extends ConsentRequest {
+  readonly reason: 'connect' | 'control';
+}
+
+/** Options of Host. Every default lives in src/core/defaults.ts. */
+export interface HostOptions {
+  /** The screen to share. */
+  readonly source: ScreenSource;
+  /** Where admitted input goes; without one, every helper is view-only. */
+  readonly sink?: InputSink;
+  /** Group-policy settings (default: solicited help with control, 6-hour tickets; offers off). */
+  readonly policy?: Policy;
+  /** The helpers directory for offers. */
+  readonly helpers?: Helpers;
+  /** State folder for the host key, tickets and audit log; without one, they live in memory only. */
+  readonly stateDir?: string;
+  /** Codec quality: 'lossless' (default), 'balanced' or 'low-bandwidth'. */
+  readonly quality?: QualityMode;
+  /** Asks the host user; must answer within consentTimeoutMs or the helper is declined. */
+  readonly consent: (request: HostConsentRequest, signal: AbortSignal) => ConsentReply | Promise<ConsentReply>;
+  /** Display name in invitations (default: the machine's host name). */
+  readonly name?: string;
+  /** Most captures per second when polling (default 30). */
+  readonly maxFps?: number;
+  /** Display updates in flight per helper (default 2, at most 16: spec/session.md §6.3). */
+  readonly maxInFlight?: number;
+  /** Input rate limit per helper (default 2,000 events/s). */
+  readonly maxEventsPerSecond?: number;
+  /** Most helpers connected at once (default 8). */
+  readonly maxHelpers?: number;
+  /** Most handshakes in progress at once (default 64); more connections are dropped at once. */
+  readonly maxHandshakes?: number;
+  /**
+   * Most handshakes in progress from one address (default 8), so one attacker cannot hold every handshake slot;
+   * more connections from that address are dropped at once and audited as TOO_MANY_HANDSHAKES.
+   */
+  readonly maxHandshakesPerAddress?: number;
+  /** Handshake deadline (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** How long the user has to answer (default 60 s). */
+  readonly consentTimeoutMs?: number;
+  /** Milliseconds clock (tests use it to expire tickets); default Date.now. */
+  readonly clock?: Clock;
+  /** Send-queue cap per helper; a helper that lets more pile up is disconnected (default 64 MiB). */
+  readonly maxQueuedBytes?: number;
+}
+
+/** Options of Host.listen. */
+export interface ListenOptions {
+  /** Default 3389; 0 picks a free port. */
+  readonly port?: number;
+  /** Address to bind; default 127.0.0.1. */
+  readonly host?: string;
+  readonly signal?: AbortSignal;
+}
+
+type HostState = 'idle' | 'listening' | 'closing' | 'closed';
+
+/**
+ * A remote-assistance host. Events: 'listening' ({port, host}), 'session' (HostSessionHandle),
+ * 'audit' (AuditEvent), 'error' (TesseraError: a failure that did not stop the host, such as the screen source
+ * failing), 'replay-advance' (index), 'close'.
+ */
+export class Host extends EventEmitter {
+  readonly source: ScreenSource;
+  readonly sink: InputSink | undefined;
+  readonly policy: Policy;
+  readonly helpers: Helpers;
+  readonly quality: QualityMode;
+  readonly name: string;
+  readonly hostKey: HostKey;
+  readonly tickets: TicketStore;
+  readonly #options: HostOptions;
+  readonly #auditLog: AuditLog | undefined;
+  readonly #clock: Clock;
+  readonly #admission: Admission;
+  readonly #capture: CaptureLoop<SessionEntry>;
+  readonly #sessions = new Set<SessionEntry>();
+  readonly #hooks: SessionHooks;
+  readonly #abort = new AbortController();
+  #listener: TcpListener | undefined;
+  #state: HostState = 'idle';
+  #injectChain: Promise<void> = Promise.resolve();
+
+  constructor(options: HostOptions) {
+    super();
+    if (!options || typeof options.consent !== 'function') throw new ConfigError('host: a consent callback is required');
+    if (!options.source) throw new ConfigError('host: a screen source is required');
+    if (options.maxInFlight !== undefined && !(Number.isSafeInteger(options.maxInFlight) && options.maxInFlight >= 1 && options.maxInFlight <= MAX_UNDECODED_UPDATES)) {
+      throw new ConfigError(`host: maxInFlight must be 1 to ${MAX_UNDECODED_UPDATES}, got ${options.maxInFlight}`, { field: 'maxInFlight' });
+    }
+    this.#options = options;
+    this.source = options.source;
+    this.sink = options.sink;
+    this.policy = options.policy ?? DEFAULT_POLICY;
+    this.helpers = options.helpers ?? EMPTY_HELPERS;
+    this.quality = options.quality ?? 'lossless';
+    this.name = options.name ?? hostname();
+    this.#clock = options.clock ?? Date.now;
+    if (options.stateDir !== undefined) {
+      this.hostKey = loadOrCreateHostKey(options.stateDir);
+      this.tickets = new FileTicketStore(options.stateDir);
+      this.#auditLog = new AuditLog(options.stateDir);
+    } else {
+      this.hostKey = new HostKey(nodeRandom(32));
+      this.tickets = new MemoryTicketStore();
+    }
+    this.#admission = new Admission({
+      hostKey: this.hostKey,
+      tickets: this.#recordingUses(this.tickets),
+      policy: this.policy,
+      helpers: this.helpers,
+      clock: this.#clock,
+      signal: this.#abort.signal,
+      audit: (e) => this.#recordAudit(e),
+      consent: (request, signal) => this.#consentToConnect(request, signal),
+      ...pick(options, ['maxHandshakes', 'maxHandshakesPerAddress', 'handshakeTimeoutMs', 'consentTimeoutMs', 'maxQueuedBytes']),
+    });
+    this.#capture = new CaptureLoop<SessionEntry>({
+      source: this.source,
+      quality: this.quality,
+      clock: this.#clock,
+      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
+      onSourceError: (err) => {
+        const error = toTesseraError(err, 'the screen source failed');
+        this.#reportError(error);
+        for (const s of [...this.#sessions]) s.handle.close(CloseReason.SourceError, error.message);
+      },
+      onReplayAdvance: (index) => this.emit('replay-advance', index),
+    });
+    this.#hooks = {
+      now: () => this.#clock(),
+      audit: (fields) => this.#recordAudit(auditEvent(this.#clock(), fields)),
+      inject: (events) => this.#inject(events),
+      setClipboard: (text) => this.#setClipboard(text),
+      askControl: (entry) => this.#askControl(entry),
+      acknowledged: () => this.#capture.acknowledged(),
+      detach: (entry, info) => this.#detach(entry, info),
+    };
+  }
+
+  /** The current time of the host's clock. */
+  now(): number {
+    return this.#clock();
+  }
+
+  /** Connected helpers. */
+  get sessions(): readonly HostSessionHandle[] {
+    return [...this.#sessions].map((s) => s.handle);
+  }
+
+  /** The bound TCP port once listening. */
+  get port(): number | undefined {
+    return this.#listener?.port;
+  }
+
+  /** The bound address once listening. */
+  get address(): string | undefined {
+    return this.#listener?.host;
+  }
+
+  /**
+   * Starts accepting helpers on TCP (port 3389 by default, loopback by default).
+   * @returns the bound port and address
+   */
+  async listen(options: ListenOptions = {}): Promise<{ port: number; host: string }> {
+    if (this.#state !== 'idle') throw new StateError(`host cannot listen in state ${this.#state}`);
+    const listener = await listenTcp({
+      port: options.port ?? DEFAULT_PORT,
+      host: options.host ?? '127.0.0.1',
+      maxPendingConnections: 64,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    this.#listener = listener;
+    this.#start();
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    void this.#admission.acceptLoop(listener, (est) => void this.#open(est));
+    const bound = { port: listener.port, host: listener.host };
+    this.emit('listening', bound);
+    return bound;
+  }
+
+  /**
+   * Serves a helper on any stream (an in-memory pair, a WebSocket stream, a TLS socket).
+   * Resolves with the session once the handshake and consent succeeded; rejects with the refusal otherwise.
+   * `signal` cancels the handshake (AbortError) or ends the session that follows.
+   */
+  async attach(duplex: Duplex, peer?: string, options: { signal?: AbortSignal } = {}): Promise<HostSessionHandle> {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('host is closed');
+    const { signal } = options;
+    if (signal?.aborted) {
+      duplex.destroy();
+      throw new AbortError(undefined, { cause: signal.reason });
+    }
+    this.#start();
+    // Aborting ends the handshake, or later the session, on this stream only.
+    let handle: HostSessionHandle | undefined;
+    const onAbort = () => (handle ? handle.close(CloseReason.HostEnded, 'cancelled') : duplex.destroy());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      handle = this.#open(await this.#admission.admit(duplex, peer));
+      handle.once('close', () => signal?.removeEventListener('abort', onAbort));
+      return handle;
+    } catch (err) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throw err;
+    }
+  }
+
+  /** Creates an invitation (a ticket in the host's store) for a helper. */
+  async createInvitation(options: CreateInvitationOptions = {}): Promise<HostInvitation> {
+    return createHostInvitation(
+      {
+        hostKey: this.hostKey,
+        tickets: this.tickets,
+        policy: this.policy,
+        name: this.name,
+        clock: this.#clock,
+        defaultAddress: () => this.#defaultAddress(),
+        audit: (e) => this.#recordAudit(e),
+      },
+      options,
+    );
+  }
+
+  /** Revokes an invitation by ticket id: later connections with it are refused with TICKET_REVOKED. */
+  revokeInvitation(id: string): boolean {
+    const ok = this.tickets.revoke(id);
+    if (ok) this.#recordAudit(auditEvent(this.#clock(), { decision: 'revoked', ticketId: id }));
+    return ok;
+  }
+
+  /** Tickets in the store (no secrets). */
+  listInvitations(): TicketRecord[] {
+    return this.tickets.list();
+  }
+
+  /** Stops listening, ends every session with 'host-ended' and releases the source. */
+  async close(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    this.#abort.abort(new AbortError('the host is closing'));
+    this.#capture.stop();
+    // Stop accepting first; the listener's close completes only once every connection is gone.
+    const listenerClosed = this.#listener?.close();
+    this.#admission.destroyAll();
+    const open = [...this.#sessions];
+    const closing = open.map((s) => s.handle.closedPromise());
+    for (const s of open) s.handle.close(CloseReason.HostEnded, 'the host ended the session');
+    await Promise.race([Promise.all(closing), sleep(CLOSE_GRACE_MS)]);
+    for (const s of open) s.destroy();
+    await Promise.race([listenerClosed, sleep(CLOSE_GRACE_MS)]);
+    await this.#injectChain;
+    this.sink?.releaseAll?.();
+    this.#state = 'closed';
+    this.emit('close');
+  }
+
+  #start(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'listening';
+    this.#capture.start();
+  }
+
+  /** A handshake succeeded: the session starts, the app is told, the capture loop fans out to it. */
+  #open(est: Established): HostSessionHandle {
+    if (this.#state !== 'listening') {
+      est.link.destroy();
+      throw new StateError('host is closed');
+    }
+    const session = new HostSession({
+      deframer: est.deframer,
+      seal: est.protector,
+      now: this.#clock(),
+      mode: est.mode,
+      maxMode: this.sink ? this.#maxModeFor(est) : 'view',
+      width: this.source.width,
+      height: this.source.height,
+      clock: this.#clock,
+      ...pick(this.#options, ['maxInFlight', 'maxEventsPerSecond']),
+    });
+    const identity = { id: est.keys.sessionId, peer: est.link.remote, kind: est.peer.kind, ticketId: est.peer.ticketId, helper: est.peer.helper };
+    const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
+    this.#sessions.add(entry);
+    this.#capture.add(entry);
+    entry.start();
+    this.emit('session', entry.handle);
+    return entry.handle;
+  }
+
+  /** The consent step of every handshake: within the helper cap, policy and invitation, then the host user. */
+  async #consentToConnect(request: ConsentRequest, signal: AbortSignal) {
+    if (this.#sessions.size >= (this.#options.maxHelpers ?? DEFAULT_MAX_HELPERS)) return 'decline' as const;
+    const answer = await this.#options.consent({ ...request, reason: 'connect' }, signal);
+    if (answer === 'decline') return 'decline' as const;
+    const mode = leastMode(answer, request.maxMode, this.sink ? 'control' : 'view');
+    return { mode, width: this.source.width, height: this.source.height, codecs: { codec: 1, quality: this.quality } };
+  }
+
+  /** The most a helper may hold: policy's permit for its kind, and for a ticket the invitation's mode. */
+  #maxModeFor(est: Established): Mode {
+    if (est.peer.kind === 'offer') return this.policy.offer.permit;
+    const ticket = est.peer.ticketId ? this.tickets.get(est.peer.ticketId) : undefined;
+    return leastMode(this.policy.solicited.permit, ticket?.mode ?? 'view');
+  }
+
+  /** Injects gated input in order; a capture follows, since input usually changes the screen. */
+  #inject(events: readonly InputEvent[]): void {
+    const sink = this.sink;
+    if (!sink) return;
+    this.#injectChain = this.#injectChain
+      .then(async () => {
+        for (const e of events) await sink.inject(e);
+      })
+      .catch((err: unknown) => {
+        this.#reportError(toTesseraError(err, 'the input sink failed'));
+      })
+      .finally(() => this.#capture.kick());
+  }
+
+  #setClipboard(text: string): void {
+    try {
+      this.sink?.setClipboard?.(text);
+    } catch (err) {
+      this.#reportError(toTesseraError(err, 'the input sink failed to set the clipboard'));
+    }
+  }
+
+  /** A viewer asks for control: ask the user, within policy and the invitation. */
+  #askControl(entry: SessionEntry): void {
+    const maxMode = entry.session.maxMode;
+    const deny = (code: string): void =>
+      entry.command((now) => {
+        entry.session.denyControl(now);
+        entry.audit('control-denied', 'view', code);
+      });
+    if (maxMode !== 'control' || !this.sink) {
+      deny('POLICY_DENIED');
+      return;
+    }
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), this.#options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS);
+    timer.unref();
+    entry.handle.once('close', () => ctrl.abort());
+    const { kind, ticketId, helper, peer } = entry.identity;
+    const request: HostConsentRequest = { reason: 'control', kind, ticketId, helper, requestedMode: 'control', maxMode, peer };
+    Promise.resolve()
+      .then(() => this.#options.consent(request, ctrl.signal))
+      .catch(() => 'decline' as const)
+      .then((answer) => {
+        clearTimeout(timer);
+        if (entry.closeInfo) return;
+        if (ctrl.signal.aborted || answer !== 'control') deny('USER_DECLINED');
+        else entry.handle.grantControl();
+      });
+  }
+
+  /** A session ended. */
+  #detach(entry: SessionEntry, info: SessionCloseInfo): void {
+    if (!this.#sessions.delete(entry)) return;
+    this.#capture.remove(entry);
+    entry.audit('closed', entry.session.mode, info.error?.code ?? info.reason);
+  }
+
+  /** Emits 'error' for a failure the host survives; without a listener it is dropped, never thrown. */
+  #reportError(err: TesseraError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /** Records an audit decision: the log file, then the event. */
+  #recordAudit(event: AuditEvent): void {
+    try {
+      this.#auditLog?.append(event);
+    } catch (err) {
+      this.#reportError(toTesseraError(err, 'the audit log could not be written'));
+    }
+    this.emit('audit', event);
+  }
+
+  /**
+   * The store as the handshake sees it: counting a use is bookkeeping, so when the state folder cannot be written
+   * (read-only, full) the verified helper is still admitted and the host reports the failure, rather than refusing
+   * it as if the user had declined.
+   */
+  #recordingUses(store: TicketStore): TicketStore {
+    return {
+      get: (id) => store.get(id),
+      add: (record) => store.add(record),
+      recordUse: (id, nowMs) => {
+        try {
+          store.recordUse(id, nowMs);
+        } catch (err) {
+          this.#reportError(toTesseraError(err, 'the ticket use could not be recorded'));
+        }
+      },
+      revoke: (id) => store.revoke(id),
+      list: () => store.list(),
+      prune: (beforeMs) => store.prune(beforeMs),
+    };
+  }
+
+  #defaultAddress(): string {
+    const port = this.#listener?.port ?? DEFAULT_PORT;
+    const host = this.#listener?.host;
+    if (!host || host === '0.0.0.0' || host === '::') return `${hostname()}:${port}`;
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+}
+
+/** The options among `keys` that are set (so exactOptionalPropertyTypes sees no explicit undefined). */
+function pick<T extends object, K extends keyof T>(options: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (options[k] !== undefined) out[k] = options[k];
+  return out;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,260 @@
+/**
+ * One connected helper on the host: the HostSession run by the connection driver (src/driver/session.ts), the
+ * member the capture loop fans updates out to, and the HostSessionHandle an app holds. The handle exposes only
+ * what an app may do (revoke, grant, pause, chat, close, counters); input reaches the sink only through the
+ * session's gate and the host's hooks, never through a method on a public object.
+ */
+import { EventEmitter } from 'node:events';
+import { DISPLAY_LOW_WATER_BYTES } from '../../core/defaults.js';
+import type { AuditEvent, Mode } from '../../handshake/index.js';
+import type { InputEvent } from '../../input/events.js';
+import { CloseReason } from '../../session/constants.js';
+import type { HostSession, HostSessionEvent } from '../../session/host-session.js';
+import type { CloseInfo } from '../../driver/helper.js';
+import type { Link } from '../../driver/link.js';
+import { SessionDriver } from '../../driver/session.js';
+import type { CaptureMember } from './capture-loop.js';
+
+/** Why a session ended. */
+export type SessionCloseInfo = CloseInfo;
+
+/** Counters of one helper's session. */
+export interface SessionStats {
+  readonly updatesSent: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly inFlight: number;
+  /** Bytes written to the stream that it has not taken yet (bounded: updates wait above 512 KiB). */
+  readonly queuedBytes: number;
+  readonly rttMs: number | undefined;
+  readonly input: HostSession['inputStats'];
+}
+
+/** What a session needs of its host. */
+export interface SessionHooks {
+  now(): number;
+  audit(fields: Partial<Omit<AuditEvent, 'time'>> & { decision: AuditEvent['decision'] }): void;
+  /** Gated input to inject, in order. */
+  inject(events: readonly InputEvent[]): void;
+  setClipboard(text: string): void;
+  /** The helper asks for control: ask the host user. */
+  askControl(entry: SessionEntry): void;
+  /** The helper decoded updates. */
+  acknowledged(): void;
+  /** The session ended. */
+  detach(entry: SessionEntry, info: SessionCloseInfo): void;
+}
+
+/** Who the helper is, from the handshake. */
+export interface SessionIdentity {
+  readonly id: string;
+  readonly peer: string;
+  readonly kind: 'ticket' | 'offer';
+  readonly ticketId: string | undefined;
+  readonly helper: string | undefined;
+}
+
+/** The host's side of one session: driver, display member, hooks. Internal: apps see its HostSessionHandle. */
+export class SessionEntry implements CaptureMember {
+  readonly session: HostSession;
+  readonly identity: SessionIdentity;
+  readonly handle: HostSessionHandle;
+  readonly #driver: SessionDriver<HostSessionEvent>;
+  readonly #hooks: SessionHooks;
+  #updatesSent = 0;
+  #closed: SessionCloseInfo | undefined;
+
+  constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number) {
+    this.session = session;
+    this.identity = identity;
+    this.#hooks = hooks;
+    this.#driver = new SessionDriver<HostSessionEvent>(session, link, { clock: () => hooks.now(), onEvent: (ev) => this.#handle(ev), initialBytes });
+    this.handle = new HostSessionHandle(this);
+  }
+
+  get closeInfo(): SessionCloseInfo | undefined {
+    return this.#closed;
+  }
+
+  get stats(): SessionStats {
+    return {
+      updatesSent: this.#updatesSent,
+      bytesSent: this.#driver.bytesSent,
+      bytesReceived: this.#driver.bytesReceived,
+      inFlight: this.session.inFlight,
+      queuedBytes: this.#driver.link.queuedBytes,
+      rttMs: this.session.rttMs,
+      input: this.session.inputStats,
+    };
+  }
+
+  /** Starts reading; call once the app has been told of the session. */
+  start(): void {
+    this.#driver.start();
+  }
+
+  /** DisplayMember: room for an update (flow control, and the link not backed up). */
+  get canSendUpdate(): boolean {
+    return this.session.canSendUpdate && this.#driver.link.queuedBytes < DISPLAY_LOW_WATER_BYTES;
+  }
+
+  /** DisplayMember */
+  get decodedSeq(): number {
+    return this.session.decodedSeq;
+  }
+
+  /** DisplayMember */
+  sendUpdate(update: Uint8Array, now: number): number {
+    const seq = this.session.sendUpdate(update, now);
+    this.#updatesSent++;
+    this.#driver.flush();
+    return seq;
+  }
+
+  /** CaptureMember */
+  resize(width: number, height: number): void {
+    if (this.#closed) return;
+    this.session.resize(width, height, this.#hooks.now());
+    this.#driver.flush();
+  }
+
+  /** Runs a command on the session (unless closed) and sends what it produced. */
+  command(run: (now: number) => void): void {
+    if (this.#closed) return;
+    run(this.#hooks.now());
+    this.#driver.pump();
+  }
+
+  /** Drops the connection at once (the host is closing). */
+  destroy(): void {
+    this.#driver.link.destroy();
+  }
+
+  audit(decision: AuditEvent['decision'], mode: Mode, code?: string): void {
+    const { peer, ticketId, helper } = this.identity;
+    this.#hooks.audit({ decision, peer, ticketId: ticketId ?? null, helper: helper ?? null, mode, ...(code !== undefined ? { code } : {}) });
+  }
+
+  #handle(ev: HostSessionEvent): void {
+    const handle = this.handle;
+    switch (ev.type) {
+      case 'input':
+        this.#hooks.inject(ev.events);
+        handle.emit('input', ev.events);
+        return;
+      case 'ack':
+        this.#hooks.acknowledged();
+        return;
+      case 'control-request':
+        handle.emit('control-request');
+        this.#hooks.askControl(this);
+        return;
+      case 'mode':
+        handle.emit('mode', { mode: ev.mode, paused: ev.paused });
+        return;
+      case 'chat':
+        handle.emit('chat', ev.text);
+        return;
+      case 'clipboard':
+        this.#hooks.setClipboard(ev.text);
+        handle.emit('clipboard', ev.text);
+        return;
+      case 'rtt':
+        handle.emit('rtt', ev.ms);
+        return;
+      case 'closed': {
+        const info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };
+        this.#closed = info;
+        this.#hooks.detach(this, info);
+        handle.emit('close', info);
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * One connected helper, as the host app sees it. Events: 'mode' ({mode, paused}), 'control-request',
+ * 'chat' (text), 'clipboard' (text), 'input' (events injected), 'rtt' (ms), 'close' (SessionCloseInfo).
+ */
+export class HostSessionHandle extends EventEmitter {
+  readonly id: string;
+  /** "ip:port" of the helper. */
+  readonly peer: string;
+  readonly kind: 'ticket' | 'offer';
+  readonly ticketId: string | undefined;
+  /** Verified helper user name (offers). */
+  readonly helper: string | undefined;
+  readonly connectedAt: Date;
+  readonly #entry: SessionEntry;
+
+  /** Made by the host for each admitted helper; apps receive it on the host's 'session' event. */
+  constructor(entry: SessionEntry) {
+    super();
+    this.#entry = entry;
+    ({ id: this.id, peer: this.peer, kind: this.kind, ticketId: this.ticketId, helper: this.helper } = entry.identity);
+    this.connectedAt = new Date();
+  }
+
+  get mode(): Mode {
+    return this.#entry.session.mode;
+  }
+
+  get paused(): boolean {
+    return this.#entry.session.paused;
+  }
+
+  get closed(): boolean {
+    return this.#entry.closeInfo !== undefined;
+  }
+
+  get stats(): SessionStats {
+    return this.#entry.stats;
+  }
+
+  /** Takes control away at once (the Esc key of Windows Remote Assistance). */
+  revokeControl(): void {
+    this.#entry.command((now) => {
+      const had = this.#entry.session.mode === 'control';
+      this.#entry.session.revokeControl(now);
+      if (had) this.#entry.audit('control-revoked', 'view');
+    });
+  }
+
+  /** Grants control where policy and the invitation allow it; returns the mode granted. */
+  grantControl(): Mode {
+    this.#entry.command((now) => {
+      const mode = this.#entry.session.grantControl(now);
+      this.#entry.audit(mode === 'control' ? 'control-granted' : 'control-denied', mode);
+    });
+    return this.#entry.session.mode;
+  }
+
+  /** Pauses (or resumes) the helper's input; the helper keeps viewing. */
+  pause(paused = true): void {
+    this.#entry.command((now) => {
+      this.#entry.session.pause(paused, now);
+      this.#entry.audit(paused ? 'paused' : 'resumed', this.#entry.session.mode);
+    });
+  }
+
+  chat(text: string): void {
+    this.#entry.command((now) => this.#entry.session.chat(text, now));
+  }
+
+  clipboard(text: string): void {
+    this.#entry.command((now) => this.#entry.session.clipboard(text, now));
+  }
+
+  /** Ends the session with a reason the helper is told. */
+  close(reason: CloseReason = CloseReason.HostEnded, message?: string): void {
+    this.#entry.command(() => this.#entry.session.close(reason, message));
+  }
+
+  /** Resolves when the session has ended. */
+  closedPromise(): Promise<SessionCloseInfo> {
+    const info = this.#entry.closeInfo;
+    if (info) return Promise.resolve(info);
+    return new Promise((resolve) => this.once('close', resolve));
+  }
+}

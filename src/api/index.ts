@@ -1,0 +1,10 @@
+/** The API an app embeds: Host (share a screen) and Helper (view or control one). */
+export { Host } from './host/host.js';
+export type { HostOptions, ListenOptions, ConsentReply, HostConsentRequest } from './host/host.js';
+export { HostInvitation } from './host/invitations.js';
+export type { CreateInvitationOptions } from './host/invitations.js';
+export { HostSessionHandle } from './host/session-handle.js';
+export type { SessionStats, SessionCloseInfo } from './host/session-handle.js';
+export { createDisplayEncoder } from './host/capture-loop.js';
+export { Helper } from './helper.js';
+export type { HelperConnectOptions, HelperOfferOptions, FrameEvent } from './helper.js';

@@ -1,0 +1,54 @@
+/**
+ * The one home of tessera's defaults: the port, every timeout and every connection-level cap.
+ * Options that override them say so where they are declared; nothing else spells these numbers.
+ * ARCHITECTURE.md (Invariants) explains why they live here.
+ */
+
+/** TCP port a host listens on and an invitation's address defaults to (that of Windows Remote Assistance). spec/handshake.md §2 */
+export const DEFAULT_PORT = 3389;
+
+/** From connecting until the peer is authenticated (ServerHello proved the host key; Auth verified). spec/handshake.md §8 */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long the host user has to answer a consent question; no answer is a decline. spec/handshake.md §8 */
+export const DEFAULT_CONSENT_TIMEOUT_MS = 60_000;
+/** How long a helper waits for Welcome after Auth: it covers the host user's prompt. */
+export const DEFAULT_HELPER_CONSENT_WAIT_MS = 90_000;
+/** Deadline for opening a TCP or WebSocket connection. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** How often a connection driver runs its session's timers (keepalive, idle timeout). */
+export const DRIVER_TICK_MS = 1_000;
+/** After a session ends, queued bytes (the close message) get this long to leave before the link is destroyed. */
+export const CLOSE_GRACE_MS = 2_000;
+
+/** Ping interval when a side has sent nothing else. spec/session.md §6.6 */
+export const DEFAULT_KEEPALIVE_MS = 5_000;
+/** A session that receives nothing for this long is closed with reason 'timeout'. spec/session.md §6.6 */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Updates a host sends before the helper acknowledges them as decoded. spec/session.md §6.3 */
+export const DEFAULT_MAX_IN_FLIGHT = 2;
+/** Most updates a helper holds received but not yet decoded; a host that sends more breaks the protocol. spec/session.md §6.3 */
+export const MAX_UNDECODED_UPDATES = 16;
+
+/** Most handshakes a host runs at once. spec/handshake.md §8 */
+export const DEFAULT_MAX_HANDSHAKES = 64;
+/** Most handshakes a host runs at once from one address. spec/handshake.md §8 */
+export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 8;
+/** Most helpers connected to one host at once. */
+export const DEFAULT_MAX_HELPERS = 8;
+/** Most screen captures per second when a host polls. */
+export const DEFAULT_MAX_FPS = 30;
+/** A source that reports damage is still captured this often, in case a report was missed. */
+export const CAPTURE_REFRESH_MS = 1_000;
+
+/** Bytes a host lets pile up for one helper before it drops that helper. */
+export const DEFAULT_HOST_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Bytes a helper lets pile up for its host before it drops the connection. */
+export const DEFAULT_HELPER_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Display updates wait while this much is queued for a helper, long before the cap above is reached. */
+export const DISPLAY_LOW_WATER_BYTES = 512 * 1024;
+/** A helper that has had no room for this long while the rest of its group was ready is split off. spec/session.md §6.4 */
+export const DEFAULT_LAG_SPLIT_MS = 1_000;
+
+/** Largest screen a helper accepts by default (a browser canvas's limit); bounds the decoder's memory. */
+export const DEFAULT_MAX_SCREEN_PX = 8192;
