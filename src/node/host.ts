@@ -772,7 +772,7 @@ export class Host extends EventEmitter {
   }
 
   async #captureOnce(): Promise<void> {
-    if (!this.#groups.wantsFrame()) return;
+    if (!this.#groups.wantsFrame(this.#clock())) return;
     this.#capturing = true;
     this.#kickPending = false;
     try {
