@@ -26,9 +26,12 @@ export interface InputGateOptions {
   readonly width: number;
   /** Screen height in pixels; pointer events need 0 <= y < height. */
   readonly height: number;
-  /** Sustained rate limit in events per second (default 2000). */
+  /** Sustained rate limit in events per second (default 2000); a text event counts one per character. */
   readonly maxEventsPerSecond?: number;
-  /** Bucket size: how many events may arrive at once after a quiet spell (default: one second's worth, `maxEventsPerSecond`). */
+  /**
+   * Bucket size: how many events may arrive at once after a quiet spell (default: one second's worth, `maxEventsPerSecond`).
+   * It is also the longest text event, in characters, the gate can ever admit.
+   */
   readonly burstEvents?: number;
   /** Milliseconds clock; only differences matter. */
   readonly now: Clock;
@@ -44,6 +47,8 @@ export interface InputGateOptions {
  * Rules, in order (spec/input.md §6): an event that is not valid is dropped as `invalid`; unless the mode is
  * 'control' it is dropped as `notControl`; while paused as `paused`; a pointer or button event outside the screen
  * as `outOfBounds`; past the token bucket as `rateLimited`.
+ * Each event takes one token, except a text event, which takes one per character (Unicode code point), so the rate
+ * limit bounds typed characters too; a text event needing more tokens than the bucket holds is dropped whole.
  * Releases of keys and buttons the gate saw go down are never rate-limited, and a held button's release outside
  * the screen is admitted with its position clamped, so the helper can always let go of what it pressed.
  * The gate remembers what is held, and {@link InputGate.releaseAll} returns the events that let it all go.
@@ -156,7 +161,7 @@ export class InputGate {
         admitted = { ...event, x: Math.min(event.x, this.#width - 1), y: Math.min(event.y, this.#height - 1) };
       }
     }
-    if (!this.#takeToken(release)) return this.#drop('rateLimited');
+    if (!this.#takeTokens(event.type === 'text' ? codePointCount(event.text) : 1, release)) return this.#drop('rateLimited');
     this.#track(admitted);
     this.#admitted++;
     return admitted;
@@ -216,15 +221,18 @@ export class InputGate {
     return false;
   }
 
-  /** Token bucket: refills continuously at the configured rate up to the burst size. */
-  #takeToken(force: boolean): boolean {
+  /**
+   * Token bucket: refills continuously at the configured rate up to the burst size.
+   * Takes `cost` tokens when the bucket holds that many, else none (an event is admitted whole or not at all).
+   */
+  #takeTokens(cost: number, force: boolean): boolean {
     const now = this.#now();
     const elapsed = now - this.#lastRefill;
     // A clock that stepped back refills nothing; the bucket restarts from the new reading.
     if (elapsed > 0) this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#ratePerMs);
     this.#lastRefill = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
+    if (this.#tokens >= cost) {
+      this.#tokens -= cost;
       return true;
     }
     return force;
@@ -256,6 +264,19 @@ export class InputGate {
         return;
     }
   }
+}
+
+/** Unicode code points in `text`: a surrogate pair counts once (the gate has already checked it is well formed). */
+function codePointCount(text: string): number {
+  let count = text.length;
+  for (let i = 0; i + 1 < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      count--;
+      i++;
+    }
+  }
+  return count;
 }
 
 function checkSize(width: number, height: number): void {

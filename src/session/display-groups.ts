@@ -29,6 +29,7 @@ export interface DisplayGroupsOptions {
   /**
    * A member that has had no room for this long while the rest of its group was ready is moved to a group
    * of its own (with a key frame), so one slow helper cannot hold the others back. Default 1,000 ms.
+   * The split is decided in wantsFrame(now) and offer(), whichever the caller makes first once the time is up.
    */
   readonly lagSplitMs?: number;
 }
@@ -42,7 +43,10 @@ interface Group<M extends DisplayMember> {
   generation: number;
   /** Per member, the sequence number that carried `generation` (0 when it needed no update). */
   readonly deliveredSeq: Map<M, number>;
-  /** When the group last wanted to send but a member had no room; undefined while nobody blocks. */
+  /**
+   * Since when some members have had room while others had none (the group held back by a laggard);
+   * undefined while the group is ready or all its members are busy.
+   */
   blockedSince: number | undefined;
 }
 
@@ -105,8 +109,15 @@ export class DisplayGroups<M extends DisplayMember> {
     }
   }
 
-  /** True when some group could send an update now (so a capture is worth taking). */
-  wantsFrame(): boolean {
+  /**
+   * True when some group could send an update now (so a capture is worth taking).
+   * It first splits off members that have held their group back for lagSplitMs: while a group waits for a
+   * laggard no capture is taken, so the split must not wait for one (it would never come).
+   * The caller asks again from a timer while nothing is captured, so a split falls due without other events.
+   * @param now the time in ms, on the clock offer() is given
+   */
+  wantsFrame(now: number): boolean {
+    this.#splitLaggards(now);
     for (const g of this.#groups) if (this.#ready(g)) return true;
     return false;
   }
@@ -122,11 +133,7 @@ export class DisplayGroups<M extends DisplayMember> {
     this.#splitLaggards(now);
     for (const g of this.#groups) {
       g.damage = mergeDamage(g.damage, damage);
-      if (!this.#ready(g)) {
-        if (g.blockedSince === undefined) g.blockedSince = now;
-        continue;
-      }
-      g.blockedSince = undefined;
+      if (!this.#ready(g)) continue;
       const groupDamage = g.damage;
       g.damage = [];
       const update = await g.encoder.encode(frame, groupDamage);
@@ -163,12 +170,25 @@ export class DisplayGroups<M extends DisplayMember> {
     return true;
   }
 
+  /**
+   * Notes since when each group has been held back by members without room while others had room,
+   * and moves those members to groups of their own once that has lasted lagSplitMs.
+   */
   #splitLaggards(now: number): void {
-    for (const g of [...this.#groups]) {
-      if (g.members.size < 2 || g.blockedSince === undefined || now - g.blockedSince < this.#lagSplitMs) continue;
-      const slow = [...g.members].filter((m) => !m.canSendUpdate);
-      if (slow.length === g.members.size) continue;
-      for (const m of slow) {
+    // Groups split off below are appended; they hold one member each and need no visit.
+    for (let i = 0, n = this.#groups.length; i < n; i++) {
+      const g = this.#groups[i]!;
+      let slowCount = 0;
+      for (const m of g.members) if (!m.canSendUpdate) slowCount++;
+      // Ready (nobody waits) or all busy (nobody is held back by another): the clock restarts.
+      if (slowCount === 0 || slowCount === g.members.size) {
+        g.blockedSince = undefined;
+        continue;
+      }
+      if (g.blockedSince === undefined) g.blockedSince = now;
+      if (now - g.blockedSince < this.#lagSplitMs) continue;
+      for (const m of [...g.members]) {
+        if (m.canSendUpdate) continue;
         g.members.delete(m);
         g.deliveredSeq.delete(m);
         const own = this.#newGroup();

@@ -126,7 +126,7 @@ export class CaptureLoop<M extends CaptureMember> {
   }
 
   async #captureOnce(): Promise<void> {
-    if (!this.#groups.wantsFrame()) return;
+    if (!this.#groups.wantsFrame(this.#clock())) return;
     this.#capturing = true;
     this.#kickPending = false;
     try {

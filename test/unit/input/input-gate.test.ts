@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { StateError } from '../../../src/core/index.js';
 import { InputGate, type InputEvent } from '../../../src/input/index.js';
 
@@ -139,4 +140,82 @@ t.test('constructor checks its options', async (t) => {
   t.throws(() => new InputGate({ width: 0, height: 1, now }), StateError);
   t.throws(() => new InputGate({ width: 1, height: 1, now, maxEventsPerSecond: 0 }), StateError);
   t.throws(() => new InputGate({ width: 1, height: 1, now, burstEvents: 0.5 }), StateError);
+});
+
+const text = (s: string): InputEvent => ({ type: 'text', text: s });
+
+t.test('a text event takes one token per character, and a dropped one takes none', async (t) => {
+  const c = clock();
+  const gate = new InputGate({ width: 800, height: 600, now: c.now, mode: 'control', maxEventsPerSecond: 100 });
+  t.equal(gate.filter(text('x'.repeat(60))), true, '60 characters fit in the bucket of 100');
+  t.equal(gate.filter(text('y'.repeat(60))), false, '60 more do not: 40 tokens are left');
+  t.equal(gate.stats.dropped.rateLimited, 1, 'the dropped text is counted once, under rateLimited');
+  const moves: InputEvent[] = Array.from({ length: 50 }, (_, i) => move(i, i));
+  t.equal(gate.admit(moves).length, 40, 'the dropped text took no tokens: 40 single events still pass');
+  t.equal(gate.stats.dropped.rateLimited, 11);
+  c.advance(300);
+  t.equal(gate.filter(text('z'.repeat(31))), false, '300 ms refill 30 tokens, not 31');
+  t.equal(gate.filter(text('z'.repeat(30))), true, 'but 30 characters pass');
+  t.equal(gate.stats.admitted, 42);
+});
+
+t.test('characters are code points: not UTF-16 units, not UTF-8 bytes', async (t) => {
+  const gate = new InputGate({ width: 800, height: 600, now: clock().now, mode: 'control', maxEventsPerSecond: 100, burstEvents: 4 });
+  // Two astral characters (2 UTF-16 units, 4 UTF-8 bytes each) and two of two bytes: four code points.
+  t.equal(gate.filter(text('😀🎉éß')), true, 'four code points take the four tokens');
+  t.equal(gate.filter(text('a')), false, 'and nothing is left');
+  const other = new InputGate({ width: 800, height: 600, now: clock().now, mode: 'control', maxEventsPerSecond: 100, burstEvents: 4 });
+  t.equal(other.filter(text('abcde')), false, 'five code points do not fit in four tokens');
+  t.equal(other.filter(text('😀😀')), true, 'two astral code points cost two, not four');
+  t.equal(other.filter(text('😀😀😀')), false);
+});
+
+t.test('a 1 KiB text event costs 1024 tokens of the default 2000 events/s', async (t) => {
+  const c = clock();
+  const gate = new InputGate({ width: 800, height: 600, now: c.now, mode: 'control' });
+  const kib = text('k'.repeat(1024));
+  t.equal(gate.filter(kib), true);
+  t.equal(gate.filter(kib), false, 'a second one in the same instant is over the limit');
+  const moves: InputEvent[] = Array.from({ length: 1000 }, () => move(1, 1));
+  t.equal(gate.admit(moves).length, 2000 - 1024, 'what the text left of the bucket');
+  c.advance(1000);
+  t.equal(gate.admit([kib, kib, kib]).length, 1, 'a second of refill admits one more 1 KiB text, not three');
+});
+
+t.test('a text event longer than the bucket is never admitted, even after a quiet spell', async (t) => {
+  const c = clock();
+  const gate = new InputGate({ width: 800, height: 600, now: c.now, mode: 'control', maxEventsPerSecond: 1000, burstEvents: 10 });
+  c.advance(60_000);
+  t.equal(gate.filter(text('x'.repeat(11))), false);
+  t.equal(gate.filter(text('x'.repeat(10))), true, 'the bucket size is the longest text admitted');
+  t.equal(gate.stats.dropped.rateLimited, 1);
+});
+
+t.test('property: admitted characters and events never exceed the bucket plus the refill', async (t) => {
+  const step = fc.record({
+    advanceMs: fc.integer({ min: 0, max: 200 }),
+    event: fc.oneof(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }).map((s) => text(s)),
+      fc.constant(move(3, 4)),
+    ),
+  });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 500 }), fc.array(step, { maxLength: 200 }), (rate, steps) => {
+      const c = clock();
+      const gate = new InputGate({ width: 800, height: 600, now: c.now, mode: 'control', maxEventsPerSecond: rate });
+      let elapsedMs = 0;
+      let used = 0;
+      for (const { advanceMs, event } of steps) {
+        c.advance(advanceMs);
+        elapsedMs += advanceMs;
+        if (gate.filter(event)) used += event.type === 'text' ? [...event.text].length : 1;
+        // The bucket starts full (one second's worth) and refills at `rate` per second.
+        if (!(used <= rate + (elapsedMs * rate) / 1000 + 1e-9)) return false;
+      }
+      const s = gate.stats;
+      return s.admitted + s.dropped.rateLimited === steps.length;
+    }),
+    { seed: 1616, numRuns: 300 },
+  );
+  t.pass('bounded');
 });

@@ -96,14 +96,102 @@ t.test('a busy group coalesces frames and a laggard is split off after lagSplitM
 
 t.test('members leave, empty groups go away, wantsFrame follows room', async (t) => {
   const groups = new DisplayGroups<Member>({ createEncoder: () => new FakeEncoder() });
-  t.notOk(groups.wantsFrame(), 'nobody to send to');
+  t.notOk(groups.wantsFrame(0), 'nobody to send to');
   const a = new Member();
   a.room = 1;
   groups.add(a);
-  t.ok(groups.wantsFrame());
+  t.ok(groups.wantsFrame(0));
   await groups.offer(frame(1), undefined, 0);
-  t.notOk(groups.wantsFrame(), 'no room until acknowledged');
+  t.notOk(groups.wantsFrame(1), 'no room until acknowledged');
   groups.remove(a);
   t.equal(groups.groupCount, 0);
   t.equal(groups.memberCount, 0);
+});
+
+/**
+ * Drives DisplayGroups as the host does, on a simulated clock: every `tickMs` the acking members acknowledge what
+ * they received, and when wantsFrame(now) says so the current screen is offered. The screen changes every 50 ms.
+ * Nothing else calls offer(): a group held back by a laggard gets no capture, as on the real host.
+ */
+async function simulate(groups: DisplayGroups<Member>, acking: readonly Member[], fromMs: number, toMs: number, tickMs = 10): Promise<void> {
+  for (let now = fromMs; now < toMs; now += tickMs) {
+    for (const m of acking) m.ackAll();
+    if (groups.wantsFrame(now)) await groups.offer(frame(1 + (Math.floor(now / 50) % 250)), undefined, now);
+  }
+}
+
+t.test('a member that never acknowledges is split off within lagSplitMs and the other keeps its update rate', async (t) => {
+  const lagSplitMs = 1_000;
+  const durationMs = 5_000;
+  const alone = new DisplayGroups<Member>({ createEncoder: () => new FakeEncoder(), lagSplitMs });
+  const soloMember = new Member();
+  alone.add(soloMember);
+  await simulate(alone, [soloMember], 0, durationMs);
+
+  const groups = new DisplayGroups<Member>({ createEncoder: () => new FakeEncoder(), lagSplitMs });
+  const normal = new Member();
+  const stalled = new Member();
+  groups.add(normal);
+  groups.add(stalled);
+  // Step the clock until the stalled member has no room left, then note when the split happens.
+  let now = 0;
+  for (; now < durationMs && stalled.canSendUpdate; now += 10) await simulate(groups, [normal], now, now + 10);
+  const blockedAt = now;
+  t.notOk(stalled.canSendUpdate, 'the stalled member filled its room');
+  for (; now < durationMs && groups.groupCount < 2; now += 10) await simulate(groups, [normal], now, now + 10);
+  // The step that split (and, in the same wantsFrame/offer, sent the normal member the screen of that moment).
+  const splitAt = now - 10;
+  t.equal(groups.groupCount, 2, 'the stalled member got a group of its own');
+  t.ok(splitAt - blockedAt <= lagSplitMs, `split ${splitAt - blockedAt} ms after the group was held back (lagSplitMs ${lagSplitMs})`);
+  await simulate(groups, [normal], now, durationMs);
+
+  const ratio = normal.sent.length / soloMember.sent.length;
+  t.comment(`alone: ${soloMember.sent.length} updates in ${durationMs} ms; beside a stalled member: ${normal.sent.length} (ratio ${ratio.toFixed(2)})`);
+  t.ok(ratio >= 0.5, `the normal member keeps at least half its update rate (${ratio.toFixed(2)})`);
+  // After the split, the normal member sees every screen state it sees when alone, in the same order.
+  const screenAtSplit = 1 + Math.floor(splitAt / 50);
+  const statesAfter = (m: Member) => m.sent.map((u) => u[1]!).filter((v) => v > screenAtSplit);
+  t.ok(statesAfter(soloMember).length > 0, 'the run goes on after the split');
+  t.same(statesAfter(normal), statesAfter(soloMember), 'after the split the normal member gets every change, as when alone');
+  t.equal(stalled.sent.length, 2, 'the stalled member got no more than its room');
+  t.equal(groups.memberCount, 2, 'nobody was dropped');
+});
+
+t.test('the split needs no capture: wantsFrame alone notices the laggard and splits it when lagSplitMs is up', async (t) => {
+  const groups = new DisplayGroups<Member>({ createEncoder: () => new FakeEncoder(), lagSplitMs: 100 });
+  const fast = new Member();
+  const slow = new Member();
+  groups.add(fast);
+  groups.add(slow);
+  await groups.offer(frame(1), undefined, 0);
+  await groups.offer(frame(2), undefined, 1);
+  fast.ackAll();
+  t.notOk(groups.wantsFrame(10), 'held back by the laggard');
+  t.notOk(groups.wantsFrame(109), 'still within lagSplitMs');
+  t.equal(groups.groupCount, 1);
+  t.ok(groups.wantsFrame(110), 'lagSplitMs after the group was first seen held back, it wants a frame');
+  t.equal(groups.groupCount, 2, 'because the laggard was split off');
+  await groups.offer(frame(3), undefined, 111);
+  t.same([...fast.sent.at(-1)!], [0, 3], 'the fast member goes on with deltas');
+  t.equal(slow.sent.length, 2, 'the laggard gets nothing while it has no room');
+});
+
+t.test('time when every member is busy does not count as lag', async (t) => {
+  const groups = new DisplayGroups<Member>({ createEncoder: () => new FakeEncoder(), lagSplitMs: 100 });
+  const a = new Member();
+  const b = new Member();
+  groups.add(a);
+  groups.add(b);
+  await groups.offer(frame(1), undefined, 0);
+  await groups.offer(frame(2), undefined, 1);
+  // Both busy for far longer than lagSplitMs (a slow link for everyone): nobody holds anybody back.
+  t.notOk(groups.wantsFrame(50));
+  t.notOk(groups.wantsFrame(500));
+  a.ackAll();
+  t.notOk(groups.wantsFrame(510), 'a has room, b not yet: the lag clock starts now');
+  b.ackAll();
+  t.ok(groups.wantsFrame(560), 'b caught up within lagSplitMs');
+  t.equal(groups.groupCount, 1, 'so nobody was split off');
+  await groups.offer(frame(3), undefined, 560);
+  t.same(a.sent, b.sent, 'both got the same updates');
 });
