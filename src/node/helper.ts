@@ -31,7 +31,7 @@ export interface HelperConnectOptions {
   readonly timeoutMs?: number;
   /** How long to wait for the host user's answer (default 90 s). */
   readonly consentTimeoutMs?: number;
-  /** Largest screen accepted (default 16384 x 16384); bounds the decoder's memory. */
+  /** Largest screen accepted (default 8192 x 8192); bounds the decoder's memory. */
   readonly maxWidth?: number;
   readonly maxHeight?: number;
   /** Milliseconds clock; default Date.now. */
@@ -156,8 +156,8 @@ export class Helper extends EventEmitter {
       sessionId: est.keys.sessionId,
       width: est.welcome.width,
       height: est.welcome.height,
-      maxWidth: options.maxWidth ?? 16384,
-      maxHeight: options.maxHeight ?? 16384,
+      maxWidth: options.maxWidth ?? 8192,
+      maxHeight: options.maxHeight ?? 8192,
       clock,
     });
     // Bytes that came in with the handshake's last message count as received too.
