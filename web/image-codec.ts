@@ -4,6 +4,7 @@
  */
 import { ErrorCode, StateError, TesseraError } from '../src/core/index.js';
 import type { ImageCodec, LossyFormat } from '../src/codec/backends.js';
+import { checkLossyImage } from '../src/codec/image-header.js';
 
 const MIME: Readonly<Record<LossyFormat, string>> = { jpeg: 'image/jpeg', webp: 'image/webp' };
 
@@ -22,7 +23,13 @@ export class BrowserImageCodec implements ImageCodec {
     throw new StateError('the browser viewer does not encode images');
   }
 
+  /**
+   * Decodes a lossy tile; its header is checked first (format = the wire's, size = the tile's), because
+   * createImageBitmap decodes whatever the bytes are and allocates what their header announces.
+   * @throws {ProtocolError} TESSERA_ERR_IMAGE_DECODE_FAILED when the header names another format or size (nothing is decoded)
+   */
   async decode(bytes: Uint8Array, format: LossyFormat, width: number, height: number): Promise<Uint8Array> {
+    checkLossyImage(bytes, format, width, height);
     // Copy into a fresh ArrayBuffer: a Blob must not alias the decoder's buffers.
     const blob = new Blob([bytes.slice()], { type: MIME[format] });
     const bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });

@@ -35,7 +35,7 @@ export interface HelperConnectOptions {
   readonly timeoutMs?: number;
   /** How long to wait for the host user's answer (default 90 s). */
   readonly consentTimeoutMs?: number;
-  /** Largest screen accepted (default 16384 x 16384); bounds the decoder's memory. */
+  /** Largest screen accepted (default 8192 x 8192); bounds the decoder's memory. */
   readonly maxWidth?: number;
   readonly maxHeight?: number;
   /** Milliseconds clock; default Date.now. */
@@ -89,8 +89,9 @@ export class Helper extends EventEmitter {
     super();
     this.remote = info.remote;
     this.sessionId = info.sessionId;
-    this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
+    // The connection checks the announced size against the decoder's limit before anything is allocated for it.
     this.#connection = connection(this);
+    this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
   }
 
   /**

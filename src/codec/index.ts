@@ -5,7 +5,9 @@ export { createFramebuffer, cloneFramebuffer, MAX_SCREEN_DIMENSION } from './fra
 export type { Framebuffer, Rect } from './framebuffer.js';
 export { TileEncoder } from './tile-encoder.js';
 export type { TileEncoderOptions, EncodedUpdate, EncodeStats, QualityMode } from './tile-encoder.js';
-export { TileDecoder } from './tile-decoder.js';
+export { TileDecoder, DEFAULT_MAX_SCREEN_PX } from './tile-decoder.js';
+export { checkLossyImage, readImageHeader } from './image-header.js';
+export type { ImageHeader } from './image-header.js';
 export type { TileDecoderOptions, DecodeResult } from './tile-decoder.js';
 export { FflateInflateBackend } from './backends.js';
 export type { DeflateBackend, InflateBackend, ImageCodec, LossyFormat } from './backends.js';

@@ -2,8 +2,11 @@
  * The tile delta decoder, spec/codec.md. Pure and browser-safe: the inflater and the lossy image codec are injected.
  * Every update is parsed in full and checked against the limits before any pixel changes; an update that
  * fails part-way through painting leaves the decoder waiting for a key frame.
- * Memory is bounded by maxWidth * maxHeight (picture, copy snapshot, tile records) and the cache size.
+ * Memory is bounded by maxWidth * maxHeight (the picture, and the per-update cap on what an update may expand to:
+ * inflated tile records and decoded lossy tiles) and the cache size; copies are applied in place.
+ * Lossy tile images are checked from their headers (format and size) before any image decoder sees them.
  */
+import { DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
 import { ByteReader, ErrorCode, ProtocolError, StateError, TesseraError, invalidField } from '../core/index.js';
 import { FflateInflateBackend, type ImageCodec, type InflateBackend, type LossyFormat } from './backends.js';
 import {
@@ -13,15 +16,19 @@ import {
 } from './constants.js';
 import type { Framebuffer, Rect } from './framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
-import { applyCopies, COPY_FIELDS } from './kernels/copy.js';
+import { applyCopies, COPY_FIELDS, orderCopies } from './kernels/copy.js';
+import { checkLossyImage } from './image-header.js';
 import { grabRect, readFiltered, readPrev } from './kernels/pixels.js';
 import { TileCache } from './tile-cache.js';
 
 /** Options of TileDecoder. */
 export interface TileDecoderOptions {
-  /** Largest screen accepted, 1..16384 each; the decoder's memory is bounded by it. */
-  readonly maxWidth: number;
-  readonly maxHeight: number;
+  /**
+   * Largest screen accepted, 1..16384 each; default 8192 x 8192 (DEFAULT_MAX_SCREEN_PX, the largest canvas
+   * browsers reliably allocate). The decoder's memory is bounded by it: the picture is maxWidth * maxHeight * 4 bytes.
+   */
+  readonly maxWidth?: number;
+  readonly maxHeight?: number;
   /** Largest tile cache a key frame may ask for; default 2048 slots (32 MiB). */
   readonly maxCacheTiles?: number;
   /** Inflater of the session stream; default FflateInflateBackend (browser-safe). */
@@ -53,6 +60,13 @@ interface Parsed {
   lossyCount: number;
 }
 
+// The default largest screen edge of a decoder (spec/codec.md §8) lives with every other default.
+export { DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
+/** Most an update may expand to, in screens of width * height * 4 bytes (spec/codec.md §8). */
+export const MAX_UPDATE_SCREENS = 4;
+/** Bytes an update may expand to beyond MAX_UPDATE_SCREENS screens (record overhead of tiny screens). */
+export const UPDATE_SLACK_BYTES = 64 * 1024;
+
 const CONTEXT = 'codec-update';
 const RECORD_CONTEXT = 'tile-record';
 /** version 1, flags 1, seq 4, width 2, height 2 */
@@ -77,7 +91,9 @@ export class TileDecoder {
   #cacheTiles = 0;
   #raw = new Uint8Array(0);
   #copies = new Int32Array(16 * COPY_FIELDS);
-  #copyScratch: Uint32Array | undefined;
+  /** The order in which the parsed copies are applied in place, and orderCopies' counters. */
+  #copyOrder = new Int32Array(16);
+  #copyPending = new Int32Array(16);
   readonly #palette = new Uint32Array(256);
   /** The session colour table of INDEXED records, spec/codec.md §4.7. */
   readonly #colours = new Uint32Array(MAX_SESSION_COLOURS);
@@ -90,8 +106,9 @@ export class TileDecoder {
   #rects: Rect[] = [];
 
   /** @throws {StateError} TESSERA_ERR_BAD_STATE on limits outside 1..16384 */
-  constructor(options: TileDecoderOptions) {
-    const { maxWidth, maxHeight } = options;
+  constructor(options: TileDecoderOptions = {}) {
+    const maxWidth = options.maxWidth ?? DEFAULT_MAX_SCREEN_PX;
+    const maxHeight = options.maxHeight ?? DEFAULT_MAX_SCREEN_PX;
     if (!(Number.isInteger(maxWidth) && Number.isInteger(maxHeight) && maxWidth >= 1 && maxHeight >= 1 && maxWidth <= MAX_SCREEN_DIMENSION && maxHeight <= MAX_SCREEN_DIMENSION)) {
       throw new StateError(`decoder limit ${maxWidth}x${maxHeight} is outside 1..${MAX_SCREEN_DIMENSION}`);
     }
@@ -105,6 +122,15 @@ export class TileDecoder {
   /** The current picture, undefined before the first key frame. */
   get framebuffer(): Framebuffer | undefined {
     return this.#fb;
+  }
+
+  /** The largest screen this decoder accepts. */
+  get maxWidth(): number {
+    return this.#maxWidth;
+  }
+
+  get maxHeight(): number {
+    return this.#maxHeight;
   }
 
   /**
@@ -122,7 +148,7 @@ export class TileDecoder {
         res.catch(() => undefined);
         throw new StateError('update has lossy tiles and the image codec is asynchronous; use decodeAsync');
       }
-      decoded.push(this.#checkImage(i, res));
+      decoded.push(res);
     }
     return this.#apply(p, decoded);
   }
@@ -139,7 +165,7 @@ export class TileDecoder {
       } catch (err) {
         throw this.#fail(this.#imageError(i, err));
       }
-      decoded.push(this.#checkImage(i, res));
+      decoded.push(res);
     }
     return this.#apply(p, decoded);
   }
@@ -176,12 +202,6 @@ export class TileDecoder {
   #imageError(i: number, err: unknown): TesseraError {
     if (err instanceof TesseraError) return err;
     return new ProtocolError(ErrorCode.ImageDecodeFailed, `lossy tile ${i} could not be decoded`, { context: CONTEXT, field: 'lossyData', cause: err });
-  }
-
-  #checkImage(i: number, rgba: Uint8Array): Uint8Array {
-    const data = this.#lossyData[i]!;
-    void data;
-    return rgba;
   }
 
   /** Parses and checks everything outside the deflated body; changes nothing. spec/codec.md §2. */
@@ -232,8 +252,15 @@ export class TileDecoder {
       throw new ProtocolError(ErrorCode.LimitExceeded, `update has ${copyCount} copies, more than ${MAX_COPIES}`, { context: CONTEXT, field: 'copyCount', offset: copyAt, expected: MAX_COPIES, received: copyCount });
     }
     r.need(copyCount * 12, 'copies');
-    if (this.#copies.length < copyCount * COPY_FIELDS) this.#copies = new Int32Array(copyCount * COPY_FIELDS);
+    if (this.#copies.length < copyCount * COPY_FIELDS) {
+      this.#copies = new Int32Array(copyCount * COPY_FIELDS);
+      this.#copyOrder = new Int32Array(copyCount);
+      this.#copyPending = new Int32Array(copyCount);
+    }
     const copies = this.#copies;
+    // What the update may expand to (copied, inflated and decoded bytes), checked before each allocation.
+    const budget = MAX_UPDATE_SCREENS * width * height * 4 + UPDATE_SLACK_BYTES;
+    let expands = 0;
     for (let i = 0; i < copyCount; i++) {
       const at = r.offset;
       const c = i * COPY_FIELDS;
@@ -246,6 +273,11 @@ export class TileDecoder {
       if (w === 0 || h === 0 || sx + w > width || dx + w > width || sy + h > height || dy + h > height) {
         throw invalidField(CONTEXT, 'copy', at, `${w}x${h} from ${sx},${sy} to ${dx},${dy} is outside the ${width}x${height} screen`);
       }
+      expands += w * h * 4;
+      if (expands > budget) throw overBudget('copy', at, budget, expands);
+    }
+    if (!orderCopies(copies, copyCount, this.#copyOrder, this.#copyPending)) {
+      throw invalidField(CONTEXT, 'copies', copyAt, 'read and write each other in a cycle, so no order applies them in place');
     }
     const tileAt = r.offset;
     const tileCount = r.varuint('tileCount');
@@ -257,6 +289,8 @@ export class TileDecoder {
     if (rawLength > tileCount * MAX_TILE_RECORD_BYTES) {
       throw new ProtocolError(ErrorCode.LimitExceeded, `tile records of ${rawLength} bytes exceed ${tileCount * MAX_TILE_RECORD_BYTES} for ${tileCount} tiles`, { context: CONTEXT, field: 'rawLength', offset: rawAt, expected: tileCount * MAX_TILE_RECORD_BYTES, received: rawLength });
     }
+    expands += rawLength;
+    if (expands > budget) throw overBudget('rawLength', rawAt, budget, expands);
     const bodyAt = r.offset;
     const bodyLength = r.varuint('bodyLength');
     if ((tileCount === 0) !== (bodyLength === 0) || (tileCount === 0) !== (rawLength === 0)) {
@@ -282,9 +316,19 @@ export class TileDecoder {
       const format = r.u8('lossyFormat');
       if (format !== LOSSY_JPEG && format !== LOSSY_WEBP) throw invalidField(CONTEXT, 'lossyFormat', at, 'is unknown', format);
       const len = r.varuint('lossyLength');
+      const data = r.bytesView(len, 'lossyData');
+      const size = this.#tileSize(t, width, height, cols);
+      const w = size >>> 16, h = size & 0xffff;
+      expands += w * h * 4;
+      if (expands > budget) throw overBudget('lossyTile', at, budget, expands);
+      // The image's own header must name the wire's format and the tile's size before any decoder sees it.
+      if (this.#imageCodec !== undefined) checkLossyImage(data, format === LOSSY_WEBP ? 'webp' : 'jpeg', w, h);
       this.#lossyTiles[i] = t;
       this.#lossyFormats[i] = format;
-      this.#lossyData.push(r.bytesView(len, 'lossyData'));
+      this.#lossyData.push(data);
+    }
+    if (lossyCount > 0 && this.#imageCodec === undefined) {
+      throw new ProtocolError(ErrorCode.UnexpectedMessage, 'update has lossy tiles but the decoder has no image codec', { context: CONTEXT, field: 'lossyCount', offset: lossyAt });
     }
     r.end();
     return { key, seq, width, height, cacheTiles, copyCount, tileCount, rawLength, body, lossyCount };
@@ -316,7 +360,6 @@ export class TileDecoder {
       if (this.#fb === undefined || this.#fb.width !== p.width || this.#fb.height !== p.height) {
         this.#pix = new Uint32Array(p.width * p.height);
         this.#fb = { width: p.width, height: p.height, data: new Uint8Array(this.#pix.buffer) };
-        this.#copyScratch = undefined;
       } else {
         this.#pix.fill(0);
       }
@@ -335,7 +378,7 @@ export class TileDecoder {
     const rects: Rect[] = [];
     this.#rects = rects;
     this.#painted.fill(0);
-    this.#copyScratch = applyCopies(pix, W, W * H, this.#copies, p.copyCount, this.#copyScratch);
+    applyCopies(pix, W, this.#copies, p.copyCount, this.#copyOrder);
     for (let i = 0; i < p.copyCount; i++) {
       const c = i * COPY_FIELDS;
       rects.push({ x: this.#copies[c + 2]!, y: this.#copies[c + 3]!, width: this.#copies[c + 4]!, height: this.#copies[c + 5]! });
@@ -578,4 +621,9 @@ export class TileDecoder {
       k += take;
     }
   }
+}
+
+/** The error for an update whose parts would expand past the per-update cap, spec/codec.md §8. */
+function overBudget(field: string, offset: number, budget: number, expands: number): ProtocolError {
+  return new ProtocolError(ErrorCode.LimitExceeded, `update expands to more than ${budget} bytes (${MAX_UPDATE_SCREENS} screens)`, { context: CONTEXT, field, offset, expected: budget, received: expands });
 }

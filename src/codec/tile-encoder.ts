@@ -15,7 +15,7 @@ import { CopyDetector } from './copy-detect.js';
 import type { Framebuffer, Rect } from './framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
 import { countEqual, firstDifference, hashRows, rectEqual } from './kernels/compare.js';
-import { applyCopies, COPY_FIELDS } from './kernels/copy.js';
+import { applyCopies, COPY_FIELDS, orderCopiesDroppingCycles } from './kernels/copy.js';
 import {
   buildPalette, chooseSpatialFilter, PALETTE_SCRATCH_COLOURS, indexBits, isOpaque, packIndices, PaletteScratch, sortPalette, writeColours, writeFiltered, writePrev, writeRuns,
 } from './kernels/pixels.js';
@@ -88,6 +88,8 @@ const PALETTE_USE_LIMIT = 256;
 const INDEXED_USE_LIMIT = PALETTE_SCRATCH_COLOURS;
 /** Fraction of a tile that must match the prediction before FILTER_PREV is used. */
 const PREV_MIN_MATCH = 0.75;
+/** Copies an encoder drops to break a cycle among its copies before it sends none (spec/codec.md §3). */
+const MAX_COPY_CYCLE_DROPS = 16;
 /** Distinct colours (counted up to here) above which a tile counts as photographic for the lossy modes. */
 const PHOTO_COLOURS = 256;
 /** JPEG/WebP quality per lossy mode. */
@@ -126,7 +128,9 @@ export class TileEncoder {
   #ref!: Uint32Array;
   #ref8!: Uint8Array;
   #aligned: Uint32Array | undefined;
-  #copyScratch: Uint32Array | undefined;
+  /** Application order of the detected copies and orderCopies' counters (spec/codec.md §3). */
+  #copyOrder = new Int32Array(64);
+  #copyPending = new Int32Array(64);
   #changed!: Uint8Array;
   #changedList!: Int32Array;
   #paint!: Uint8Array;
@@ -211,7 +215,6 @@ export class TileEncoder {
     this.#ref = new Uint32Array(width * height);
     this.#ref8 = new Uint8Array(this.#ref.buffer);
     this.#aligned = undefined;
-    this.#copyScratch = undefined;
     this.#changed = new Uint8Array(this.#tiles);
     this.#changedList = new Int32Array(this.#tiles);
     this.#paint = new Uint8Array(this.#tiles);
@@ -328,8 +331,16 @@ export class TileEncoder {
         newHash: this.#newHash, newUniform: this.#newUniform, refHash: this.#refHash, refUniform: this.#refUniform,
       }, this.#detectMoves);
       if (detector.copyCount > 0) {
+        if (this.#copyOrder.length < detector.copyCount) {
+          this.#copyOrder = new Int32Array(detector.copies.length / COPY_FIELDS);
+          this.#copyPending = new Int32Array(detector.copies.length / COPY_FIELDS);
+        }
+        // Copies whose reads and writes form a cycle cannot be applied in place (spec/codec.md §3): drop the weaker ones.
+        detector.copyCount = orderCopiesDroppingCycles(detector.copies, detector.copyCount, this.#copyOrder, this.#copyPending, MAX_COPY_CYCLE_DROPS);
+      }
+      if (detector.copyCount > 0) {
         if (this.quality !== 'lossless') this.#taintCopies();
-        this.#copyScratch = applyCopies(this.#ref, W, W * H, detector.copies, detector.copyCount, this.#copyScratch);
+        applyCopies(this.#ref, W, detector.copies, detector.copyCount, this.#copyOrder);
         stats.copies = detector.copyCount;
         for (let i = 0; i < detector.copyCount; i++) {
           const c = i * COPY_FIELDS;

@@ -4,7 +4,7 @@
  * so the host's flow control paces to what the helper can draw (spec/session.md §6.3). Browser-safe: the owner
  * injects the decoder's inflate and image back-ends.
  */
-import { ErrorCode, toTesseraError, type Clock, type TesseraError } from '../core/index.js';
+import { ErrorCode, ProtocolError, toTesseraError, type Clock, type TesseraError } from '../core/index.js';
 import type { DecodeResult, TileDecoder } from '../codec/tile-decoder.js';
 import type { InputEvent } from '../input/events.js';
 import type { Mode } from '../handshake/constants.js';
@@ -56,7 +56,21 @@ export class HelperConnection {
   #frames = 0;
   #closed: CloseInfo | undefined;
 
+  /**
+   * @throws {ProtocolError} TESSERA_ERR_LIMIT_EXCEEDED when the Welcome announces a screen larger than the decoder
+   *   accepts (the link is destroyed; nothing was allocated for it)
+   */
   constructor(est: Established, decoder: TileDecoder, options: HelperConnectionOptions) {
+    const { width, height } = est.welcome;
+    if (!(width <= decoder.maxWidth && height <= decoder.maxHeight)) {
+      est.link.destroy();
+      throw new ProtocolError(ErrorCode.LimitExceeded, `the host announced a ${width}x${height} screen; this helper accepts at most ${decoder.maxWidth}x${decoder.maxHeight}`, {
+        context: 'welcome',
+        field: 'width',
+        expected: decoder.maxWidth,
+        received: width,
+      });
+    }
     this.#clock = options.clock;
     this.#events = options.events;
     this.#decoder = decoder;

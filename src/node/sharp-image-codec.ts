@@ -1,9 +1,14 @@
 /**
  * The codec's ImageCodec on sharp (libvips): JPEG or WebP for lossy tiles in Node.
  * Both directions are asynchronous, so encoders and decoders using it call encodeAsync / decodeAsync.
+ *
+ * libvips decodes any format it knows (PNG, GIF, TIFF, HEIF, SVG, ...) and allocates what the image's header
+ * announces, so decode() first checks the header with checkLossyImage (format = the wire's, size = the tile's)
+ * and then tells sharp to refuse any image of more pixels than the tile.
  */
 import sharp from 'sharp';
 import type { ImageCodec, LossyFormat } from '../codec/backends.js';
+import { checkLossyImage } from '../codec/image-header.js';
 
 /** sharp-backed lossy tile codec. */
 export class SharpImageCodec implements ImageCodec {
@@ -15,8 +20,17 @@ export class SharpImageCodec implements ImageCodec {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
-  async decode(bytes: Uint8Array, _format: LossyFormat, width: number, height: number): Promise<Uint8Array> {
-    const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  /**
+   * Decodes a lossy tile to `width * height` RGBA pixels with alpha 255 (spec/codec.md §4.6).
+   * @throws {ProtocolError} TESSERA_ERR_IMAGE_DECODE_FAILED when the header names another format or size (nothing is decoded)
+   */
+  async decode(bytes: Uint8Array, format: LossyFormat, width: number, height: number): Promise<Uint8Array> {
+    checkLossyImage(bytes, format, width, height);
+    const { data, info } = await sharp(bytes, { limitInputPixels: width * height, pages: 1 })
+      .removeAlpha()
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.width !== width || info.height !== height) {
       throw new RangeError(`image is ${info.width}x${info.height}, tile is ${width}x${height}`);
     }

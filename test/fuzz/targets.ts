@@ -24,6 +24,8 @@ import {
 import { parseMsRcIncident } from '../../src/handshake/msrc-incident.js';
 import { decodeMsRcIncidentBytes } from '../../src/node/msrc-incident-file.js';
 import { TileDecoder } from '../../src/codec/index.js';
+import { SharpImageCodec } from '../../src/node/sharp-image-codec.js';
+import sharp from 'sharp';
 import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputEvent } from '../../src/input/index.js';
 import { HostSession } from '../../src/session/host-session.js';
 import { HelperSession } from '../../src/session/helper-session.js';
@@ -385,6 +387,81 @@ const codecTarget: FuzzTarget<CodecInstance> = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
+// Codec, lossy tiles through the real image decoder
+
+interface LossySeed {
+  readonly format: 'jpeg' | 'webp';
+  /** The screen is one tile of this size, so the image must be exactly this size. */
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: Uint8Array;
+}
+
+let lossySeeds: Promise<LossySeed[]> | undefined;
+
+/** JPEG and WebP tiles from sharp (the encoder's own settings and a few others), at full and edge-tile sizes. */
+function makeLossySeeds(): Promise<LossySeed[]> {
+  lossySeeds ??= (async () => {
+    const picture = (w: number, h: number) => {
+      const rgba = new Uint8Array(w * h * 4);
+      for (let i = 0; i < w * h; i++) rgba.set([(i * 7) & 255, (i * 13) & 255, (i >> 3) & 255, 255], i * 4);
+      return sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).removeAlpha();
+    };
+    const specs: Array<[LossySeed['format'], number, number, (img: ReturnType<typeof picture>) => ReturnType<typeof picture>]> = [
+      ['jpeg', 64, 64, (img) => img.jpeg({ quality: 80 })],
+      ['jpeg', 64, 64, (img) => img.jpeg({ quality: 95, chromaSubsampling: '4:4:4' })],
+      ['jpeg', 17, 5, (img) => img.jpeg({ quality: 50, progressive: true })],
+      ['webp', 64, 64, (img) => img.webp({ quality: 80, effort: 1 })],
+      ['webp', 40, 64, (img) => img.webp({ quality: 50, effort: 1 })],
+    ];
+    const seeds: LossySeed[] = [];
+    for (const [format, width, height, enc] of specs) seeds.push({ format, width, height, bytes: bytesOf(await enc(picture(width, height)).toBuffer()) });
+    return seeds;
+  })();
+  return lossySeeds;
+}
+
+/** A key frame of one `width x height` tile carrying `bytes` as its lossy image, spec/codec.md §2. */
+function lossyUpdate(seed: LossySeed, bytes: Uint8Array): Uint8Array {
+  const head = [1, 1, 0, 0, 0, 0, seed.width >> 8, seed.width & 255, seed.height >> 8, seed.height & 255, 0, 0, 0, 0, 0, 0, 1, 0, seed.format === 'jpeg' ? 1 : 2];
+  let len = bytes.length;
+  do {
+    head.push((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+    len >>>= 7;
+  } while (len > 0);
+  return concat(Uint8Array.from(head), bytes);
+}
+
+interface LossyInstance {
+  readonly decoder: TileDecoder;
+  readonly seeds: LossySeed[];
+}
+
+/** TileDecoder.decodeAsync with the real SharpImageCodec: mutated tile images reach libvips only past the header checks. */
+const codecLossyTarget: FuzzTarget<Promise<LossyInstance>> = {
+  name: 'codec-lossy',
+  description: 'TileDecoder.decodeAsync with the real SharpImageCodec of a key frame whose one lossy tile carries a mutated JPEG or WebP (seeds from sharp); ONE decoder for the whole run, which must then decode a valid lossy tile to the right size',
+  reset: 'never',
+  contextual: true,
+  cost: 4,
+  seeds: async () => (await makeLossySeeds()).map((s) => s.bytes),
+  create: async () => ({ decoder: new TileDecoder({ maxWidth: 256, maxHeight: 256, imageCodec: new SharpImageCodec() }), seeds: await makeLossySeeds() }),
+  async decode(bytes, pending, ctx) {
+    const inst = await pending;
+    const seed = inst.seeds[ctx.seedIndex % inst.seeds.length]!;
+    await inst.decoder.decodeAsync(lossyUpdate(seed, bytes));
+  },
+  async valid(pending) {
+    const inst = await pending;
+    for (const seed of inst.seeds) {
+      const r = await inst.decoder.decodeAsync(lossyUpdate(seed, seed.bytes));
+      check(r.framebuffer.width === seed.width && r.framebuffer.data.length === seed.width * seed.height * 4, 'codec-lossy: a valid tile decodes');
+      check(r.framebuffer.data[3] === 255, 'codec-lossy: alpha is 255');
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
 // Input
 
 interface InputVectors {
@@ -586,6 +663,7 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   statelessTarget('policy', 'parsePolicy of a policy file', POLICY_SEEDS, (b) => parsePolicy(dec.decode(b))),
   statelessTarget('helpers', 'parseHelpers of a helpers directory file', HELPERS_SEEDS, (b) => parseHelpers(dec.decode(b))),
   codecTarget,
+  codecLossyTarget,
   inputBatchTarget,
   textTarget,
   msrcTarget,
