@@ -98,6 +98,8 @@ export interface AttackReport {
   readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
   readonly acks: number;
+  /** Updates the scripted host sent. */
+  readonly updatesSent: number;
 }
 
 const CHILD = fileURLToPath(new URL('./hostile-helper-child.ts', import.meta.url));
@@ -111,6 +113,7 @@ export async function runAttack(options: AttackOptions, script: (host: ScriptedH
   const sockets: Socket[] = [];
   let scriptDone: Promise<void> | undefined;
   let acks = 0;
+  let updatesSent = 0;
   const server = createServer((sock) => {
     sockets.push(sock);
     sock.on('error', () => {});
@@ -149,6 +152,7 @@ export async function runAttack(options: AttackOptions, script: (host: ScriptedH
         send: async (update) => {
           if (closed || sock.destroyed) return false;
           session.sendUpdate(update, Date.now());
+          updatesSent++;
           return pump();
         },
         close: () => {
@@ -190,7 +194,7 @@ export async function runAttack(options: AttackOptions, script: (host: ScriptedH
     } catch {
       report = {};
     }
-    return { closed: false, frames: 0, maxRssMiB: Number.NaN, ...report, exitCode, signal, stderr: stderr.slice(-2000), acks };
+    return { closed: false, frames: 0, maxRssMiB: Number.NaN, ...report, exitCode, signal, stderr: stderr.slice(-2000), acks, updatesSent };
   } finally {
     for (const s of sockets) s.destroy();
     server.close();
