@@ -12,6 +12,7 @@ import { runKeygen } from './commands/keygen.js';
 import { runInvitations } from './commands/invitations.js';
 import { runInspect } from './commands/inspect.js';
 import { runBench } from './commands/bench.js';
+import { printable, printableLines } from './printable.js';
 
 const USAGE = `usage: tessera <command> [options]
 
@@ -99,7 +100,8 @@ export async function main(argv: string[]): Promise<number> {
       message: describeError(err),
       exitCode: code,
     });
-    process.stderr.write(`tessera: ${describeError(err)}\n`);
+    // Error messages can quote what a peer or a received file said: one escaped line, but our usage text keeps its lines.
+    process.stderr.write(`tessera: ${err instanceof UsageError ? printableLines(describeError(err)) : printable(describeError(err))}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return code;
   }

@@ -3,6 +3,7 @@
  * x ends every session). Raw keys on a TTY; lines ("y", "n", "revoke", "pause", "end") otherwise.
  */
 import { createInterface } from 'node:readline';
+import { printableLines } from './printable.js';
 
 export interface TerminalHandlers {
   onRevoke(): void;
@@ -59,7 +60,8 @@ export class HostTerminal {
   #queue: Promise<unknown> = Promise.resolve();
 
   #askNow(question: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    process.stderr.write(question);
+    // The caller escaped the fields a peer controls; this keeps any that slipped through from sending escapes.
+    process.stderr.write(printableLines(question));
     return new Promise((resolve) => {
       const done = (answer: boolean) => {
         clearTimeout(timer);

@@ -8,6 +8,10 @@ import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitat
 import { parseKey } from '../../handshake/index.js';
 import { passwordFrom, onInterrupt, sleep } from './common.js';
 import { readIdentity } from './identity.js';
+import { printable } from '../printable.js';
+
+/** Most characters of a close message shown in one line. */
+const CLOSE_MESSAGE_CHARS = 300;
 
 const VIEW_OPTIONS = {
   'request-control': { type: 'boolean' },
@@ -114,7 +118,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
   if (recordDir) mkdirSync(recordDir, { recursive: true });
   out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote });
-  out.say(`connected to ${helper.remote} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
+  out.say(`connected to ${printable(helper.remote, 80)} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
 
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();
@@ -142,7 +146,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   });
   helper.on('chat', (text: string) => {
     out.event('chat', { text });
-    out.say(`host: ${text}`);
+    out.say(`host: ${printable(text)}`);
   });
   helper.on('close', finish);
   if (durationS !== undefined) setTimeout(finish, durationS * 1000).unref();
@@ -164,12 +168,12 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   if (snapshot) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(snapshot, await encodePng(helper.framebuffer, 6));
-    out.say(`last frame written to ${snapshot}`);
+    out.say(`last frame written to ${printable(snapshot)}`);
   }
   const s = helper.stats;
   out.event('stats', { frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent, rttMs: s.rttMs ?? null, recorded });
   out.event('closed', { reason: info.reason, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
-  out.say(`session closed (${info.reason}${info.message ? `: ${info.message}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
+  out.say(`session closed (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
   if (info.error && info.reason === 'protocol-error') return 1;
   return 0;
 }
