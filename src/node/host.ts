@@ -6,7 +6,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { writeFileSync } from 'node:fs';
+import { writeSecretFile } from './secret-file.js';
 import { AbortError, ConfigError, ErrorCode, StateError, TesseraError, type Clock } from '../core/index.js';
 import {
   DEFAULT_POLICY,
@@ -155,7 +155,7 @@ export class HostInvitation {
 
   /** Writes the `.tessera` file with mode 0600. */
   toFile(path: string): void {
-    writeFileSync(path, this.invitation.toText(), { mode: 0o600 });
+    writeSecretFile(path, this.invitation.toText());
   }
 
   /** A printable summary without the secret. */
