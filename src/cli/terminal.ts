@@ -3,6 +3,7 @@
  * x ends every session). Raw keys on a TTY; lines ("y", "n", "revoke", "pause", "end") otherwise.
  */
 import { createInterface } from 'node:readline';
+import { UsageError } from './errors.js';
 import { printableLines } from './printable.js';
 
 export interface TerminalHandlers {
@@ -103,10 +104,13 @@ export class HostTerminal {
   }
 }
 
-/** Reads a password from the terminal without echo. */
-export function askPassword(prompt: string): Promise<string> {
+/**
+ * Reads a password from the terminal without echo.
+ * @throws {UsageError} when stdin is not a terminal
+ */
+export async function askPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) throw new Error('--password needs a terminal; use --password-file in scripts');
+  if (!stdin.isTTY) throw new UsageError('--password asks on a terminal and there is none; in scripts use --password-file F or the TESSERA_PASSWORD environment variable');
   process.stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.resume();

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
 import { parseKey } from '../../handshake/index.js';
-import { passwordFrom, onInterrupt, sleep } from './common.js';
+import { passwordFrom, onInterrupt, sleep, PASSWORD_WAYS } from './common.js';
 import { readIdentity } from './identity.js';
 import { printable } from '../printable.js';
 
@@ -34,20 +34,22 @@ export const runConnect: Command = {
   usage: `usage: tessera connect INVITATION|URL|FILE.eml [options]
 
 Joins a host with an invitation: a .tessera file, a tessera:// URL, or a saved email (.eml) that carries one.
-  --password P         the invitation's password (or --password-file F, first line)
+  --password           ask for the invitation's password on the terminal
+  --password-file F    the password is the first line of F (for scripts; or set TESSERA_PASSWORD)
+                       a password is never taken on the command line (--password VALUE is refused)
 ${VIEW_USAGE}
 
 Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
 4 connection failed, 5 invitation invalid or expired.`,
-  options: { ...VIEW_OPTIONS, password: { type: 'string' }, 'password-file': { type: 'string' } },
+  options: { ...VIEW_OPTIONS, password: { type: 'boolean' }, 'password-file': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(values, positionals, out) {
     const target = positionals[0]!;
     // Read without the local expiry check: the host's clock decides (TICKET_EXPIRED); a local check only explains
     // a failed connection below.
     const invitation = await loadInvitationForConnect(target);
-    const password = passwordFrom(values);
-    if (invitation.passwordRequired && password === undefined) throw new UsageError('this invitation needs a password: pass --password or --password-file');
+    const password = await passwordFrom(values);
+    if (invitation.passwordRequired && password === undefined) throw new UsageError(`this invitation needs a password: give it with ${PASSWORD_WAYS}`);
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     try {

@@ -3,7 +3,7 @@ import type { Command } from '../main.js';
 import { numberOption } from '../main.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { HostTerminal, askPassword } from '../terminal.js';
+import { HostTerminal } from '../terminal.js';
 import { printable } from '../printable.js';
 import { passwordFrom, onInterrupt, sleep } from './common.js';
 import {
@@ -46,8 +46,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
   --mode view|control  mode the invitation offers (default control; policy may lower it)
   --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
-  --password           ask for an invitation password on the terminal (--password-file F for scripts)
-  --invite FILE        where to write the invitation (.tessera)
+  --password           protect the invitation with a password, asked on the terminal
+  --password-file F    the password is the first line of F (for scripts; or set TESSERA_PASSWORD)
+                       a password is never taken on the command line (--password VALUE is refused)
+  --invite FILE        where to write the invitation (.tessera; mode 0600, atomically, never through a symbolic link)
   --name NAME          display name shown to the helper
   --policy FILE        group-policy settings (JSON: solicited, offer)
   --helpers FILE       helpers directory for offers (JSON: users, groups)
@@ -97,7 +99,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? 3389;
     const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
-    const password = values.password ? await askPassword('invitation password: ') : passwordFrom({ 'password-file': values['password-file'] });
+    const password = await passwordFrom(values, 'invitation password: ');
     const webPort = numberOption(values.web, 'web', { min: 0, max: 65535 });
     if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
     if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
