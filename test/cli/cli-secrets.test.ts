@@ -1,9 +1,10 @@
 /**
  * Secrets on disk and in argv (issue #16): passwords never come from the command line, and the files that hold a
- * secret (--invite, keygen --out) are 0600, replaced atomically and never written through a symbolic link.
+ * secret (--invite, keygen --out) are 0600, replaced atomically and never written through a symbolic link; a state
+ * folder that cannot be read is reported as such, not taken for an empty one.
  */
 import t from 'tap';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliProcess, runCli } from '../helpers/cli.js';
@@ -116,4 +117,27 @@ t.test('keygen --out: 0600 over an existing 0644 file with --force; a symbolic l
   symlinkSync(join(tmp, 'nowhere'), dangling);
   const d = await runCli(['keygen', '--out', dangling]);
   t.equal(d.code, 2, 'a dangling link counts as existing');
+});
+
+t.test('an unreadable state folder is reported, not taken for an empty one', async (t) => {
+  const state = join(tmp, 'state');
+  const host = new CliProcess(['host', '--port', '0', '--json', '--accept', 'auto', '--state', state], { env: env() });
+  t.teardown(() => host.stop());
+  const listening = await host.waitFor('listening');
+  renameSync(state, `${state}.away`);
+  writeFileSync(state, 'in the way');
+  const r = await runCli(['connect', String(listening.url), '--timeout', '5', '--json'], { env: env() });
+  t.not(r.code, 0, 'the helper is not admitted');
+  t.notOk(r.events.some((e) => e.event === 'refused' && e.code === 'TICKET_UNKNOWN'), `and not told TICKET_UNKNOWN: ${r.stderr}`);
+  const reported = await host.waitFor('error', (e) => /turned away: could not read .*tickets\.json \(ENOTDIR\)/.test(String(e.message)));
+  t.equal(reported.code, 'TESSERA_ERR_IO');
+  t.match(host.stderr, /warning: a helper was turned away: could not read .*tickets\.json \(ENOTDIR\); check the state folder/);
+  const list = await runCli(['invitations', 'list', '--state', state], { env: env() });
+  t.not(list.code, 0, 'invitations list fails');
+  t.notMatch(list.stdout, /no invitations/);
+  t.match(list.stderr, /tessera: (state folder could not be created|could not read .*tickets\.json) \((ENOTDIR|EEXIST)\)/);
+  rmSync(state);
+  renameSync(`${state}.away`, state);
+  const ok = await runCli(['connect', String(listening.url), '--frames', '1', '--json'], { env: env() });
+  t.equal(ok.code, 0, `admitted once the folder is back: ${ok.stderr}`);
 });

@@ -24,6 +24,7 @@ import {
   type ScreenSource,
   type QualityMode,
   type Mode,
+  type AuditEvent,
 } from '../../index.js';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
@@ -134,6 +135,22 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     host.on('error', (err: Error) => {
       out.event('error', { code: (err as { code?: string }).code ?? null, message: err.message });
       out.warn(printable(err.message));
+    });
+    // A handshake that failed on our side: if the state folder cannot be read, say so (once until it recovers),
+    // since every helper is then turned away with a closed connection.
+    let stateWarning: string | undefined;
+    host.on('audit', (e: AuditEvent) => {
+      if (e.decision !== 'error' || typeof values.state !== 'string') return;
+      try {
+        host.listInvitations();
+        stateWarning = undefined;
+      } catch (err) {
+        const message = `a helper was turned away: ${(err as Error).message}`;
+        if (message === stateWarning) return;
+        stateWarning = message;
+        out.event('error', { code: (err as { code?: string }).code ?? null, message });
+        out.warn(`${printable(message)}; check the state folder ${printable(values.state)}`);
+      }
     });
     try {
       const bound = await host.listen({ port, host: bind, signal: controller.signal });
