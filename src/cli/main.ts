@@ -13,6 +13,8 @@ import { runKeygen } from './commands/keygen.js';
 import { runInvitations } from './commands/invitations.js';
 import { runInspect } from './commands/inspect.js';
 import { runBench } from './commands/bench.js';
+import { PASSWORD_WAYS } from './commands/common.js';
+import { printable, printableLines } from './printable.js';
 
 const USAGE = `usage: tessera <command> [options]
 
@@ -68,9 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command '${name}'; run 'tessera --help'`);
+    const takesPassword = 'password' in command.options;
+    if (takesPassword && rest.some((a) => a.startsWith('--password='))) throw passwordOnCommandLine();
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true, tokens: true });
     } catch (err) {
       throw new UsageError(`${(err as Error).message.replace(/\.$/, '')}; run 'tessera ${name} --help'`);
     }
@@ -79,6 +83,12 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.Ok;
     }
     const { min, max } = command.positionals ?? { min: 0, max: 0 };
+    // A bare --password asks on the terminal; a word right after it that the command has no room for is a password
+    // typed on the command line, where other users can read it (ps, shell history): refuse it without echoing it.
+    if (takesPassword && parsed.positionals.length > max) {
+      const tokens = parsed.tokens ?? [];
+      if (tokens.some((tok, i) => tok.kind === 'option' && (tok.name as string) === 'password' && tokens[i + 1]?.kind === 'positional')) throw passwordOnCommandLine();
+    }
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
       throw new UsageError(`wrong number of arguments\n${command.usage}`);
     }
@@ -92,10 +102,16 @@ export async function main(argv: string[]): Promise<number> {
       message: describeError(err),
       exitCode: code,
     });
-    process.stderr.write(`tessera: ${describeError(err)}\n`);
+    // Error messages can quote what a peer or a received file said: one escaped line, but our usage text keeps its lines.
+    process.stderr.write(`tessera: ${err instanceof UsageError ? printableLines(describeError(err)) : printable(describeError(err))}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return code;
   }
+}
+
+/** The refusal of `--password VALUE`; it never repeats the value. */
+function passwordOnCommandLine(): UsageError {
+  return new UsageError(`a password is never taken on the command line, where other users can read it: use ${PASSWORD_WAYS}`);
 }
 
 const isEntry = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(ts|js)$/.test(process.argv[1]);

@@ -1,4 +1,11 @@
-/** Human or JSON-lines output for the tessera command. */
+import { printable, printableLines, terminalSafeJson } from './printable.js';
+
+/**
+ * Human or JSON-lines output for the tessera command. Fields a peer controls are passed through `printable` where
+ * the line is composed; `say`, `warn` and `status` escape control characters once more as a second line of defence
+ * (keeping only the newlines of a multi-line message), and JSON lines escape what JSON.stringify leaves raw (C1 and
+ * bidirectional controls) as \uXXXX, which parses to the same value.
+ */
 export class Output {
   readonly json: boolean;
   readonly debug: boolean;
@@ -13,26 +20,26 @@ export class Output {
 
   /** A machine-readable event (JSON mode only): one JSON object per line with an `event` field. */
   event(event: string, fields: Record<string, unknown> = {}): void {
-    if (this.json) process.stdout.write(JSON.stringify({ event, ...fields }) + '\n');
+    if (this.json) process.stdout.write(terminalSafeJson(JSON.stringify({ event, ...fields })) + '\n');
   }
 
   /** A line for people (human mode only). */
   say(line: string): void {
     if (this.json) return;
     this.#clearStatus();
-    process.stdout.write(line + '\n');
+    process.stdout.write(printableLines(line) + '\n');
   }
 
   /** A warning for people, on stderr in both modes. */
   warn(line: string): void {
     this.#clearStatus();
-    process.stderr.write(`warning: ${line}\n`);
+    process.stderr.write(`warning: ${printableLines(line)}\n`);
   }
 
   /** A live one-line status on stderr (TTY only, human mode). */
   status(line: string): void {
     if (this.json || !this.#tty) return;
-    process.stderr.write(`\r\x1b[2K${line}`);
+    process.stderr.write(`\r\x1b[2K${printable(line)}`);
     this.#statusShown = true;
   }
 

@@ -3,6 +3,8 @@
  * x ends every session). Raw keys on a TTY; lines ("y", "n", "revoke", "pause", "end") otherwise.
  */
 import { createInterface } from 'node:readline';
+import { UsageError } from './errors.js';
+import { printableLines } from './printable.js';
 
 export interface TerminalHandlers {
   onRevoke(): void;
@@ -59,7 +61,8 @@ export class HostTerminal {
   #queue: Promise<unknown> = Promise.resolve();
 
   #askNow(question: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    process.stderr.write(question);
+    // The caller escaped the fields a peer controls; this keeps any that slipped through from sending escapes.
+    process.stderr.write(printableLines(question));
     return new Promise((resolve) => {
       const done = (answer: boolean) => {
         clearTimeout(timer);
@@ -101,10 +104,13 @@ export class HostTerminal {
   }
 }
 
-/** Reads a password from the terminal without echo. */
-export function askPassword(prompt: string): Promise<string> {
+/**
+ * Reads a password from the terminal without echo.
+ * @throws {UsageError} when stdin is not a terminal
+ */
+export async function askPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) throw new Error('--password needs a terminal; use --password-file in scripts');
+  if (!stdin.isTTY) throw new UsageError('--password asks on a terminal and there is none; in scripts use --password-file F or the TESSERA_PASSWORD environment variable');
   process.stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.resume();

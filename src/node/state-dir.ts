@@ -2,12 +2,13 @@
  * The host's state folder: created with mode 0700, files written atomically (temp file, fsync, rename,
  * directory fsync) with mode 0600. Also holds the host's static X25519 key (host-key.json).
  */
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, ErrorCode, INSPECT, TesseraError } from '../core/index.js';
 import { dhKeyPair, fromBase64, toBase64 } from '../handshake/crypto.js';
 import { fingerprint } from '../handshake/invitation.js';
+import { writeSecretFile } from './secret-file.js';
 
 /** Creates the folder (and parents) if needed and makes it 0700. */
 export function ensureStateDir(dir: string): void {
@@ -19,43 +20,9 @@ export function ensureStateDir(dir: string): void {
   }
 }
 
-/** Writes `data` to `path` atomically with mode 0600. */
+/** Writes `data` to `path` atomically with mode 0600, never through a symbolic link (see writeSecretFile). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-    syncDir(join(path, '..'));
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // The temp file may not exist; nothing to clean.
-    }
-    throw ioError(`could not write ${path}`, err);
-  }
-}
-
-function syncDir(dir: string): void {
-  if (process.platform === 'win32') return;
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some file systems refuse fsync on directories; the rename is still atomic.
-  }
+  writeSecretFile(path, data);
 }
 
 /** The host's static X25519 key pair. util.inspect shows only the fingerprint. */

@@ -2,9 +2,12 @@
  * File-backed TicketStore (spec/handshake.md §2.4): all tickets in `<stateDir>/tickets.json` (mode 0600,
  * folder 0700), rewritten atomically on every change. Tickets survive restarts; the file is re-read when
  * another process (e.g. `tessera invitations revoke`) changed it. Stores verifiers, never secrets.
+ * A missing tickets.json is an empty store; one that is there but cannot be read (EACCES, EIO, a folder in its place,
+ * the state folder swapped for a file or gone) is an error (TESSERA_ERR_IO), never an empty store: otherwise a host
+ * would answer TICKET_UNKNOWN to every invitation it issued, and the next change would overwrite them all.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError, INSPECT } from '../core/index.js';
 import { fromBase64, toBase64 } from '../handshake/crypto.js';
 import type { Mode } from '../handshake/constants.js';
@@ -20,7 +23,11 @@ export class FileTicketStore implements TicketStore {
   #tickets = new Map<string, TicketRecord>();
   #stamp = '';
 
-  /** Opens (creating the folder if needed) and loads the store. @throws {ConfigError} on a malformed file */
+  /**
+   * Opens (creating the folder if needed) and loads the store.
+   * @throws {ConfigError} on a malformed file
+   * @throws {TesseraError} TESSERA_ERR_IO when the file is there but cannot be read
+   */
   constructor(stateDir: string) {
     ensureStateDir(stateDir);
     this.path = join(stateDir, FILE);
@@ -82,10 +89,11 @@ export class FileTicketStore implements TicketStore {
     this.#stamp = stampOf(this.path);
   }
 
+  /** Re-reads the file if it changed. @throws {TesseraError} TESSERA_ERR_IO when it cannot be read */
   #reload(): void {
     const stamp = stampOf(this.path);
     if (stamp === this.#stamp) return;
-    if (!existsSync(this.path)) {
+    if (stamp === MISSING) {
       this.#tickets = new Map();
       this.#stamp = stamp;
       return;
@@ -94,7 +102,7 @@ export class FileTicketStore implements TicketStore {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      throw ioError('could not read the ticket store', err);
+      throw ioError(`could not read ${this.path}`, err);
     }
     this.#tickets = parse(text);
     this.#stamp = stamp;
@@ -105,13 +113,28 @@ export class FileTicketStore implements TicketStore {
   }
 }
 
+/** The stamp of a store whose file does not exist (yet) in a state folder that does. */
+const MISSING = 'missing';
+
+/**
+ * What identifies a version of the file: mtime, size and inode, or MISSING.
+ * @throws {TesseraError} TESSERA_ERR_IO when the file cannot be looked at (EACCES, ENOTDIR, EIO...) or the state
+ *   folder itself is gone
+ */
 function stampOf(path: string): string {
   try {
     const s = statSync(path, { bigint: true });
     return `${s.mtimeNs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ENOENT') throw ioError(`could not read ${path}`, err);
   }
+  // No file: an empty store, as long as the folder it belongs in is there.
+  try {
+    if (statSync(dirname(path)).isDirectory()) return MISSING;
+  } catch (err) {
+    throw ioError(`could not read ${path}: the state folder is not there`, err);
+  }
+  throw ioError(`could not read ${path}: the state folder is not a folder`, undefined);
 }
 
 function serialize(m: Map<string, TicketRecord>): string {

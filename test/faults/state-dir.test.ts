@@ -6,7 +6,9 @@
  *   3. where the test may mount (root with CAP_SYS_ADMIN), a real read-only bind mount of the folder (EROFS);
  *      skipped elsewhere.
  * In each case the host says so with a TesseraError (TESSERA_ERR_IO, the path and the system code in the message),
- * never reports an invitation it did not store, and loses no ticket it had stored. A helper whose ticket was stored
+ * never reports an invitation it did not store, and loses no ticket it had stored. While the folder cannot be read,
+ * the ticket store is an error, not an empty store: a helper with a stored invitation is not told TICKET_UNKNOWN
+ * (the handshake ends with TESSERA_ERR_IO in the audit) and is admitted again once the folder is back. A helper whose ticket was stored
  * before is still admitted while the folder is read-only (the failed use count is reported on 'error', not turned
  * into a refusal).
  */
@@ -47,7 +49,7 @@ t.test('the folder becomes unusable while the host runs: clear errors, no ticket
   const root = mkdtempSync(join(tmpdir(), 'tessera-ro-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'state');
-  const { host } = makeHost(dir);
+  const { host, audit } = makeHost(dir);
   t.teardown(() => host.close());
   await host.listen({ port: 0 });
   const a = await host.createInvitation({ expires: '30m' });
@@ -58,8 +60,22 @@ t.test('the folder becomes unusable while the host runs: clear errors, no ticket
   writeFileSync(dir, 'in the way');
   const err = await host.createInvitation({ expires: '30m' }).then(() => undefined, (e: unknown) => e);
   t.ok(err instanceof TesseraError && err.code === 'TESSERA_ERR_IO', 'creating an invitation fails with TESSERA_ERR_IO');
-  t.match((err as Error).message, /could not write .*tickets\.json \(ENOTDIR\)/, `names the file and the cause: ${(err as Error).message}`);
+  // Reading the store fails first now (it used to read as empty, and then the write failed).
+  t.match((err as Error).message, /could not read .*tickets\.json \(ENOTDIR\)/, `names the file and the cause: ${(err as Error).message}`);
   t.throws(() => host.revokeInvitation(a.id), { code: 'TESSERA_ERR_IO' }, 'revoking fails loudly too, rather than pretending');
+  t.throws(() => host.listInvitations(), { code: 'TESSERA_ERR_IO', message: /could not read .*tickets\.json \(ENOTDIR\)/ }, 'listing says the store cannot be read, not "no invitations"');
+  // Regression: the store used to look empty here, and a helper with a stored invitation was refused TICKET_UNKNOWN.
+  const refused = await Helper.connect(a.toURL(), { timeoutMs: 5_000 }).then(
+    async (h) => {
+      await h.close();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+  t.ok(refused instanceof TesseraError, 'the helper is not admitted while the tickets cannot be read');
+  t.not((refused as { refusal?: string }).refusal, 'TICKET_UNKNOWN', `and is not told its invitation is unknown: ${(refused as Error).message}`);
+  t.ok(audit.some((e) => e.decision === 'error' && e.code === 'TESSERA_ERR_IO'), 'the host audits the handshake as an I/O error');
+  t.notOk(audit.some((e) => e.code === 'TICKET_UNKNOWN'), 'never as TICKET_UNKNOWN');
 
   // Back in place: every stored ticket is there, none half-written, and the failed one was never claimed.
   rmSync(dir);

@@ -14,9 +14,9 @@ export interface RunResult {
 }
 
 /** Runs `tessera ARGS` to completion (killed after timeoutMs). */
-export function runCli(args: string[], options: { timeoutMs?: number; input?: string; cwd?: string } = {}): Promise<RunResult> {
+export function runCli(args: string[], options: { timeoutMs?: number; input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -49,13 +49,16 @@ export class CliProcess {
   readonly child: ChildProcess;
   readonly events: Array<Record<string, unknown>> = [];
   stderr = '';
+  /** Everything written to stdout so far, human lines included. */
+  stdout = '';
   readonly #waiters: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], options: { keepStdinOpen?: boolean } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(args: string[], options: { keepStdinOpen?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     if (!options.keepStdinOpen) this.child.stdin!.end();
     this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.child.stdout!.on('data', (d) => (this.stdout += d));
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       let ev: Record<string, unknown>;
@@ -84,6 +87,17 @@ export class CliProcess {
       const timer = setTimeout(() => reject(new Error(`no '${name}' event within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
       this.#waiters.push({ pred: match, resolve: (e) => (clearTimeout(timer), resolvePromise(e)) });
     });
+  }
+
+  /** Resolves with the first match of `re` in stdout (human output); rejects after timeoutMs. */
+  async waitForOutput(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    for (let waited = 0; waited <= timeoutMs; waited += 20) {
+      const m = this.stdout.match(re);
+      if (m) return m;
+      if (this.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no output matching ${re} within ${timeoutMs} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`);
   }
 
   /** Writes a line to the process's stdin. */

@@ -424,13 +424,22 @@ export class Host extends EventEmitter {
   }
 
   /**
-   * The store as the handshake sees it: counting a use is bookkeeping, so when the state folder cannot be written
+   * The store as the handshake sees it: a store that cannot be read is reported on 'error' (and the handshake fails);
+   * counting a use is bookkeeping, so when the state folder cannot be written
    * (read-only, full) the verified helper is still admitted and the host reports the failure, rather than refusing
    * it as if the user had declined.
    */
   #recordingUses(store: TicketStore): TicketStore {
     return {
-      get: (id) => store.get(id),
+      get: (id) => {
+        try {
+          return store.get(id);
+        } catch (err) {
+          // An unreadable store turns every helper away: say so, besides the audit line of each refused handshake.
+          this.#reportError(toTesseraError(err, 'the ticket store could not be read'));
+          throw err;
+        }
+      },
       add: (record) => store.add(record),
       recordUse: (id, nowMs) => {
         try {

@@ -2,12 +2,12 @@
  * The host's invitations (spec/handshake.md §2): creating one (a ticket in the host's store, capped by policy),
  * and the HostInvitation an app sends as a file, a URL or an email.
  */
-import { writeFileSync } from 'node:fs';
 import type { Clock } from '../../core/index.js';
 import type { AuditEvent, Duration, Invitation, Mode, Policy, TicketStore } from '../../handshake/index.js';
 import { issueInvitation } from '../../node/index.js';
 import type { HostKey } from '../../node/state-dir.js';
 import { parseExpires } from '../../node/expires.js';
+import { writeSecretFile } from '../../node/secret-file.js';
 import { sendInvitation, mailtoUri, type SendInvitationOptions, type SentInvitation, type InvitationMessageOptions } from '../../node/email.js';
 
 /** Options of Host.createInvitation. */
@@ -58,9 +58,9 @@ export class HostInvitation {
     return this.invitation.toText();
   }
 
-  /** Writes the `.tessera` file with mode 0600. */
+  /** Writes the `.tessera` file atomically with mode 0600, whatever was there before, never through a symlink. */
   toFile(path: string): void {
-    writeFileSync(path, this.invitation.toText(), { mode: 0o600 });
+    writeSecretFile(path, this.invitation.toText());
   }
 
   /** A printable summary without the secret. */

@@ -1,14 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { askPassword } from '../terminal.js';
 
-/** Reads a password from --password-file (first line) or --password. */
-export function passwordFrom(values: Record<string, unknown>): string | undefined {
-  if (typeof values['password-file'] === 'string') {
-    const text = readFileSync(values['password-file'], 'utf8').split(/\r?\n/)[0] ?? '';
-    if (!text) throw new UsageError(`--password-file ${values['password-file']} is empty`);
+/** The environment variable a script can set instead of --password-file. */
+export const PASSWORD_ENV = 'TESSERA_PASSWORD';
+
+/** The three ways to give a password, for help texts and errors. */
+export const PASSWORD_WAYS = `--password (asks on the terminal), --password-file F (first line of F) or the ${PASSWORD_ENV} environment variable`;
+
+/**
+ * The password a command was given: asked on the terminal for a bare --password, the first line of --password-file,
+ * or the TESSERA_PASSWORD environment variable (ignored when empty); undefined when none. Never from the command
+ * line itself, where other users can read it (main.ts refuses `--password VALUE` before this is called).
+ * @throws {UsageError} both --password and --password-file, an empty or unreadable file, or no terminal to ask on
+ */
+export async function passwordFrom(values: Record<string, unknown>, prompt = 'password: '): Promise<string | undefined> {
+  const file = values['password-file'];
+  if (values.password === true && typeof file === 'string') throw new UsageError('give either --password or --password-file, not both');
+  if (values.password === true) {
+    const typed = await askPassword(prompt);
+    if (!typed) throw new UsageError('the password is empty');
+    return typed;
+  }
+  if (typeof file === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      throw new UsageError(`--password-file ${file} could not be read${typeof code === 'string' ? ` (${code})` : ''}`);
+    }
+    if (!text) throw new UsageError(`--password-file ${file} is empty`);
     return text;
   }
-  return typeof values.password === 'string' ? values.password : undefined;
+  const env = process.env[PASSWORD_ENV];
+  return env ? env : undefined;
 }
 
 /** Sleeps for `ms`, or until `signal` aborts. */

@@ -6,8 +6,12 @@ import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
 import { parseKey } from '../../handshake/index.js';
-import { passwordFrom, onInterrupt, sleep } from './common.js';
+import { passwordFrom, onInterrupt, sleep, PASSWORD_WAYS } from './common.js';
 import { readIdentity } from './identity.js';
+import { printable } from '../printable.js';
+
+/** Most characters of a close message shown in one line. */
+const CLOSE_MESSAGE_CHARS = 300;
 
 const VIEW_OPTIONS = {
   'request-control': { type: 'boolean' },
@@ -30,20 +34,22 @@ export const runConnect: Command = {
   usage: `usage: tessera connect INVITATION|URL|FILE.eml [options]
 
 Joins a host with an invitation: a .tessera file, a tessera:// URL, or a saved email (.eml) that carries one.
-  --password P         the invitation's password (or --password-file F, first line)
+  --password           ask for the invitation's password on the terminal
+  --password-file F    the password is the first line of F (for scripts; or set TESSERA_PASSWORD)
+                       a password is never taken on the command line (--password VALUE is refused)
 ${VIEW_USAGE}
 
 Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
 4 connection failed, 5 invitation invalid or expired.`,
-  options: { ...VIEW_OPTIONS, password: { type: 'string' }, 'password-file': { type: 'string' } },
+  options: { ...VIEW_OPTIONS, password: { type: 'boolean' }, 'password-file': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(values, positionals, out) {
     const target = positionals[0]!;
     // Read without the local expiry check: the host's clock decides (TICKET_EXPIRED); a local check only explains
     // a failed connection below.
     const invitation = await loadInvitationForConnect(target);
-    const password = passwordFrom(values);
-    if (invitation.passwordRequired && password === undefined) throw new UsageError('this invitation needs a password: pass --password or --password-file');
+    const password = await passwordFrom(values);
+    if (invitation.passwordRequired && password === undefined) throw new UsageError(`this invitation needs a password: give it with ${PASSWORD_WAYS}`);
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     try {
@@ -114,7 +120,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
   if (recordDir) mkdirSync(recordDir, { recursive: true });
   out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote });
-  out.say(`connected to ${helper.remote} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
+  out.say(`connected to ${printable(helper.remote, 80)} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
 
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();
@@ -142,7 +148,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   });
   helper.on('chat', (text: string) => {
     out.event('chat', { text });
-    out.say(`host: ${text}`);
+    out.say(`host: ${printable(text)}`);
   });
   helper.on('close', finish);
   if (durationS !== undefined) setTimeout(finish, durationS * 1000).unref();
@@ -164,12 +170,12 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   if (snapshot) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(snapshot, await encodePng(helper.framebuffer, 6));
-    out.say(`last frame written to ${snapshot}`);
+    out.say(`last frame written to ${printable(snapshot)}`);
   }
   const s = helper.stats;
   out.event('stats', { frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent, rttMs: s.rttMs ?? null, recorded });
   out.event('closed', { reason: info.reason, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
-  out.say(`session closed (${info.reason}${info.message ? `: ${info.message}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
+  out.say(`session closed (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
   if (info.error && info.reason === 'protocol-error') return 1;
   return 0;
 }

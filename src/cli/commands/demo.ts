@@ -5,6 +5,7 @@ import { numberOption } from '../command.js';
 import { formatBytes } from '../output.js';
 import { Host, Helper, VirtualScreen, encodePng, serveWeb, type HostSessionHandle, type WebServer } from '../../index.js';
 import { onInterrupt, sleep } from './common.js';
+import { printable } from '../printable.js';
 
 const TEXT = 'Hello from your helper! Tessera shares this screen, 1920x1080.';
 
@@ -75,7 +76,7 @@ helper over real TCP that types into the text field and drags the window, with a
         lastBytes = h.stats.bytesReceived;
         lastAt = now;
         const lat = latencies.length ? latencies[latencies.length - 1]!.toFixed(1) : '-';
-        out.status(`frames/s ${fps.toFixed(1)}  received ${formatBytes(Math.round(bps))}/s  key→pixels ${lat} ms  rtt ${h.stats.rttMs ?? '-'} ms  text "${screen.text.slice(-24)}"`);
+        out.status(`frames/s ${fps.toFixed(1)}  received ${formatBytes(Math.round(bps))}/s  key→pixels ${lat} ms  rtt ${h.stats.rttMs ?? '-'} ms  text "${printable(screen.text.slice(-24))}"`);
         out.event('stats', { frames: h.stats.frames, bytesReceived: h.stats.bytesReceived, framesPerSecond: Number(fps.toFixed(1)), bytesPerSecond: Math.round(bps), keyToPixelsMs: latencies.length ? Number(lat) : null });
       }, 500);
 
@@ -144,7 +145,7 @@ helper over real TCP that types into the text field and drags the window, with a
       out.event('summary', summary);
       out.say(`summary: ${summary.frames} frames in ${summary.seconds} s (${(summary.frames / secs).toFixed(1)}/s), ${formatBytes(summary.bytesReceived)} received (${formatBytes(Math.round(summary.bytesReceived / secs))}/s)`);
       out.say(`key press to pixels: p50 ${summary.keyToPixelsP50Ms ?? '-'} ms, p99 ${summary.keyToPixelsP99Ms ?? '-'} ms; ${summary.inputAdmitted} input events reached the desktop`);
-      out.say(`the helper saw: text field "${screen.text}", window at ${summary.window.x},${summary.window.y}`);
+      out.say(`the helper saw: text field "${printable(screen.text, 200)}", window at ${summary.window.x},${summary.window.y}`);
       out.say(`what the helper saw is in ${pngPath}`);
       const info = await h.close();
       out.event('closed', { reason: info.reason, frames: h.stats.frames, bytesReceived: h.stats.bytesReceived, bytesSent: h.stats.bytesSent });

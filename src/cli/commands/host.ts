@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { HostTerminal, askPassword } from '../terminal.js';
+import { HostTerminal } from '../terminal.js';
+import { printable } from '../printable.js';
 import { passwordFrom, onInterrupt, sleep } from './common.js';
 import {
   Host,
@@ -23,7 +24,12 @@ import {
   type ScreenSource,
   type QualityMode,
   type Mode,
+  type AuditEvent,
 } from '../../index.js';
+
+/** Most characters of a peer's name or address shown in one line; of a close message. */
+const NAME_CHARS = 80;
+const CLOSE_MESSAGE_CHARS = 300;
 
 const SCAM_WARNING = 'Only accept help from someone you know and contacted yourself: tech-support scammers use exactly this kind of tool.';
 
@@ -41,8 +47,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
   --mode view|control  mode the invitation offers (default control; policy may lower it)
   --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
-  --password           ask for an invitation password on the terminal (--password-file F for scripts)
-  --invite FILE        where to write the invitation (.tessera)
+  --password           protect the invitation with a password, asked on the terminal
+  --password-file F    the password is the first line of F (for scripts; or set TESSERA_PASSWORD)
+                       a password is never taken on the command line (--password VALUE is refused)
+  --invite FILE        where to write the invitation (.tessera; mode 0600, atomically, never through a symbolic link)
   --name NAME          display name shown to the helper
   --policy FILE        group-policy settings (JSON: solicited, offer)
   --helpers FILE       helpers directory for offers (JSON: users, groups)
@@ -92,7 +100,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? 3389;
     const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
-    const password = values.password ? await askPassword('invitation password: ') : passwordFrom({ 'password-file': values['password-file'] });
+    const password = await passwordFrom(values, 'invitation password: ');
     const webPort = numberOption(values.web, 'web', { min: 0, max: 65535 });
     if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
     if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
@@ -104,12 +112,12 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     let terminal: HostTerminal | undefined;
     let web: WebServer | undefined;
     const consent = async (request: HostConsentRequest, signal: AbortSignal): Promise<ConsentReply> => {
-      const who = request.kind === 'offer' ? `helper '${request.helper}' (offering help)` : `the helper invited${request.ticketId ? ` by invitation ${request.ticketId.slice(0, 8)}` : ''}`;
+      const who = request.kind === 'offer' ? `helper '${printable(request.helper ?? '', NAME_CHARS)}' (offering help)` : `the helper invited${request.ticketId ? ` by invitation ${request.ticketId.slice(0, 8)}` : ''}`;
       const what = request.reason === 'control' ? 'asks to take CONTROL of your keyboard and mouse' : `wants to ${request.requestedMode === 'control' && request.maxMode === 'control' ? 'see and CONTROL' : 'see'} your screen`;
       out.event('consent-request', { reason: request.reason, kind: request.kind, helper: request.helper ?? null, ticketId: request.ticketId ?? null, peer: request.peer, requestedMode: request.requestedMode, maxMode: request.maxMode });
       if (accept === 'auto') return request.reason === 'control' ? 'control' : request.maxMode;
       if (!terminal) return 'decline';
-      const yes = await terminal.ask(`\n${who} at ${request.peer} ${what}.\n${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
+      const yes = await terminal.ask(`\n${who} at ${printable(request.peer, NAME_CHARS)} ${what}.\n${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
       if (!yes) return 'decline';
       return request.reason === 'control' ? 'control' : request.maxMode;
     };
@@ -126,7 +134,23 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     });
     host.on('error', (err: Error) => {
       out.event('error', { code: (err as { code?: string }).code ?? null, message: err.message });
-      out.warn(err.message);
+      out.warn(printable(err.message));
+    });
+    // A handshake that failed on our side: if the state folder cannot be read, say so (once until it recovers),
+    // since every helper is then turned away with a closed connection.
+    let stateWarning: string | undefined;
+    host.on('audit', (e: AuditEvent) => {
+      if (e.decision !== 'error' || typeof values.state !== 'string') return;
+      try {
+        host.listInvitations();
+        stateWarning = undefined;
+      } catch (err) {
+        const message = `a helper was turned away: ${(err as Error).message}`;
+        if (message === stateWarning) return;
+        stateWarning = message;
+        out.event('error', { code: (err as { code?: string }).code ?? null, message });
+        out.warn(`${printable(message)}; check the state folder ${printable(values.state)}`);
+      }
     });
     try {
       const bound = await host.listen({ port, host: bind, signal: controller.signal });
@@ -171,11 +195,11 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
             ...(values.method === 'mailto' || values.method === 'attachment' ? { method: values.method } : {}),
           });
           out.event('emailed', { to: values.email, method: sent.method, messageId: sent.messageId ?? null });
-          out.say(`invitation emailed to ${values.email} (${sent.method === 'mailto' ? 'link in the message' : '.tessera file attached'}); the password, if any, was not included`);
+          out.say(`invitation emailed to ${printable(values.email)} (${sent.method === 'mailto' ? 'link in the message' : '.tessera file attached'}); the password, if any, was not included`);
         } catch (err) {
           if (!(err instanceof EmailError)) throw err;
           out.event('email-failed', { to: values.email, code: err.code, message: err.message });
-          out.warn(`${err.message}; the invitation is still valid: send the file or link another way`);
+          out.warn(`${printable(err.message)}; the invitation is still valid: send the file or link another way`);
         }
       }
       out.say(`waiting for a helper${accept === 'ask' ? '; you will be asked before anyone connects' : ' (accepting automatically)'}... Ctrl-C to stop`);
@@ -202,20 +226,20 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         servedAny = true;
         sessions.add(s);
         out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode });
-        out.say(`helper joined from ${s.peer} (${s.mode}${s.helper ? `, ${s.helper}` : ''}); Esc revokes control, x ends`);
+        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); Esc revokes control, x ends`);
         s.on('mode', ({ mode: m, paused }: { mode: Mode; paused: boolean }) => {
           out.event('control-changed', { session: s.id, mode: m, paused });
-          out.say(`helper ${s.peer} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
+          out.say(`helper ${printable(s.peer, NAME_CHARS)} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
         });
         s.on('chat', (text: string) => {
           out.event('chat', { session: s.id, text });
-          out.say(`helper: ${text}`);
+          out.say(`helper: ${printable(text)}`);
         });
         s.on('close', (info: { reason: string; message?: string }) => {
           sessions.delete(s);
           const st = s.stats;
           out.event('closed', { session: s.id, reason: info.reason, message: info.message ?? null, frames: st.updatesSent, bytesReceived: st.bytesReceived, bytesSent: st.bytesSent });
-          out.say(`helper ${s.peer} left (${info.reason}); ${st.updatesSent} updates, ${formatBytes(st.bytesSent)} sent`);
+          out.say(`helper ${printable(s.peer, NAME_CHARS)} left (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${st.updatesSent} updates, ${formatBytes(st.bytesSent)} sent`);
         });
       });
       const statsTimer = setInterval(() => {

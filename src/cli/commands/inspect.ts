@@ -1,6 +1,8 @@
 import type { Command } from '../command.js';
 import { loadInvitationAny, describeInvitation, readMsRcIncidentFile, describeMsRcIncident } from '../../index.js';
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import type { Output } from '../output.js';
+import { printable } from '../printable.js';
 
 /** True for a Windows Remote Assistance invitation file (by name, or by its XML root element). */
 function isMsRcIncident(path: string): boolean {
@@ -31,16 +33,24 @@ Also reads a saved email (.eml) that carries an invitation, and Windows Remote A
     if (isMsRcIncident(target)) {
       const incident = readMsRcIncidentFile(target);
       out.event('msrc-incident', incident.toJSON() as Record<string, unknown>);
-      out.say(describeMsRcIncident(incident, Date.now()));
+      sayEach(out, describeMsRcIncident(incident, Date.now()));
       return 0;
     }
     // Read without the expiry check: inspecting an expired invitation is how one learns it expired.
     const inv = await loadInvitationAny(target, { now: 0 });
     const expired = inv.expiresMs <= Date.now();
     out.event('invitation', { ...(inv.toJSON() as Record<string, unknown>), expired });
-    out.say(describeInvitation(inv));
+    sayEach(out, describeInvitation(inv));
     out.say(`created: ${new Date(inv.createdMs).toLocaleString()}`);
     out.say(`expires: ${new Date(inv.expiresMs).toLocaleString()}${expired ? ' (expired)' : ''}`);
     return 0;
   },
 };
+
+/**
+ * Prints a multi-line description line by line, each escaped: the names and fields in it come from a file someone
+ * sent. (The descriptions quote free text with JSON.stringify, so a field cannot carry a raw newline of its own.)
+ */
+function sayEach(out: Output, text: string): void {
+  for (const line of text.split('\n')) out.say(printable(line));
+}

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { FileTicketStore } from '../../index.js';
+import { printable } from '../printable.js';
 
 export const runInvitations: Command = {
   usage: `usage: tessera invitations list --state DIR [--json]
@@ -29,12 +30,12 @@ later connections with it are refused with TICKET_REVOKED.`,
       }));
       for (const r of rows) out.event('invitation', r);
       if (rows.length === 0) out.say('no invitations');
-      for (const r of rows) out.say(`${r.id}  ${r.status.padEnd(7)}  ${r.mode.padEnd(7)}  expires ${new Date(r.expires).toLocaleString()}  uses ${r.uses}${r.password ? '  password' : ''}${r.name ? `  ${r.name}` : ''}`);
+      for (const r of rows) out.say(`${r.id}  ${r.status.padEnd(7)}  ${r.mode.padEnd(7)}  expires ${new Date(r.expires).toLocaleString()}  uses ${r.uses}${r.password ? '  password' : ''}${r.name ? `  ${printable(r.name, 80)}` : ''}`);
       return 0;
     }
     if (action === 'revoke') {
       if (!id) throw new UsageError('invitations revoke needs the invitation id (see tessera invitations list)');
-      if (!store.revoke(id)) throw new UsageError(`no invitation with id ${id}`);
+      if (!store.revoke(id)) throw new UsageError(`no invitation with id ${printable(id, 80)}`);
       out.event('revoked', { id });
       out.say(`revoked ${id}`);
       return 0;
