@@ -34,6 +34,16 @@ export const MAX_UNDECODED_UPDATES = 16;
 export const DEFAULT_MAX_HANDSHAKES = 64;
 /** Most handshakes a host runs at once from one address. spec/handshake.md §8 */
 export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 8;
+/** A connection that sends no byte for this long is dropped, long before the handshake deadline. spec/handshake.md §8 */
+export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 2_000;
+/** Flood-class audit lines (pre-authentication refusals, timeouts, errors) are counted per code over this interval. spec/handshake.md §9 */
+export const AUDIT_FLOOD_INTERVAL_MS = 10_000;
+/** Of those, this many per code and interval are written one by one; the rest become one line with a count. */
+export const AUDIT_FLOOD_BURST = 20;
+/** The audit log is rotated (audit.log -> audit.log.1 -> audit.log.2) before it grows past this size. */
+export const AUDIT_LOG_MAX_BYTES = 8 * 1024 * 1024;
+/** Rotated audit logs kept besides the current one. */
+export const AUDIT_LOG_KEEP = 2;
 /** Most helpers connected to one host at once. */
 export const DEFAULT_MAX_HELPERS = 8;
 /** Most screen captures per second when a host polls. */

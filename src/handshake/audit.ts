@@ -32,6 +32,11 @@ export interface AuditEvent {
   readonly code: string | null;
   /** Granted or offered mode, or null. */
   readonly mode: Mode | null;
+  /**
+   * Only on a flood summary: how many events of this decision and code were not written one by one during the
+   * interval that ended at `time` (their peers are not listed; `peer` is null).
+   */
+  readonly count?: number;
 }
 
 /** Builds an AuditEvent with nulls for missing fields. */

@@ -5,6 +5,7 @@ export * from './policy.js';
 export * from './ticket.js';
 export * from './invitation.js';
 export * from './throttle.js';
+export * from './address-group.js';
 export * from './messages.js';
 export * from './result.js';
 export * from './initiator.js';

@@ -1,10 +1,11 @@
 /**
  * Brute-force throttling (spec/handshake.md §8): after `maxPerTicket` wrong proofs for one ticket, or
- * `maxPerAddress` from one address, within `windowMs`, further attempts are refused as THROTTLED without
+ * `maxPerAddress` from one address group (an IPv4 address, an IPv6 /64: addressGroup), within `windowMs`, further attempts are refused as THROTTLED without
  * being checked, until old failures leave the window. Pure: the clock is injected. Memory is bounded:
  * at most `maxTracked` tickets and `maxTracked` addresses are tracked; the least recently failed is evicted.
  */
 import { StateError, type Clock } from '../core/index.js';
+import { addressGroup } from './address-group.js';
 
 /** Options of Throttle. */
 export interface ThrottleOptions {
@@ -42,14 +43,14 @@ export class Throttle {
   isThrottled(ticketId: string | undefined, address: string): boolean {
     const now = this.#clock();
     if (ticketId !== undefined && this.#count(this.#tickets, ticketId, now) >= this.maxPerTicket) return true;
-    return this.#count(this.#addresses, address, now) >= this.maxPerAddress;
+    return this.#count(this.#addresses, addressGroup(address), now) >= this.maxPerAddress;
   }
 
   /** Records one wrong proof. */
   recordFailure(ticketId: string | undefined, address: string): void {
     const now = this.#clock();
     if (ticketId !== undefined) this.#add(this.#tickets, ticketId, now, this.maxPerTicket);
-    this.#add(this.#addresses, address, now, this.maxPerAddress);
+    this.#add(this.#addresses, addressGroup(address), now, this.maxPerAddress);
   }
 
   /** Number of tracked tickets and addresses (for tests of the memory bound). */

@@ -35,7 +35,9 @@ export interface LiveHost {
 export async function startHost(options: Partial<HostOptions> = {}, size = { width: 320, height: 240 }): Promise<LiveHost> {
   let screenNow = Date.UTC(2026, 10, 25, 9, 0, 0);
   const screen = new VirtualScreen({ ...size, now: () => screenNow });
-  const host = new Host({ source: screen, sink: screen, consent: () => 'view', name: 'attack-host', ...options });
+  // Every refusal is written one by one (the flood folding has its own test, test/attack/flood.test.ts), so each bad
+  // peer's entry can be checked.
+  const host = new Host({ source: screen, sink: screen, consent: () => 'view', name: 'attack-host', auditFlood: { burst: Infinity }, ...options });
   const audit: AuditEvent[] = [];
   host.on('audit', (e: AuditEvent) => audit.push(e));
   host.on('error', () => {});

@@ -1,16 +1,21 @@
 /**
  * Who gets in (spec/handshake.md §8): the host's TCP listener, the handshake slots (at most `maxHandshakes` in
- * progress, and `maxHandshakesPerAddress` from one address, so one attacker cannot hold every slot), the shared
- * throttle, and the handshake itself, run by the connection driver (src/driver/handshake.ts) with the host
- * user's consent in the middle. What comes out is an established handshake on a Link, ready for a session.
+ * progress, and `maxHandshakesPerAddress` from one address group — an IPv4 address, an IPv6 /64), the first-byte
+ * deadline, the shared throttle, and the handshake itself, run by the connection driver (src/driver/handshake.ts)
+ * with the host user's consent in the middle. What comes out is an established handshake on a Link.
+ *
+ * A flood must not lock out the invited helper: a connection that sends nothing is dropped after
+ * `firstByteTimeoutMs` (2 s), and when a cap is reached the oldest connection that has not sent a byte yet is
+ * evicted to make room (as OpenSSH's MaxStartups drops early) instead of refusing the newcomer; only when every
+ * slot holds a connection that is talking is the newcomer refused (TOO_MANY_HANDSHAKES).
  */
 import { setMaxListeners } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, TesseraError, type Clock } from '../../core/index.js';
-import { DEFAULT_HOST_MAX_QUEUED_BYTES, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_HANDSHAKES_PER_ADDRESS } from '../../core/defaults.js';
-import { Throttle, auditEvent, type AuditEvent, type ConsentRequest, type Helpers, type Policy, type TicketStore } from '../../handshake/index.js';
+import { DEFAULT_FIRST_BYTE_TIMEOUT_MS, DEFAULT_HOST_MAX_QUEUED_BYTES, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_HANDSHAKES_PER_ADDRESS } from '../../core/defaults.js';
+import { Throttle, addressGroup, auditEvent, type AuditEvent, type ConsentRequest, type Helpers, type Policy, type TicketStore } from '../../handshake/index.js';
 import { driveResponder, type ConsentDecision, type Established } from '../../driver/handshake.js';
-import type { Link } from '../../driver/link.js';
+import type { Link, LinkHandler } from '../../driver/link.js';
 import { duplexLink } from '../../transport/duplex-link.js';
 import { NODE_CIPHERS, nodeRandom } from '../../transport/handshake-crypto.js';
 import type { TcpListener } from '../../transport/tcp.js';
@@ -32,16 +37,28 @@ export interface AdmissionOptions {
   readonly maxHandshakesPerAddress?: number;
   readonly handshakeTimeoutMs?: number;
   readonly consentTimeoutMs?: number;
+  /** A connection that sends no byte for this long is dropped (default DEFAULT_FIRST_BYTE_TIMEOUT_MS). */
+  readonly firstByteTimeoutMs?: number;
   /** Send-queue cap per helper (default DEFAULT_HOST_MAX_QUEUED_BYTES). */
   readonly maxQueuedBytes?: number;
+}
+
+/** One handshake in progress. */
+interface Slot {
+  readonly link: Link;
+  readonly group: string;
+  /** True until the peer sends its first byte: only silent connections are evicted. */
+  silent: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Runs handshakes within the host's caps. */
 export class Admission {
   readonly #o: AdmissionOptions;
   readonly #throttle: Throttle;
-  readonly #inProgress = new Set<Link>();
-  readonly #byAddress = new Map<string, number>();
+  /** Handshakes in progress, oldest first (Map keeps insertion order). */
+  readonly #slots = new Map<Link, Slot>();
+  readonly #byGroup = new Map<string, number>();
 
   constructor(options: AdmissionOptions) {
     this.#o = options;
@@ -59,13 +76,8 @@ export class Admission {
   async acceptLoop(listener: TcpListener, admitted: (est: Established) => void): Promise<void> {
     try {
       for await (const socket of listener) {
-        if (this.#inProgress.size >= this.#maxHandshakes) {
-          this.#refuseOverCap(`${socket.remoteAddress}:${socket.remotePort}`);
-          socket.destroy();
-          continue;
-        }
         this.admit(socket).then(admitted, () => {
-          // Refusals and failures are audited by the handshake driver.
+          // Refusals and failures are audited by the handshake driver (or here, for the caps).
         });
       }
     } catch {
@@ -75,21 +87,32 @@ export class Admission {
 
   /**
    * Runs the handshake on one stream. Resolves once the helper is admitted (Welcome sent).
-   * @throws {TesseraError} TESSERA_ERR_LIMIT_EXCEEDED over the per-address cap; whatever the handshake threw
+   * @throws {TesseraError} TESSERA_ERR_LIMIT_EXCEEDED when every slot is taken by a connection that is talking;
+   *   whatever the handshake threw
    */
   async admit(duplex: Duplex, peer?: string): Promise<Established> {
-    const link = duplexLink(duplex, { maxQueuedBytes: this.#o.maxQueuedBytes ?? DEFAULT_HOST_MAX_QUEUED_BYTES, ...(peer !== undefined ? { peer } : {}) });
-    const address = link.address;
-    const fromAddress = this.#byAddress.get(address) ?? 0;
-    if (fromAddress >= (this.#o.maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS)) {
-      this.#refuseOverCap(link.remote);
-      link.destroy();
-      throw new TesseraError(ErrorCode.LimitExceeded, `too many handshakes in progress from ${address}`);
+    const inner = duplexLink(duplex, { maxQueuedBytes: this.#o.maxQueuedBytes ?? DEFAULT_HOST_MAX_QUEUED_BYTES, ...(peer !== undefined ? { peer } : {}) });
+    const group = addressGroup(inner.address);
+    const perGroup = this.#o.maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS;
+    const roomInGroup = (this.#byGroup.get(group) ?? 0) < perGroup || this.#evictSilent((s) => s.group === group);
+    const room = roomInGroup && (this.#slots.size < this.#maxHandshakes || this.#evictSilent(() => true));
+    if (!room) {
+      this.#o.audit(auditEvent(this.#o.clock(), { decision: 'refused', peer: inner.remote, code: 'TOO_MANY_HANDSHAKES' }));
+      inner.destroy();
+      throw new TesseraError(ErrorCode.LimitExceeded, `too many handshakes in progress from ${group}`);
     }
-    this.#byAddress.set(address, fromAddress + 1);
-    this.#inProgress.add(link);
+    const slot: Slot = { link: inner, group, silent: true, timer: undefined };
+    slot.timer = setTimeout(() => {
+      if (slot.silent) inner.destroy(new TesseraError(ErrorCode.HandshakeTimeout, 'the peer sent nothing in time', { context: 'handshake' }));
+    }, this.#o.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS);
+    slot.timer.unref();
+    this.#slots.set(inner, slot);
+    this.#byGroup.set(group, (this.#byGroup.get(group) ?? 0) + 1);
     try {
-      return await driveResponder(link, {
+      return await driveResponder(watchFirstByte(inner, () => {
+        slot.silent = false;
+        clearTimeout(slot.timer);
+      }), {
         staticKey: this.#o.hostKey,
         tickets: this.#o.tickets,
         policy: this.#o.policy,
@@ -105,19 +128,70 @@ export class Admission {
         ...(this.#o.consentTimeoutMs !== undefined ? { consentTimeoutMs: this.#o.consentTimeoutMs } : {}),
       });
     } finally {
-      this.#inProgress.delete(link);
-      const left = (this.#byAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#byAddress.set(address, left);
-      else this.#byAddress.delete(address);
+      clearTimeout(slot.timer);
+      // An evicted slot was freed already.
+      if (this.#slots.delete(inner)) this.#release(group);
     }
   }
 
   /** Drops every handshake in progress (the host is closing). */
   destroyAll(): void {
-    for (const link of this.#inProgress) link.destroy();
+    for (const link of this.#slots.keys()) link.destroy();
   }
 
-  #refuseOverCap(peer: string): void {
-    this.#o.audit(auditEvent(this.#o.clock(), { decision: 'refused', peer, code: 'TOO_MANY_HANDSHAKES' }));
+  #release(group: string): void {
+    const left = (this.#byGroup.get(group) ?? 1) - 1;
+    if (left > 0) this.#byGroup.set(group, left);
+    else this.#byGroup.delete(group);
   }
+
+  /** Drops the oldest silent handshake that `which` selects; false when there is none. */
+  #evictSilent(which: (slot: Slot) => boolean): boolean {
+    for (const slot of this.#slots.values()) {
+      if (!slot.silent || !which(slot)) continue;
+      // Freed at once, so the newcomer can take the slot; the link's own close arrives later.
+      clearTimeout(slot.timer);
+      this.#slots.delete(slot.link);
+      this.#release(slot.group);
+      slot.link.destroy(new TesseraError(ErrorCode.LimitExceeded, 'evicted: the host is at its handshake limit and this connection sent nothing', { context: 'handshake' }));
+      return true;
+    }
+    return false;
+  }
+}
+
+/** The link as the handshake sees it, telling `first` when the first byte arrives. */
+function watchFirstByte(link: Link, first: () => void): Link {
+  let seen = false;
+  const wrap = (h: LinkHandler | undefined): LinkHandler | undefined =>
+    h && {
+      data: (chunk) => {
+        if (!seen) {
+          seen = true;
+          first();
+        }
+        h.data(chunk);
+      },
+      closed: (error) => h.closed(error),
+    };
+  return {
+    get remote() {
+      return link.remote;
+    },
+    get address() {
+      return link.address;
+    },
+    get closed() {
+      return link.closed;
+    },
+    get queuedBytes() {
+      return link.queuedBytes;
+    },
+    setHandler: (h) => link.setHandler(wrap(h)),
+    pause: () => link.pause(),
+    resume: () => link.resume(),
+    send: (bytes) => link.send(bytes),
+    end: (last, graceMs) => link.end(last, graceMs),
+    destroy: (error) => link.destroy(error),
+  };
 }

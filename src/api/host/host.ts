@@ -35,6 +35,7 @@ import { FileTicketStore } from '../../node/ticket-store.js';
 import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
 import { nodeRandom } from '../../node/crypto.js';
 import { Admission } from './admission.js';
+import { AuditFloodGate } from './audit-flood.js';
 import { CaptureLoop } from './capture-loop.js';
 import { createHostInvitation, type CreateInvitationOptions, type HostInvitation } from './invitations.js';
 import { SessionEntry, type HostSessionHandle, type SessionCloseInfo, type SessionHooks } from './session-handle.js';
@@ -73,21 +74,30 @@ export interface HostOptions {
   readonly maxEventsPerSecond?: number;
   /** Most helpers connected at once (default 8). */
   readonly maxHelpers?: number;
-  /** Most handshakes in progress at once (default 64); more connections are dropped at once. */
+  /** Most handshakes in progress at once (default 64). */
   readonly maxHandshakes?: number;
   /**
-   * Most handshakes in progress from one address (default 8), so one attacker cannot hold every handshake slot;
-   * more connections from that address are dropped at once and audited as TOO_MANY_HANDSHAKES.
+   * Most handshakes in progress from one address (default 8; IPv6 counts by /64), so one attacker cannot hold every
+   * slot. At either cap the oldest connection that has sent nothing is evicted for the newcomer; when all are talking,
+   * the newcomer is dropped and audited as TOO_MANY_HANDSHAKES.
    */
   readonly maxHandshakesPerAddress?: number;
   /** Handshake deadline (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /** A connection that sends no byte for this long is dropped (default 2 s), so idle sockets cannot hold slots. */
+  readonly firstByteTimeoutMs?: number;
   /** How long the user has to answer (default 60 s). */
   readonly consentTimeoutMs?: number;
   /** Milliseconds clock (tests use it to expire tickets); default Date.now. */
   readonly clock?: Clock;
   /** Send-queue cap per helper; a helper that lets more pile up is disconnected (default 64 MiB). */
   readonly maxQueuedBytes?: number;
+  /**
+   * How a flood is audited: of the refusals, timeouts and errors of connections that never authenticated, `burst`
+   * per decision and code (default 20) are written one by one in each `intervalMs` (default 10 s); the rest become
+   * one line with a `count`. `burst: Infinity` writes every one.
+   */
+  readonly auditFlood?: { readonly intervalMs?: number; readonly burst?: number };
 }
 
 /** Options of Host.listen. */
@@ -123,6 +133,7 @@ export class Host extends EventEmitter {
   readonly #sessions = new Set<SessionEntry>();
   readonly #hooks: SessionHooks;
   readonly #abort = new AbortController();
+  readonly #auditGate: AuditFloodGate;
   #listener: TcpListener | undefined;
   #state: HostState = 'idle';
   #injectChain: Promise<void> = Promise.resolve();
@@ -150,6 +161,7 @@ export class Host extends EventEmitter {
       this.hostKey = new HostKey(nodeRandom(32));
       this.tickets = new MemoryTicketStore();
     }
+    this.#auditGate = new AuditFloodGate({ clock: this.#clock, emit: (e) => this.#writeAudit(e), ...pick(options.auditFlood ?? {}, ['intervalMs', 'burst']) });
     this.#admission = new Admission({
       hostKey: this.hostKey,
       tickets: this.#recordingUses(this.tickets),
@@ -159,7 +171,7 @@ export class Host extends EventEmitter {
       signal: this.#abort.signal,
       audit: (e) => this.#recordAudit(e),
       consent: (request, signal) => this.#consentToConnect(request, signal),
-      ...pick(options, ['maxHandshakes', 'maxHandshakesPerAddress', 'handshakeTimeoutMs', 'consentTimeoutMs', 'maxQueuedBytes']),
+      ...pick(options, ['maxHandshakes', 'maxHandshakesPerAddress', 'handshakeTimeoutMs', 'consentTimeoutMs', 'firstByteTimeoutMs', 'maxQueuedBytes']),
     });
     this.#capture = new CaptureLoop<SessionEntry>({
       source: this.source,
@@ -298,6 +310,7 @@ export class Host extends EventEmitter {
     await Promise.race([listenerClosed, sleep(CLOSE_GRACE_MS)]);
     await this.#injectChain;
     this.sink?.releaseAll?.();
+    this.#auditGate.flush();
     this.#state = 'closed';
     this.emit('close');
   }
@@ -413,8 +426,13 @@ export class Host extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  /** Records an audit decision: the log file, then the event. */
+  /** Records an audit decision; a flood of unauthenticated connections is folded into counted summaries. */
   #recordAudit(event: AuditEvent): void {
+    this.#auditGate.record(event);
+  }
+
+  /** Writes an audit event: the log file, then the 'audit' event. */
+  #writeAudit(event: AuditEvent): void {
     try {
       this.#auditLog?.append(event);
     } catch (err) {
