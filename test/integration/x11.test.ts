@@ -212,3 +212,50 @@ t.test('a window mapped on the display reaches the helper promptly', { skip }, a
   t.pass('the red window reached the helper');
   t.comment(`map to helper frame: ${ms.toFixed(1)} ms (MapWindow round trip ${mappedMs.toFixed(1)} ms)`);
 });
+
+t.test('revoking control stops a long paste mid-way: input already queued for the X server is not injected', { skip }, async (t) => {
+  const server = await startXvfb({ width: WIDTH, height: HEIGHT });
+  t.teardown(() => server.stop());
+  const screen = await X11Screen.open({ display: server.display });
+  const input = await X11Input.open({ display: server.display });
+  // A generous rate limit: the whole paste passes the gate at once and waits in the host's queue for the sink.
+  const host = new Host({ source: screen, sink: input, consent: () => 'control', name: 'x11-paste', maxEventsPerSecond: 1_000_000 });
+  const sessions: HostSessionHandle[] = [];
+  host.on('session', (s: HostSessionHandle) => sessions.push(s));
+  await host.listen({ port: 0 });
+  t.teardown(async () => {
+    await input.close();
+    await screen.close();
+  });
+  t.teardown(() => host.close());
+  const invitation = await host.createInvitation({ mode: 'control', expires: '30m' });
+  const helper = await Helper.connect(invitation.toURL(), { requestControl: true });
+  t.teardown(() => helper.close());
+  await helper.waitForFrame(() => true);
+  const { file } = await catTerminal(t, server);
+
+  // The paste: 200 numbered lines of 40 characters, each ended with Enter (cat writes a line once it is complete).
+  const LINES = 200;
+  const lines = Array.from({ length: LINES }, (_, i) => `${String(i).padStart(3, '0')} ${'abcdefghij'.repeat(4).slice(0, 36)}`);
+  for (const line of lines) {
+    helper.sendInput([{ type: 'text', text: line }, { type: 'keyDown', code: 'Enter', modifiers: 0 }, { type: 'keyUp', code: 'Enter', modifiers: 0 }]);
+  }
+  // The host user presses Esc once the first lines have arrived.
+  await waitUntil('the first lines of the paste', () => (readFileSync(file, 'utf8').split('\n').length > 3 ? true : undefined), 10_000);
+  sessions[0]!.revokeControl();
+  const atRevoke = readFileSync(file, 'utf8').split('\n').length - 1;
+  // The file stops growing: wait until it has been still for a while (bounded).
+  let last = -1;
+  await waitUntil('the file to stop growing', () => {
+    const n = readFileSync(file, 'utf8').length;
+    const still = n === last;
+    last = n;
+    return still ? true : undefined;
+  }, 10_000, 300);
+  const typed = readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  t.comment(`${atRevoke} lines when control was revoked, ${typed.length} in the end, of ${LINES}; ${sessions[0]!.stats.inputCancelled} queued events dropped`);
+  t.ok(typed.length < LINES, `the paste stopped mid-way (${typed.length} of ${LINES} lines)`);
+  t.ok(typed.length - atRevoke <= 2, 'at most the line being typed when Esc was pressed was finished after it');
+  t.same(typed, lines.slice(0, typed.length), 'what arrived is the beginning of the paste, exactly');
+  t.ok(sessions[0]!.stats.inputCancelled > 0, 'the dropped events are counted');
+});

@@ -169,7 +169,10 @@ export class X11Input implements InputSink {
         this.#stats.pointerEvents++;
         break;
     }
-    await this.#conn.X.flush();
+    // Text waits for the server to process it (a round trip), so a long paste never piles up in the X connection
+    // beyond recall: the host checks between pieces that control still holds. Other events are only flushed.
+    if (event.type === 'text') await this.#conn.sync();
+    else await this.#conn.X.flush();
   }
 
   /** Releases every key and button this sink pressed and did not release, and gives back borrowed keycodes. */

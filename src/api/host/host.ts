@@ -188,7 +188,7 @@ export class Host extends EventEmitter {
     this.#hooks = {
       now: () => this.#clock(),
       audit: (fields) => this.#recordAudit(auditEvent(this.#clock(), fields)),
-      inject: (events) => this.#inject(events),
+      inject: (events, current, cancelled) => this.#inject(events, current, cancelled),
       setClipboard: (text) => this.#setClipboard(text),
       askControl: (entry) => this.#askControl(entry),
       acknowledged: () => this.#capture.acknowledged(),
@@ -363,13 +363,43 @@ export class Host extends EventEmitter {
     return leastMode(this.policy.solicited.permit, ticket?.mode ?? 'view');
   }
 
-  /** Injects gated input in order; a capture follows, since input usually changes the screen. */
-  #inject(events: readonly InputEvent[]): void {
+  /**
+   * Injects gated input in order; a capture follows, since input usually changes the screen. Events still queued when
+   * their session loses control (revoked, paused, ended) are dropped, except releases, which are always safe.
+   */
+  #inject(events: readonly InputEvent[], current: () => boolean, cancelled: (n: number) => void): void {
     const sink = this.sink;
     if (!sink) return;
     this.#injectChain = this.#injectChain
       .then(async () => {
-        for (const e of events) await sink.inject(e);
+        let dropped = 0;
+        let sinceYield = 0;
+        for (const e of events) {
+          if (!current() && !isRelease(e)) {
+            dropped++;
+            continue;
+          }
+          if (e.type !== 'text') {
+            await sink.inject(e);
+            // Let the event loop run now and then, so a revoke that arrives meanwhile is seen before the rest.
+            if (++sinceYield >= INJECT_YIELD_EVENTS) {
+              sinceYield = 0;
+              await new Promise((r) => setImmediate(r));
+            }
+            continue;
+          }
+          // Long text goes in short pieces, checked one by one: Esc stops a paste mid-way.
+          const chars = [...e.text];
+          for (let i = 0; i < chars.length; i += INJECT_TEXT_CHUNK) {
+            if (!current()) {
+              dropped++;
+              break;
+            }
+            await sink.inject({ type: 'text', text: chars.slice(i, i + INJECT_TEXT_CHUNK).join('') });
+            await new Promise((r) => setImmediate(r));
+          }
+        }
+        if (dropped > 0) cancelled(dropped);
       })
       .catch((err: unknown) => {
         this.#reportError(toTesseraError(err, 'the input sink failed'));
@@ -478,6 +508,16 @@ export class Host extends EventEmitter {
     if (!host || host === '0.0.0.0' || host === '::') return `${hostname()}:${port}`;
     return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
+}
+
+/** Characters of a text event injected at once; between pieces the host checks that control still holds. */
+const INJECT_TEXT_CHUNK = 16;
+/** Other events injected between two turns of the event loop. */
+const INJECT_YIELD_EVENTS = 64;
+
+/** Key and button releases: injecting one late can only let go of something, never press it. */
+function isRelease(e: InputEvent): boolean {
+  return e.type === 'keyUp' || e.type === 'buttonUp';
 }
 
 /** The options among `keys` that are set (so exactOptionalPropertyTypes sees no explicit undefined). */

@@ -28,14 +28,19 @@ export interface SessionStats {
   readonly queuedBytes: number;
   readonly rttMs: number | undefined;
   readonly input: HostSession['inputStats'];
+  /** Admitted input events dropped before they reached the sink, because control was revoked or paused first. */
+  readonly inputCancelled: number;
 }
 
 /** What a session needs of its host. */
 export interface SessionHooks {
   now(): number;
   audit(fields: Partial<Omit<AuditEvent, 'time'>> & { decision: AuditEvent['decision'] }): void;
-  /** Gated input to inject, in order. */
-  inject(events: readonly InputEvent[]): void;
+  /**
+   * Gated input to inject, in order. `current()` turns false once control is revoked or paused (or the session ends):
+   * from then on the events still queued are dropped (releases excepted) and counted with `cancelled`.
+   */
+  inject(events: readonly InputEvent[], current: () => boolean, cancelled: (n: number) => void): void;
   setClipboard(text: string): void;
   /** The helper asks for control: ask the host user. */
   askControl(entry: SessionEntry): void;
@@ -63,6 +68,9 @@ export class SessionEntry implements CaptureMember {
   readonly #hooks: SessionHooks;
   #updatesSent = 0;
   #closed: SessionCloseInfo | undefined;
+  /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
+  #inputEpoch = 0;
+  #inputCancelled = 0;
 
   constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number) {
     this.session = session;
@@ -85,6 +93,7 @@ export class SessionEntry implements CaptureMember {
       queuedBytes: this.#driver.link.queuedBytes,
       rttMs: this.session.rttMs,
       input: this.session.inputStats,
+      inputCancelled: this.#inputCancelled,
     };
   }
 
@@ -138,10 +147,12 @@ export class SessionEntry implements CaptureMember {
   #handle(ev: HostSessionEvent): void {
     const handle = this.handle;
     switch (ev.type) {
-      case 'input':
-        this.#hooks.inject(ev.events);
+      case 'input': {
+        const epoch = this.#inputEpoch;
+        this.#hooks.inject(ev.events, () => this.#inputEpoch === epoch, (n) => (this.#inputCancelled += n));
         handle.emit('input', ev.events);
         return;
+      }
       case 'ack':
         this.#hooks.acknowledged();
         return;
@@ -150,6 +161,8 @@ export class SessionEntry implements CaptureMember {
         this.#hooks.askControl(this);
         return;
       case 'mode':
+        // Revoked or paused: what the helper sent before is not injected any more (the Esc of a long paste).
+        if (ev.mode !== 'control' || ev.paused) this.#inputEpoch++;
         handle.emit('mode', { mode: ev.mode, paused: ev.paused });
         return;
       case 'chat':
@@ -163,6 +176,7 @@ export class SessionEntry implements CaptureMember {
         handle.emit('rtt', ev.ms);
         return;
       case 'closed': {
+        this.#inputEpoch++;
         const info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };
         this.#closed = info;
         this.#hooks.detach(this, info);
