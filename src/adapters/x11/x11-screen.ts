@@ -431,7 +431,8 @@ export class X11Screen implements ScreenSource {
   }
 
   #notify(): void {
-    if (this.#notified) return;
+    // Latch only once somebody heard it: a listener added after an unheard notification must still hear the next.
+    if (this.#notified || this.#damageListeners.size === 0) return;
     this.#notified = true;
     for (const listener of [...this.#damageListeners]) listener();
   }
