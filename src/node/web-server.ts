@@ -9,7 +9,7 @@
  * without a manual build step; an installed package serves the prebuilt files.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -32,6 +32,12 @@ export interface ServeWebOptions {
   readonly maxConnections?: number;
   /** The viewer's files; default: loadWebAssets() (dist/web, rebuilt in a source checkout when stale). */
   readonly assets?: WebAssets;
+  /**
+   * On a non-loopback bind, the host names helpers use to reach this server (e.g. 'helpdesk.example.com'). A
+   * request whose Host header is neither one of these nor an IP address is refused (HTTP 421): a page on another
+   * site whose name was made to resolve here (DNS rebinding) cannot talk to the viewer or its WebSocket.
+   */
+  readonly hostNames?: readonly string[];
 }
 
 /** A running web server. */
@@ -254,11 +260,20 @@ function contentTypeOf(name: string): string {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** Host names the server answers to: on a loopback bind, only loopback names (a guard against DNS rebinding). */
-function hostAllowed(header: string | undefined, bound: string, port: number): boolean {
+/**
+ * Whether to answer a request with this Host header (a guard against DNS rebinding): on a loopback bind, only
+ * loopback names with the bound port; elsewhere, an IP address literal (a name an attacker controls can be rebound,
+ * an address cannot) or one of `names`, with or without the port.
+ */
+function hostAllowed(header: string | undefined, bound: string, port: number, names: readonly string[]): boolean {
   if (header === undefined) return false;
-  if (!LOOPBACK.has(bound)) return true;
-  return header === `127.0.0.1:${port}` || header === `localhost:${port}` || header === `[::1]:${port}`;
+  if (LOOPBACK.has(bound)) return header === `127.0.0.1:${port}` || header === `localhost:${port}` || header === `[::1]:${port}`;
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(header);
+  if (!match) return false;
+  const name = match[1]!.toLowerCase();
+  if (match[2] !== undefined && Number(match[2]) !== port) return false;
+  if (isIP(name.startsWith('[') ? name.slice(1, -1) : name) !== 0) return true;
+  return names.some((n) => n.toLowerCase() === name || n.toLowerCase() === `${name}:${port}`);
 }
 
 /** A Host header safe to echo into the CSP (host name, IPv4, bracketed IPv6, port). */
@@ -321,7 +336,7 @@ export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Pr
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const hostHeader = req.headers.host;
-    if (!hostAllowed(hostHeader, bindHost, port)) {
+    if (!hostAllowed(hostHeader, bindHost, port, options.hostNames ?? [])) {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' }).end('misdirected request\n');
       return;
     }
@@ -346,7 +361,7 @@ export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Pr
     };
     const hostHeader = req.headers.host;
     if (closed) return refuse(503, 'Service Unavailable');
-    if (!hostAllowed(hostHeader, bindHost, port)) return refuse(421, 'Misdirected Request');
+    if (!hostAllowed(hostHeader, bindHost, port, options.hostNames ?? [])) return refuse(421, 'Misdirected Request');
     if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return refuse(404, 'Not Found');
     // Browsers always send Origin: only pages this server served may connect (other sites' pages may not use the
     // helper's browser to burn the host's throttling budget). Clients without Origin are not browsers.

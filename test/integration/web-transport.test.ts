@@ -228,3 +228,29 @@ t.test('buildWebAssets bundles the viewer into a folder with a stamp of its inpu
   const js = await readFile(join(out, 'viewer.js'), 'utf8');
   t.notMatch(js, /require\(["']crypto["']\)/, 'no Node built-in in the bundle');
 });
+
+t.test('on a non-loopback bind only IP addresses and the names given with hostNames are answered (DNS rebinding)', async (t) => {
+  const screen = new VirtualScreen({ width: 320, height: 240, now: DESKTOP_TIME });
+  const host = new Host({ source: screen, consent: () => 'view' });
+  // 0.0.0.0 binds every interface; the test only ever connects to 127.0.0.1.
+  const web = await serveWeb(host, { port: 0, host: '0.0.0.0', hostNames: ['helpdesk.example'] });
+  t.teardown(async () => {
+    await web.close();
+    await host.close();
+  });
+  const origin = `http://127.0.0.1:${web.port}`;
+  const status = async (hostHeader: string) => (await get(`${origin}/`, { headers: { Host: hostHeader } })).status;
+  t.equal(await status(`127.0.0.1:${web.port}`), 200, 'an IPv4 address');
+  t.equal(await status(`[::1]:${web.port}`), 200, 'an IPv6 address');
+  t.equal(await status(`helpdesk.example:${web.port}`), 200, 'a name it was given');
+  t.equal(await status(`HELPDESK.example:${web.port}`), 200, 'names are case-insensitive');
+  t.equal(await status(`evil.example:${web.port}`), 421, 'a name it was not given is refused (an attacker rebinding evil.example to this address)');
+  t.equal(await status(`helpdesk.example:${web.port + 1 === 65536 ? 1 : web.port + 1}`), 421, 'the right name with another port is refused');
+  t.equal(await status(`127.0.0.1.evil.example:${web.port}`), 421);
+  const upgrade = (hostHeader: string) =>
+    get(`${origin}${WEBSOCKET_PATH}`, { headers: { Host: hostHeader, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+  t.equal((await upgrade(`evil.example:${web.port}`)).status, 421, 'the WebSocket upgrade is refused too');
+  const ok = await connectWebSocket(`ws://127.0.0.1:${web.port}${WEBSOCKET_PATH}`, { origin });
+  t.ok(ok, 'and allowed by address');
+  ok.destroy();
+});

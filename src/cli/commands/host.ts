@@ -60,6 +60,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --fps N              most captures per second (default 30)
   --exit-after-replay  with --screen replay: close once every frame was delivered
   --web PORT           also serve the browser viewer on PORT (0 picks one); prints the link a helper opens
+  --web-host NAME      with --bind on a non-loopback address: a host name helpers use for the viewer (repeatable);
+                       requests naming any other host (DNS rebinding) are refused; IP addresses always work
   --email ADDRESS      email the invitation to ADDRESS through --smtp URL (smtp://[user:pass@]host:port)
   --from ADDRESS       sender address for --email (default tessera@this host)
   --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
@@ -84,6 +86,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     fps: { type: 'string' },
     'exit-after-replay': { type: 'boolean' },
     web: { type: 'string' },
+    'web-host': { type: 'string', multiple: true },
     email: { type: 'string' },
     smtp: { type: 'string' },
     from: { type: 'string' },
@@ -154,7 +157,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     });
     try {
       const bound = await host.listen({ port, host: bind, signal: controller.signal });
-      if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal });
+      const webHosts = (values['web-host'] as string[] | undefined) ?? [];
+      if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts });
       if (bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
         out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
       }
