@@ -1,7 +1,9 @@
 /**
  * Attacker child process for test/attack/load.test.ts and `npm run soak`: waves of concurrent handshakes with wrong
  * proofs (a real invitation with a tampered secret, a wrong password, an unknown ticket) from its own loopback
- * address, until `durationMs` has passed (at least one wave). Prints one JSON line: attempts and refusals by code.
+ * address, until `durationMs` has passed (at least one wave) and, with `untilAddressFailures`, until that many
+ * attempts were refused in a way the host counts against the address (BAD_PROOF, TICKET_UNKNOWN; bounded by
+ * `maxDurationMs`), so a loaded machine that fits fewer waves in the window still reaches the address throttle. Prints one JSON line: attempts and refusals by code.
  * Usage: node --import tsx test/attack/wrong-ticket-client.ts '<json options>'
  */
 import { connect } from 'node:net';
@@ -14,6 +16,9 @@ interface Options {
   targets: { url: string; password?: string; tamper?: 'secret' | 'ticket' }[];
   concurrency: number;
   durationMs: number;
+  /** Keep going after durationMs until this many failures counted against the address, for at most maxDurationMs. */
+  untilAddressFailures?: number;
+  maxDurationMs?: number;
   localAddress: string;
 }
 const o = JSON.parse(process.argv[2]!) as Options;
@@ -55,5 +60,8 @@ let waves = 0;
 do {
   await Promise.all(Array.from({ length: o.concurrency }, attempt));
   waves++;
-} while (Date.now() - started < o.durationMs);
+} while (
+  Date.now() - started < o.durationMs ||
+  ((byCode['BAD_PROOF'] ?? 0) + (byCode['TICKET_UNKNOWN'] ?? 0) < (o.untilAddressFailures ?? 0) && Date.now() - started < (o.maxDurationMs ?? 30_000))
+);
 process.stdout.write(JSON.stringify({ attempts, waves, byCode, ms: Date.now() - started }) + '\n');
