@@ -111,7 +111,9 @@ class DuplexLink implements Link {
 
   destroy(error?: unknown): void {
     this.#duplex.on('error', ignore);
-    this.#duplex.destroy(error instanceof Error ? error : undefined);
+    // The reason goes to the handler directly: destroying the stream without an error skips Node's error event.
+    if (error !== undefined) this.#close(error);
+    this.#duplex.destroy();
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -4,6 +4,8 @@
  * screen, ignoring acks. The helper is a real Helper in a child process (hostile-helper-child.ts), so each attack's
  * peak RSS is measured alone.
  */
+import sharp from 'sharp';
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
@@ -200,3 +202,35 @@ export async function runAttack(options: AttackOptions, script: (host: ScriptedH
     server.close();
   }
 }
+
+// --- Shared by the hostile-host test files -------------------------------------------------------
+
+/** The budget the helper must stay under, whatever the host sends. */
+export const MAX_RSS_MIB = 300;
+
+/** A real w x h tile image from sharp. */
+export async function tileImage(format: 'jpeg' | 'webp', w = 64, h = 64): Promise<Uint8Array> {
+  const img = sharp({ create: { width: w, height: h, channels: 3, background: { r: 200, g: 100, b: 50 } } });
+  const buf = format === 'jpeg' ? await img.jpeg({ quality: 80 }).toBuffer() : await img.webp({ quality: 80, effort: 1 }).toBuffer();
+  return new Uint8Array(buf);
+}
+
+/** A key frame of one 64x64 lossy tile. */
+export const lossyKey = (format: number, data: Uint8Array, size = 64): Uint8Array => buildUpdate({ width: size, height: size, lossy: [{ tile: 0, format, data }] });
+
+/** Runs an attack and checks the helper's report: a clean close with `code`, and the RSS budget. */
+export async function expectRefused(t: Test, name: string, options: AttackOptions, script: (h: ScriptedHost) => Promise<void>, code: string): Promise<AttackReport> {
+  const r = await runAttack(options, script);
+  t.comment(`${name}: peak RSS ${r.maxRssMiB} MiB, closed ${r.closed} with ${r.code ?? 'no error'} after ${r.frames} frames${r.message ? ` (${r.message})` : ''}`);
+  t.equal(r.exitCode, 0, `${name}: the helper process did not crash${r.exitCode === 0 ? '' : `: ${r.stderr}`}`);
+  t.ok(r.closed, `${name}: the helper ended the session`);
+  t.equal(r.code, code, `${name}: the session ended with ${code}`);
+  t.ok(r.maxRssMiB < MAX_RSS_MIB, `${name}: peak RSS ${r.maxRssMiB} MiB is under ${MAX_RSS_MIB} MB`);
+  return r;
+}
+
+export const small = { welcome: { width: 64, height: 64 } } as const;
+
+export const sendAll = (...updates: Uint8Array[]) => async (h: ScriptedHost): Promise<void> => {
+  for (const u of updates) if (!(await h.send(u))) return;
+};
