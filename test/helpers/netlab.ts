@@ -460,6 +460,18 @@ async function build(id: string, nsOf: (role: Role) => string, sites: readonly S
     rules.push(`netns exec ${nsOf(site.router)} nft -f ${file}`);
   }
   await batch(rules);
+  // A new link is "up" only once the kernel's link watch has run (up to a second later); until then packets are
+  // queued or dropped. Wait for every interface to have its carrier, so the first packet of a test goes through.
+  const deadline = performance.now() + 10_000;
+  for (const role of [...switches, ...hosts]) {
+    for (;;) {
+      const links = await run('ip', ['-n', nsOf(role), '-o', 'link', 'show']);
+      const down = links.split('\n').filter((l) => l && !/ lo: /.test(l) && (!/[<,]LOWER_UP[,>]/.test(l) || / state (DOWN|LOWERLAYERDOWN) /.test(l)));
+      if (down.length === 0) break;
+      if (performance.now() > deadline) throw new Error(`netlab: links still down in ${role}: ${down.join('; ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** Builds a lab (about a second); throws, having removed what it built, if a step fails. */
@@ -630,8 +642,11 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     async tcpdump(role, opts = {}) {
       const file = opts.file ?? join(dir, `capture-${role}-${Date.now()}.pcap`);
       const iface = role === 'internet' ? 'br0' : role.endsWith('Router') ? 'wan' : role.endsWith('Lan') ? 'br0' : 'eth0';
-      // -U: write each packet as it comes; -Z root: do not drop privileges before opening the file.
-      const proc = spawnIn(role, 'tcpdump', ['-i', iface, '-n', '-U', '-s', '0', '-Z', 'root', '-w', file, ...(opts.filter ?? [])]);
+      // --immediate-mode: hand each packet over at once (with the default buffer timeout, packets still in the
+      // kernel's ring when tcpdump is stopped are lost); -U: write each packet as it comes; -Z root: keep the
+      // privileges needed to open the file.
+      const args = ['-i', iface, '-n', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, ...(opts.filter ?? [])];
+      const proc = spawnIn(role, 'tcpdump', args);
       await new Promise<void>((res, rej) => {
         const timer = setTimeout(() => rej(new Error(`netlab: tcpdump in ${role} did not start: ${proc.stderr()}`)), 10_000);
         const check = () => {
