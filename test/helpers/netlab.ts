@@ -38,7 +38,7 @@
  * container that forbids creating namespaces).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -231,9 +231,11 @@ function hookExit(): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const handler = () => {
       destroyAllSync();
-      // Behave as if this handler were not there: with no other listener, end by the same signal.
+      // Then deliver the signal again without this handler. Re-raising even when other listeners remain matters:
+      // signal-exit (loaded by tap into every test process) stands aside while any other listener exists, so
+      // without a second delivery nobody would end the process.
       process.removeListener(signal, handler);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      process.kill(process.pid, signal);
     };
     process.on(signal, handler);
   }
@@ -277,14 +279,19 @@ export function labNamespaces(): { name: string; pid: number }[] {
 }
 
 /**
- * Deletes the namespaces (and kills the processes in them) of labs whose creating process no longer runs, i.e.
- * what a SIGKILLed test left behind. Returns the names deleted. Safe to call while other test files run labs.
+ * Deletes the namespaces (and kills the processes in them) and the temporary folders of labs whose creating
+ * process no longer runs, i.e. what a SIGKILLed test left behind. Returns the namespaces deleted. Safe to call while other test files run labs.
  */
 export function cleanupStale(): string[] {
   const stale = labNamespaces()
     .filter(({ pid }) => pid !== process.pid && !processAlive(pid))
     .map(({ name }) => name);
   deleteNamespacesSync(stale);
+  // The folders (scripts, configs, captures) of those labs.
+  for (const entry of readdirSync(tmpdir())) {
+    const m = /^tsr-(\d+)-\d+-/.exec(entry);
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
   return stale;
 }
 

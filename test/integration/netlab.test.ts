@@ -8,7 +8,10 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   cleanupStale,
   containsBytes,
@@ -17,6 +20,7 @@ import {
   labNamespaces,
   parsePcap,
   parseSsListening,
+  REPO_ROOT,
   segments,
   type Lab,
   type LabProcess,
@@ -285,10 +289,13 @@ t.test('the lab', { skip }, async (t) => {
 });
 
 t.test('destroy leaves nothing behind; cleanupStale removes what a killed run left', { skip }, async (t) => {
+  const built = performance.now();
   const lab = await createLab();
   const names = Object.values(lab.ns);
   const sleeper = lab.spawn('host', 'sleep', ['60']);
+  const destroying = performance.now();
   await lab.destroy();
+  t.comment(`a lab without the corporate site: built in ${Math.round(destroying - built)} ms, destroyed in ${Math.round(performance.now() - destroying)} ms`);
   await lab.destroy();
   t.equal(sleeper.child.exitCode !== null || sleeper.child.signalCode !== null, true, 'its processes are gone');
   const left = new Set(labNamespaces().map((n) => n.name));
@@ -300,4 +307,57 @@ t.test('destroy leaves nothing behind; cleanupStale removes what a killed run le
   t.equal(spawnSync('ip', ['netns', 'add', stale]).status, 0);
   t.ok(cleanupStale().includes(stale), 'cleanupStale reports it');
   t.notOk(labNamespaces().some((n) => n.name === stale), 'and it is gone');
+});
+
+t.test('a lab goes with its process: SIGTERM cleans up at once, SIGKILL leaves it to cleanupStale', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'hold.mts');
+  writeFileSync(
+    script,
+    `import { createLab } from ${JSON.stringify(join(REPO_ROOT, 'test/helpers/netlab.ts'))};
+const lab = await createLab();
+lab.spawn('host', 'sleep', ['60']);
+console.log(JSON.stringify(Object.values(lab.ns)));
+setInterval(() => {}, 1000);
+`,
+  );
+  const hold = async (signal: NodeJS.Signals): Promise<{ names: string[]; pid: number }> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const names = await new Promise<string[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no lab after 60 s: ${err}`)), 60_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(JSON.parse(out) as string[]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+    return { names, pid: child.pid! };
+  };
+  const present = (names: readonly string[]) => {
+    const now = new Set(labNamespaces().map((n) => n.name));
+    return names.filter((n) => now.has(n));
+  };
+
+  const terminated = await hold('SIGTERM');
+  t.equal(terminated.names.length, 9);
+  t.same(present(terminated.names), [], 'SIGTERM: the exit handler deleted every namespace');
+
+  const killed = await hold('SIGKILL');
+  t.same(present(killed.names), killed.names, 'SIGKILL: the namespaces outlive the process');
+  const removed = cleanupStale();
+  t.same(removed.filter((n) => killed.names.includes(n)).sort(), [...killed.names].sort(), 'cleanupStale removes them');
+  t.same(present(killed.names), []);
+  t.notOk(readdirSync(tmpdir()).some((e) => e.startsWith(`tsr-${killed.pid}-`)), 'and its folder');
+  const sleepers = spawnSync('pgrep', ['-f', '-x', 'sleep 60'], { encoding: 'utf8' }).stdout.trim();
+  t.equal(sleepers, '', 'and the process left inside is gone');
 });
