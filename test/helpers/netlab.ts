@@ -48,7 +48,7 @@ import { hasProgram } from './xvfb.js';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const PREFIX = 'tsr';
-const NAME_RE = /^tsr-(\d+)-(\d+)-[a-zA-Z]+$/;
+const NAME_RE = /^tsr-(\d+)-/;
 
 /** The machines (and switches) of a lab; every method taking a namespace takes one of these. */
 export type Role =
@@ -176,11 +176,10 @@ let availability: { ok: true } | { ok: false; why: string } | undefined;
  * may forbid it). `corporate` also requires tinyproxy. Use as `t.test(name, { skip: labSkip() }, ...)` or check `ok`.
  */
 export function labAvailable(options: { corporate?: boolean } = {}): { ok: true } | { ok: false; why: string } {
-  if (options.corporate && !hasProgram('tinyproxy')) {
+  availability ??= probe();
+  if (availability.ok && options.corporate && !hasProgram('tinyproxy')) {
     return { ok: false, why: 'network lab skipped: tinyproxy not installed (Debian: tinyproxy)' };
   }
-  if (availability) return availability;
-  availability = probe();
   return availability;
 }
 
@@ -197,7 +196,7 @@ function probe(): { ok: true } | { ok: false; why: string } {
   if (missing.length > 0) {
     return { ok: false, why: `network lab skipped: ${missing.join(', ')} not installed (Debian: iproute2 nftables tcpdump)` };
   }
-  const name = `${PREFIX}-${process.pid}-probe-x`;
+  const name = `${PREFIX}-${process.pid}-probe`;
   const steps: [string, string[]][] = [
     ['ip', ['netns', 'add', name]],
     ['ip', ['-n', name, 'link', 'add', 'name', 'probe0', 'type', 'veth', 'peer', 'name', 'probe1']],
