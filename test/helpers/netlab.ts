@@ -30,7 +30,7 @@
  * Names are unique per lab (`tsr-<pid>-<n>-<role>`), so test files running in parallel never collide; inside a
  * namespace the interfaces have fixed names (`eth0` on machines, `wan`/`lan` on routers, `br0` on switches).
  * A lab is torn down by {@link Lab.destroy} (pass `t` to have it registered with `t.teardown`), and on process
- * exit or SIGINT/SIGTERM; {@link cleanupStale} removes what a SIGKILLed run left behind. Deleting a namespace
+ * exit or SIGINT/SIGTERM/SIGHUP/SIGALRM; {@link cleanupStale} removes what a SIGKILLed run left behind. Deleting a namespace
  * removes its interfaces, bridges and nft tables with it; processes inside are killed first (`ip netns pids`).
  *
  * Requirements: root, iproute2 (`ip`, `ss`), nftables, tcpdump (captures), tinyproxy (corporate site). Tests call
@@ -227,7 +227,8 @@ function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', destroyAllSync);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // SIGALRM: how a tap test file run on its own ends itself at its timeout; SIGHUP: a closed terminal.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
     const handler = () => {
       destroyAllSync();
       // Then deliver the signal again without this handler. Re-raising even when other listeners remain matters:

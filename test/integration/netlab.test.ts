@@ -9,7 +9,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -317,23 +317,29 @@ t.test('a lab goes with its process: SIGTERM cleans up at once, SIGKILL leaves i
     script,
     `import { createLab } from ${JSON.stringify(join(REPO_ROOT, 'test/helpers/netlab.ts'))};
 const lab = await createLab();
-lab.spawn('host', 'sleep', ['60']);
-console.log(JSON.stringify(Object.values(lab.ns)));
-setInterval(() => {}, 1000);
+const sleeper = lab.spawn('host', 'sleep', ['60']);
+console.log(JSON.stringify({ names: Object.values(lab.ns), sleeper: sleeper.child.pid }));
+// Hold the lab until killed, or until the test process goes away (stdin closes): exit cleans up then.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 `,
   );
-  const hold = async (signal: NodeJS.Signals): Promise<{ names: string[]; pid: number }> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const hold = async (signal: NodeJS.Signals): Promise<{ names: string[]; sleeper: number; pid: number }> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    t.teardown(() => {
+      child.kill('SIGKILL');
+      cleanupStale();
+    });
     let out = '';
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const names = await new Promise<string[]>((resolve, reject) => {
+    const held = await new Promise<{ names: string[]; sleeper: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no lab after 60 s: ${err}`)), 60_000);
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         if (out.includes('\n')) {
           clearTimeout(timer);
-          resolve(JSON.parse(out) as string[]);
+          resolve(JSON.parse(out) as { names: string[]; sleeper: number });
         }
       });
       child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err}`)));
@@ -341,7 +347,7 @@ setInterval(() => {}, 1000);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
-    return { names, pid: child.pid! };
+    return { ...held, pid: child.pid! };
   };
   const present = (names: readonly string[]) => {
     const now = new Set(labNamespaces().map((n) => n.name));
@@ -358,6 +364,14 @@ setInterval(() => {}, 1000);
   t.same(removed.filter((n) => killed.names.includes(n)).sort(), [...killed.names].sort(), 'cleanupStale removes them');
   t.same(present(killed.names), []);
   t.notOk(readdirSync(tmpdir()).some((e) => e.startsWith(`tsr-${killed.pid}-`)), 'and its folder');
-  const sleepers = spawnSync('pgrep', ['-f', '-x', 'sleep 60'], { encoding: 'utf8' }).stdout.trim();
-  t.equal(sleepers, '', 'and the process left inside is gone');
+  // Running: /proc/PID exists and is not a zombie (an orphan killed here waits for init to reap it).
+  const alive = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  t.notOk(alive(terminated.sleeper), 'SIGTERM: the process inside is gone');
+  t.notOk(alive(killed.sleeper), 'SIGKILL: the process left inside is gone after cleanupStale');
 });
