@@ -35,7 +35,7 @@
  *
  * Requirements: root, iproute2 (`ip`, `ss`), nftables, tcpdump (captures), tinyproxy (corporate site). Tests call
  * {@link labAvailable} and skip with its `why` where the lab cannot run (not root, a command missing, or a
- * container that forbids creating namespaces).
+ * container that forbids creating namespaces). `NETLAB_DEBUG=1` logs every build command with its duration.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
