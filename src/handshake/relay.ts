@@ -22,6 +22,9 @@ export const RELAY_MAC_BYTES = 64;
 export const MAX_SERVED_IDS = 1024;
 /** Largest relay message (a Serve with MAX_SERVED_IDS ids, plus its header). */
 export const MAX_RELAY_MESSAGE_BYTES = 3 + MAX_SERVED_IDS * RENDEZVOUS_ID_BYTES;
+/** Most characters of the helper's address in an Incoming message ("ip:port", "[v6]:port"). */
+export const MAX_PEER_CHARS = 64;
+const PEER_RE = /^[\x21-\x7e]{1,64}$/;
 /** Label of the registration key (HKDF info). */
 export const RELAY_REGISTER_LABEL = 'tessera relay register v1';
 /** Label of a ticket's rendezvous id (HKDF info). */
@@ -87,7 +90,7 @@ export type RelayMessage =
   | { readonly type: 'register'; readonly hostKey: Uint8Array; readonly mac: Uint8Array }
   | { readonly type: 'registered' }
   | { readonly type: 'serve'; readonly ids: readonly Uint8Array[] }
-  | { readonly type: 'incoming'; readonly token: Uint8Array }
+  | { readonly type: 'incoming'; readonly token: Uint8Array; readonly peer: string }
   | { readonly type: 'connect'; readonly id: Uint8Array }
   | { readonly type: 'accept'; readonly token: Uint8Array }
   | { readonly type: 'paired' }
@@ -123,6 +126,8 @@ export function encodeRelayMessage(m: RelayMessage): Uint8Array {
       break;
     case 'incoming':
       w.u8(RelayMessageType.Incoming).bytes(fixed(m.token, PAIRING_TOKEN_BYTES, 'token'));
+      if (!PEER_RE.test(m.peer)) throw new ProtocolError(ErrorCode.InvalidField, `relay peer must be 1 to ${MAX_PEER_CHARS} printable ascii characters`, { context: 'relay', field: 'peer' });
+      w.u8(m.peer.length).utf8(m.peer);
       break;
     case 'connect':
       w.u8(RelayMessageType.Connect).u8(RELAY_VERSION).bytes(fixed(m.id, RENDEZVOUS_ID_BYTES, 'id'));
@@ -175,7 +180,14 @@ export function decodeRelayMessage(bytes: Uint8Array): RelayMessage {
       break;
     }
     case RelayMessageType.Incoming:
-      m = { type: 'incoming', token: r.bytesCopy(PAIRING_TOKEN_BYTES, 'token') };
+    {
+      const token = r.bytesCopy(PAIRING_TOKEN_BYTES, 'token');
+      const n = r.u8('peerLength');
+      if (n < 1 || n > MAX_PEER_CHARS) throw new ProtocolError(ErrorCode.InvalidField, `relay peer must be 1 to ${MAX_PEER_CHARS} characters`, { context: 'relay', field: 'peer', received: n });
+      const peer = r.utf8(n, 'peer');
+      if (!PEER_RE.test(peer)) throw new ProtocolError(ErrorCode.InvalidField, 'relay peer must be printable ascii', { context: 'relay', field: 'peer' });
+      m = { type: 'incoming', token, peer };
+    }
       break;
     case RelayMessageType.Connect:
       version(r);

@@ -666,7 +666,7 @@ function relaySeeds(): Uint8Array[] {
     { type: 'register', hostKey: b(32, 2), mac: b(64, 3) },
     { type: 'registered' },
     { type: 'serve', ids: [b(16, 4), b(16, 5)] },
-    { type: 'incoming', token: b(16, 6) },
+    { type: 'incoming', token: b(16, 6), peer: '192.0.2.4:5000' },
     { type: 'connect', id: b(16, 7) },
     { type: 'accept', token: b(16, 8) },
     { type: 'paired' },
