@@ -184,11 +184,7 @@ export class Helper extends EventEmitter {
             clipboard: (text) => self.emit('clipboard', text),
             rtt: (ms) => self.emit('rtt', ms),
             closed: (closed) => {
-              // Through a relay, a lost connection is the relay going away (or the host behind it): say so.
-              const info: CloseInfo =
-                path === 'relay' && closed.reason === CloseReason.ConnectionLost
-                  ? { ...closed, error: new TesseraError(ErrorCode.RelayLost, `the connection through the relay was lost${closed.message ? `: ${closed.message}` : ''}`, { context: 'relay', ...(closed.error ? { cause: closed.error } : {}) }) }
-                  : closed;
+              const info = self.#closeInfoOf(closed)!;
               if (info.error && self.listenerCount('error') > 0) self.emit('error', info.error);
               self.emit('close', info);
             },
@@ -198,6 +194,18 @@ export class Helper extends EventEmitter {
     );
     helper.#connection.start();
     return helper;
+  }
+
+  #relayCloseInfo: CloseInfo | undefined;
+
+  /** Through a relay, a lost connection is the relay going away (or the host behind it): the error says so. */
+  #closeInfoOf(closed: CloseInfo | undefined): CloseInfo | undefined {
+    if (!closed || this.path !== 'relay' || closed.reason !== CloseReason.ConnectionLost) return closed;
+    this.#relayCloseInfo ??= {
+      ...closed,
+      error: new TesseraError(ErrorCode.RelayLost, `the connection through the relay was lost${closed.message ? `: ${closed.message}` : ''}`, { context: 'relay', ...(closed.error ? { cause: closed.error } : {}) }),
+    };
+    return this.#relayCloseInfo;
   }
 
   /** The latest decoded picture (RGBA); replaced by a new object when the screen size changes. */
@@ -309,7 +317,7 @@ export class Helper extends EventEmitter {
 
   /** Resolves when the session has ended. */
   closedPromise(): Promise<SessionCloseInfo> {
-    const info = this.#connection.closeInfo;
+    const info = this.#closeInfoOf(this.#connection.closeInfo);
     if (info) return Promise.resolve(info);
     return new Promise((resolve) => this.once('close', resolve));
   }
