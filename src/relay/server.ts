@@ -443,8 +443,10 @@ export class RelayServer extends EventEmitter {
       this.#pairs.delete(end);
       clearInterval(idle);
       if (why) {
-        helper.destroy();
-        host.destroy();
+        // A cap or an error: drop both at once (the sessions end as connection-lost).
+        const err = new TesseraError(ErrorCode.LimitExceeded, `the relay ended the pair (${why})`, { context: 'relay' });
+        helper.destroy(err);
+        host.destroy(err);
       }
       this.#audit({ event: 'ended', reason, peer: helperPeer, host: p.control.hostTag!, id: p.idTag, bytes: total });
     };

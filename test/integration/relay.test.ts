@@ -291,3 +291,84 @@ t.test('the relay dying mid-session ends both sides with a clear code; the host 
   await again!.waitForFrame(() => true);
   await again!.close();
 });
+
+/** A raw pair through the relay: the host side's stream (from a registration) and the helper side's. */
+async function rawPair(t: Teardown, relay: RelayServer) {
+  const kp = dhKeyPair(nodeRandom(32));
+  const id = nodeRandom(16);
+  let hostSide: import('node:stream').Duplex | undefined;
+  const reg = new RelayRegistration({ url: relay.url, hostKey: kp, ids: () => [id], onStream: (s) => (hostSide = s) });
+  t.teardown(() => reg.close());
+  await new Promise((resolve) => reg.once('registered', resolve).start());
+  let helperSide: import('node:stream').Duplex | undefined;
+  for (let i = 0; i < 50 && !helperSide; i++) {
+    helperSide = await dialRelay(relay.url, id).catch((err: { refusal?: string }) => {
+      if (err.refusal !== 'UNKNOWN_ID') throw err;
+      return undefined;
+    });
+  }
+  await until(() => hostSide !== undefined, 'the host side');
+  t.teardown(() => {
+    helperSide!.destroy();
+    hostSide!.destroy();
+  });
+  return { host: hostSide!, helper: helperSide! };
+}
+
+const closed = (s: import('node:stream').Duplex) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+t.test('the splice keeps order and applies backpressure: while one side does not read, the relay stops reading the other', async (t) => {
+  let forwarded = 0;
+  const { relay } = await relayAt(t, { maxPairBytesPerSecond: 0, tap: (d, chunk) => d === 'to-host' && (forwarded += chunk.byteLength) });
+  const { host, helper } = await rawPair(t, relay);
+  host.pause();
+  const CHUNK = 64 * 1024;
+  const CHUNKS = 512; // 32 MiB queued by the writer at once
+  for (let i = 0; i < CHUNKS; i++) helper.write(Buffer.alloc(CHUNK, i & 0xff));
+  // Wait until the relay has stopped moving bytes (unchanged over 20 checks), within a bounded number of checks.
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 1000 && still < 20; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    still = forwarded === last ? still + 1 : 0;
+    last = forwarded;
+  }
+  t.ok(forwarded < (CHUNKS * CHUNK) / 2, `the relay held back: it forwarded ${forwarded} of ${CHUNKS * CHUNK} bytes while the host did not read`);
+  const received: Buffer[] = [];
+  let bytes = 0;
+  host.on('data', (d: Buffer) => {
+    received.push(d);
+    bytes += d.length;
+  });
+  host.resume();
+  await until(() => bytes === CHUNKS * CHUNK, 'every byte', 3000);
+  const all = Buffer.concat(received);
+  let inOrder = true;
+  for (let i = 0; i < CHUNKS && inOrder; i++) inOrder = all[i * CHUNK] === (i & 0xff) && all[i * CHUNK + CHUNK - 1] === (i & 0xff);
+  t.ok(inOrder, 'every byte arrives, in order, once the host reads');
+});
+
+t.test('a pair over its byte cap is ended and audited', async (t) => {
+  const { relay, audit } = await relayAt(t, { maxPairBytes: 100_000 });
+  const { host, helper } = await rawPair(t, relay);
+  host.resume();
+  helper.resume();
+  helper.on('error', () => {});
+  host.on('error', () => {});
+  for (let i = 0; i < 4; i++) helper.write(Buffer.alloc(50_000, 1));
+  await Promise.all([closed(helper), closed(host)]);
+  await until(() => audit.some((e) => e.event === 'ended'), 'the audit line');
+  t.match(audit.find((e) => e.event === 'ended'), { reason: 'BYTE_CAP' });
+});
+
+t.test('an idle pair is ended and audited', async (t) => {
+  const { relay, audit } = await relayAt(t, { idleTimeoutMs: 200 });
+  const { host, helper } = await rawPair(t, relay);
+  host.resume();
+  helper.resume();
+  helper.on('error', () => {});
+  host.on('error', () => {});
+  await Promise.all([closed(helper), closed(host)]);
+  await until(() => audit.some((e) => e.event === 'ended'), 'the audit line');
+  t.match(audit.find((e) => e.event === 'ended'), { reason: 'IDLE', bytes: 0 });
+});
