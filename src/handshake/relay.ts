@@ -40,6 +40,15 @@ export const RelayPath = {
   Connect: '/tessera-relay/1/connect',
 } as const;
 
+/** The WebSocket URL of a relay path: `ws://relay.example:8080` + `/tessera-relay/1/host` (a path prefix is kept). */
+export function relayEndpoint(relayUrl: string, path: string): string {
+  const u = new URL(relayUrl);
+  u.pathname = u.pathname.replace(/\/+$/, '') + path;
+  u.search = '';
+  u.hash = '';
+  return u.toString();
+}
+
 /** Message types (the first byte). */
 export const RelayMessageType = {
   Challenge: 1,

@@ -9,21 +9,14 @@ import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import { AbortError, ErrorCode, TesseraError } from '../core/index.js';
 import {
-  MAX_RELAY_MESSAGE_BYTES, RelayError, RelayPath, decodeRelayMessage, encodeRelayMessage, relayRefusalName, relayRegisterMac, type RelayMessage,
+  MAX_RELAY_MESSAGE_BYTES, RelayError, RelayPath, decodeRelayMessage, encodeRelayMessage, relayEndpoint, relayRefusalName, relayRegisterMac, type RelayMessage,
 } from '../handshake/index.js';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketStream } from '../transport/websocket.js';
 
 /** Default deadline to open a relay connection and hear its first answer. */
 export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
 
-/** The WebSocket URL of a relay path: `ws://relay.example:8080` + `/tessera-relay/1/host`. */
-export function relayEndpoint(relayUrl: string, path: string): string {
-  const u = new URL(relayUrl);
-  u.pathname = u.pathname.replace(/\/+$/, '') + path;
-  u.search = '';
-  u.hash = '';
-  return u.toString();
-}
+export { relayEndpoint };
 
 /** Opens a WebSocket, then waits for one relay message; resolves with both (the socket paused on further messages). */
 function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: AbortSignal; timeoutMs?: number; maxPayload: number }): Promise<{ ws: WebSocket; reply: RelayMessage; remote: string }> {
@@ -300,6 +293,8 @@ export class RelayRegistration extends EventEmitter {
       this.#o.onStream(new WebSocketStream(ws, { remoteAddress: address, remotePort: Number(peer.slice(at + 1)) }), peer);
     } catch (err) {
       if (this.#closed) return;
+      // The helper left before the data connection arrived (it reached the host directly first): not a failure.
+      if (err instanceof RelayError && err.refusal === 'UNKNOWN_TOKEN') return;
       if (this.listenerCount('error') > 0) this.emit('error', err);
     }
   }

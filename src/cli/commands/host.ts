@@ -190,6 +190,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         expires: invitation.expiresAt.toISOString(),
         hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
         ...(web ? { viewer: web.url(invitation) } : {}),
+        ...(relayUrl !== undefined ? { relayViewer: relayViewerUrl(relayUrl, invitation.toURL()) } : {}),
       });
       if (bound) out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
       else out.say(`tessera host listening on no port (only through the relay), sharing ${source.width}x${source.height}`);
@@ -200,6 +201,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
       out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
       if (web) out.say(`browser viewer: ${web.url(invitation)}`);
+      if (relayUrl !== undefined) out.say(`browser viewer through the relay (when it runs with --web): ${relayViewerUrl(relayUrl, invitation.toURL())}`);
       if (values['mailto-uri']) {
         const uri = invitation.mailtoUri(typeof values.email === 'string' ? { to: values.email } : {});
         out.event('mailto', { uri });
@@ -299,6 +301,13 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     }
   },
 };
+
+/** The viewer page on a relay's origin, with the invitation in the fragment (never sent to the server). */
+export function relayViewerUrl(relayUrl: string, invitationUrl: string): string {
+  const u = new URL(relayUrl);
+  const base = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/`;
+  return `${base}#${encodeURIComponent(invitationUrl)}`;
+}
 
 /** Opens the screen source and input sink the options name. */
 async function openScreen(spec: string, input: string | undefined): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined }> {

@@ -4,7 +4,7 @@ import { numberOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../printable.js';
 import { onInterrupt, sleep } from './common.js';
-import { startRelay, RELAY_DEFAULTS, type RelayAuditEvent } from '../../index.js';
+import { startRelay, loadWebAssets, RELAY_DEFAULTS, type RelayAuditEvent } from '../../index.js';
 import { fromBase64 } from '../../handshake/index.js';
 
 export const runRelay: Command = {
@@ -20,6 +20,8 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
   --tls-key FILE       its key: the relay speaks wss://
   --hosts FILE         JSON list of the host public keys (base64) allowed to register; without it the relay is open
                        to any host that proves its key
+  --web                also serve the browser viewer from the relay's origin: a helper opens
+                       http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
   --audit FILE         append the audit log (JSON lines: registrations, pairings, refusals; short hashes only)
   --max-connections N  connections open at once (default ${RELAY_DEFAULTS.maxConnections})
   --max-per-address N  connections open at once from one address (default ${RELAY_DEFAULTS.maxConnectionsPerAddress})
@@ -35,6 +37,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
     'tls-key': { type: 'string' },
     hosts: { type: 'string' },
     audit: { type: 'string' },
+    web: { type: 'boolean' },
     'max-connections': { type: 'string' },
     'max-per-address': { type: 'string' },
     'pair-bytes': { type: 'string' },
@@ -71,6 +74,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       ...(tls ? { tls } : {}),
       ...(allowedHosts ? { allowedHosts } : {}),
       ...(typeof values.audit === 'string' ? { auditFile: values.audit } : {}),
+      ...(values.web ? { assets: await loadWebAssets() } : {}),
       ...Object.fromEntries(Object.entries(caps).filter(([, v]) => v !== undefined)),
       signal: controller.signal,
     });
@@ -80,7 +84,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       out.say(`${e.time} ${e.event}${e.reason ? ` ${e.reason}` : ''}${e.peer ? ` from ${printable(e.peer, 80)}` : ''}${e.host ? ` host ${e.host}` : ''}${e.id ? ` id ${e.id}` : ''}`);
     });
     try {
-      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null });
+      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: Boolean(values.web) });
       out.say(`tessera relay listening on ${relay.host}:${relay.port} (${relay.url})`);
       if (relay.open) out.warn('this relay is open: any host that proves its key may register (restrict it with --hosts FILE)');
       else out.say(`${allowedHosts!.length} host(s) may register`);
