@@ -3,7 +3,14 @@
  * process killed (SIGKILL) mid-session: the helper ends with RELAY_LOST and the host reports the relay lost.
  */
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { runCli, CliProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tessera-relay-cli-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
 t.test('a host with no open port, reached through a relay process; the relay killed ends the session clearly', async (t) => {
   const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--json']);
@@ -40,6 +47,23 @@ t.test('a host with no open port, reached through a relay process; the relay kil
   t.match(closed, { reason: 'connection-lost', code: 'TESSERA_ERR_RELAY_LOST' });
   t.equal(await helper.exited, 0);
   t.match(await host.waitFor('relay-lost'), { code: 'TESSERA_ERR_RELAY_LOST', relay: listening.url });
+});
+
+t.test('a relay with --hosts refuses a host that is not on it, and says why on both sides', async (t) => {
+  const hosts = join(tmp, 'hosts.json');
+  writeFileSync(hosts, JSON.stringify([randomBytes(32).toString('base64')]));
+  const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--hosts', hosts, '--json']);
+  t.teardown(() => relay.stop());
+  const listening = await relay.waitFor('listening');
+  t.match(listening, { open: false, hosts: 1 });
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto']);
+  t.teardown(() => host.stop());
+  t.match(await host.waitFor('relay-lost'), { code: 'TESSERA_ERR_RELAY_REFUSED', refusal: 'HOST_NOT_ALLOWED', retryInMs: Number });
+  t.match(await relay.waitFor('audit', (e) => e.action === 'register-refused'), { reason: 'HOST_NOT_ALLOWED', host: /^[0-9a-f]{12}$/ });
+  writeFileSync(join(tmp, 'bad.json'), '{"not":"a list"}');
+  const bad = await runCli(['relay', '--port', '0', '--hosts', join(tmp, 'bad.json')]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /must hold a JSON list/);
 });
 
 t.test('tessera relay refuses a bad host list and a lone TLS option', async (t) => {
