@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { runCli, CliProcess } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tessera-relay-cli-'));
@@ -64,6 +65,41 @@ t.test('a relay with --hosts refuses a host that is not on it, and says why on b
   const bad = await runCli(['relay', '--port', '0', '--hosts', join(tmp, 'bad.json')]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /must hold a JSON list/);
+});
+
+/** A self-signed certificate for 127.0.0.1, or undefined without openssl. */
+function selfSigned(): { cert: string; key: string } | undefined {
+  const cert = join(tmp, 'cert.pem');
+  const key = join(tmp, 'key.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { cert, key };
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('over TLS: the relay speaks wss:// and a host and a helper that trust its certificate pair through it', async (t) => {
+  const pem = selfSigned();
+  if (!pem) {
+    t.comment('skip: openssl is not available');
+    return;
+  }
+  const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--tls-cert', pem.cert, '--tls-key', pem.key, '--json']);
+  t.teardown(() => relay.stop());
+  const listening = await relay.waitFor('listening');
+  t.match(listening, { tls: true, url: /^wss:\/\/127\.0\.0\.1:\d+$/ });
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: pem.cert };
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view'], { env });
+  t.teardown(() => host.stop());
+  const hostListening = await host.waitFor('listening');
+  await host.waitFor('relay-registered');
+  const r = await runCli(['connect', String(hostListening.url), '--frames', '1', '--json'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.events.find((e) => e.event === 'connected'), { path: 'relay' });
+  // A helper that does not trust the certificate cannot reach the relay.
+  const untrusted = await runCli(['connect', String(hostListening.url), '--frames', '1', '--json', '--timeout', '5']);
+  t.equal(untrusted.code, 4, untrusted.stderr);
 });
 
 t.test('tessera relay refuses a bad host list and a lone TLS option', async (t) => {
