@@ -44,9 +44,12 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   adapters: { imports: [...PURE_BELOW_SESSION, 'session'], pure: false, packages: [] },
   transport: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters'], pure: false, packages: [] },
   node: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport'], pure: false, packages: [] },
-  api: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node'], pure: false, packages: [] },
-  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'api', 'index'], pure: false, packages: [] },
-  index: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'api'], pure: false, packages: [] },
+  // The relay (spec/relay.md): server, host registration, helper dial; Node glue at the level of node. Its pure
+  // message codec and registration proof live in handshake (src/handshake/relay.ts), so the browser can use them.
+  relay: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'transport', 'node'], pure: false, packages: [] },
+  api: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay'], pure: false, packages: [] },
+  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api', 'index'], pure: false, packages: [] },
+  index: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api'], pure: false, packages: [] },
   web: { imports: [...PURE_BELOW_SESSION, 'session', 'driver'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
 };
 

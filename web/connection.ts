@@ -20,7 +20,7 @@ import { driveInitiator } from '../src/driver/handshake.js';
 import { HelperConnection, type CloseInfo } from '../src/driver/helper.js';
 import type { Link } from '../src/driver/link.js';
 import { BrowserImageCodec } from './image-codec.js';
-import { openWebSocketLink } from './websocket-link.js';
+import { openRelayLink, openWebSocketLink } from './websocket-link.js';
 
 /** Why the connection ended, in a form the page can show. */
 export type EndReason =
@@ -50,6 +50,8 @@ export interface ViewerConnectionOptions {
   readonly invitation: Invitation;
   /** WebSocket URL of the host's endpoint (same origin as the page). */
   readonly url: string;
+  /** Reach the host through its relay instead (spec/relay.md): the page was served by the relay. */
+  readonly relay?: { readonly url: string; readonly id: Uint8Array } | undefined;
   /** The mode to ask for (the host grants at most this and the invitation's mode). */
   readonly requestMode: Mode;
   /**
@@ -85,8 +87,11 @@ export class ViewerConnection {
   /**
    * @throws {StateError} when the invitation needs a password and no 32-byte `passwordKey` was given
    */
+  readonly #relay: { readonly url: string; readonly id: Uint8Array } | undefined;
+
   constructor(o: ViewerConnectionOptions) {
     this.#events = o.events;
+    this.#relay = o.relay;
     const inv = o.invitation;
     if (inv.passwordSalt && o.passwordKey?.byteLength !== 32) throw new StateError('this invitation needs a 32-byte password key');
     // The initiator takes the key itself (InitiatorAuth.passwordKey): the slow KDF already ran, outside the handshake.
@@ -153,7 +158,8 @@ export class ViewerConnection {
 
   async #run(url: string): Promise<void> {
     try {
-      const link = await openWebSocketLink(url);
+      const relay = this.#relay;
+      const link = relay ? await openRelayLink(relay.url, relay.id) : await openWebSocketLink(url);
       this.#link = link;
       if (this.#ended) {
         link.destroy();

@@ -252,6 +252,18 @@ function nextTask(): Promise<void> {
   });
 }
 
+/** True when this page came from the relay the invitation names (same host and port). */
+function servedByRelay(relayUrl: string): boolean {
+  try {
+    const u = new URL(relayUrl);
+    const port = u.port || (u.protocol === 'wss:' ? '443' : '80');
+    const here = location.port || (location.protocol === 'https:' ? '443' : '80');
+    return u.hostname.toLowerCase() === location.hostname.toLowerCase() && port === here;
+  } catch {
+    return false;
+  }
+}
+
 function openConnection(inv: Invitation): void {
   conn?.close();
   mode = 'none';
@@ -269,6 +281,8 @@ function openConnection(inv: Invitation): void {
   const self: ViewerConnection = new ViewerConnection({
     invitation: inv,
     url: `${scheme}//${location.host}${WEBSOCKET_PATH}`,
+    // A page served by the invitation's relay reaches the host through it (spec/relay.md); one served by the host, directly.
+    relay: inv.relay && servedByRelay(inv.relay.url) ? inv.relay : undefined,
     requestMode: inv.mode,
     passwordKey,
     events: {

@@ -6,6 +6,7 @@
 import { ErrorCode, ProtocolError, TesseraError } from '../src/core/index.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HELPER_MAX_QUEUED_BYTES } from '../src/core/defaults.js';
 import type { Link, LinkHandler } from '../src/driver/link.js';
+import { RelayError, RelayPath, decodeRelayMessage, encodeRelayMessage, relayEndpoint, relayRefusalName } from '../src/handshake/relay.js';
 
 /** Largest chunk handed to WebSocket.send at once (the host accepts messages up to 1 MiB). */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -30,6 +31,49 @@ export function openWebSocketLink(url: string, timeoutMs = DEFAULT_CONNECT_TIMEO
       clearTimeout(timer);
       reject(new TesseraError(ErrorCode.Io, 'could not reach the host', { context: 'websocket' }));
     };
+  });
+}
+
+/**
+ * Opens a connection to a host through its relay (spec/relay.md): Connect with the invitation's rendezvous id, then,
+ * once the relay answers Paired, the spliced stream as a Link.
+ * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED (UNKNOWN_ID, PAIRING_TIMEOUT, ...); TesseraError TESSERA_ERR_IO
+ */
+export function openRelayLink(relayUrl: string, id: Uint8Array, timeoutMs = 2 * DEFAULT_CONNECT_TIMEOUT_MS): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(relayEndpoint(relayUrl, RelayPath.Connect));
+    ws.binaryType = 'arraybuffer';
+    let done = false;
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ws.close();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new TesseraError(ErrorCode.HandshakeTimeout, 'the relay did not answer in time', { context: 'relay' })), timeoutMs);
+    ws.onopen = () => ws.send(encodeRelayMessage({ type: 'connect', id }));
+    ws.onmessage = (ev: MessageEvent) => {
+      if (done) return;
+      let m;
+      try {
+        if (!(ev.data instanceof ArrayBuffer)) throw new Error('text');
+        m = decodeRelayMessage(new Uint8Array(ev.data));
+      } catch (err) {
+        fail(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED', { cause: err }));
+        return;
+      }
+      if (m.type !== 'paired') {
+        const name = m.type === 'refused' ? relayRefusalName(m.code) : 'MALFORMED';
+        fail(new RelayError(ErrorCode.RelayRefused, `the relay refused the helper (${name})`, name));
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      // Later messages are the spliced stream: the link takes the handlers over in this same task.
+      resolve(new WebSocketLink(ws, relayUrl));
+    };
+    ws.onclose = () => fail(new TesseraError(ErrorCode.Io, 'could not reach the relay', { context: 'relay' }));
   });
 }
 

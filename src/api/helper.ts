@@ -20,6 +20,7 @@ import { connectTcp } from '../transport/tcp.js';
 import { ZlibInflateBackend } from '../node/zlib-backend.js';
 import { SharpImageCodec } from '../node/sharp-image-codec.js';
 import { loadInvitation } from '../node/index.js';
+import { dialRelay } from '../relay/client.js';
 
 /** Why a session ended. */
 export type SessionCloseInfo = CloseInfo;
@@ -40,7 +41,15 @@ export interface HelperConnectOptions {
   readonly maxHeight?: number;
   /** Milliseconds clock; default Date.now. */
   readonly clock?: Clock;
+  /** Head start of the direct addresses before the relay is tried too (Happy Eyeballs; default 250 ms). */
+  readonly relayDelayMs?: number;
 }
+
+/** How a helper reached its host: a direct TCP connection, or spliced through the invitation's relay. */
+export type ConnectionPath = 'direct' | 'relay';
+
+/** Default head start of direct addresses over the relay. */
+export const DEFAULT_RELAY_DELAY_MS = 250;
 
 /** Options of Helper.offer. */
 export interface HelperOfferOptions extends Omit<HelperConnectOptions, 'password'> {
@@ -78,6 +87,8 @@ export class Helper extends EventEmitter {
   readonly remote: string;
   /** A short id both sides share (from the handshake transcript). */
   readonly sessionId: string;
+  /** 'relay' when the session runs through the invitation's relay, else 'direct'. */
+  readonly path: ConnectionPath;
   readonly #connection: HelperConnection;
   #framebuffer: Framebuffer;
   #modifiers = 0;
@@ -85,10 +96,11 @@ export class Helper extends EventEmitter {
   #pointerX = 0;
   #pointerY = 0;
 
-  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number }) {
+  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number; path: ConnectionPath }) {
     super();
     this.remote = info.remote;
     this.sessionId = info.sessionId;
+    this.path = info.path;
     // The connection checks the announced size against the decoder's limit before anything is allocated for it.
     this.#connection = connection(this);
     this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
@@ -96,18 +108,22 @@ export class Helper extends EventEmitter {
 
   /**
    * Connects with an invitation: an Invitation, its `tessera://` URL, its text, or a path to a `.tessera` file.
-   * Tries each address in the invitation in turn; the first that answers is used.
+   * Tries the invitation's addresses in turn and, after a short head start (relayDelayMs), its relay side by side
+   * (Happy Eyeballs); the first path that reaches the host (a TCP connection, or the relay's pairing) carries the
+   * handshake, the other is dropped before it sends a byte, so the host user is asked once. `path` says which won.
    * @throws {HandshakeError} a refusal (TICKET_EXPIRED, BAD_PROOF, USER_DECLINED, ... in `refusal`) or HOST_KEY_MISMATCH
    * @throws {InvitationError} an invitation that is malformed or expired
-   * @throws {TesseraError} TESSERA_ERR_IO when no address could be reached
+   * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED when the relay was the only way and it refused (UNKNOWN_ID, ...)
+   * @throws {TesseraError} TESSERA_ERR_IO when no path could be reached
    */
   static async connect(target: Invitation | string, options: HelperConnectOptions = {}): Promise<Helper> {
     const clock = options.clock ?? Date.now;
     const invitation = typeof target === 'string' ? loadInvitation(target, { now: clock }) : target;
     throwIfAborted(options.signal);
-    const socket = await connectFirst(invitation.addresses.map((a) => formatAddress(a)), options);
+    const { stream: socket, path } = await connectAnyPath(invitation, options);
     return Helper.attach(socket, {
       ...options,
+      path,
       handshake: {
         invitation,
         ...(options.password !== undefined ? { password: options.password } : {}),
@@ -131,8 +147,9 @@ export class Helper extends EventEmitter {
   }
 
   /** Runs the helper over any connected stream (an in-memory pair, a WebSocket stream). */
-  static async attach(duplex: Duplex, options: HelperConnectOptions & { handshake: ConnectHandshakeOptions }): Promise<Helper> {
+  static async attach(duplex: Duplex, options: HelperConnectOptions & { handshake: ConnectHandshakeOptions; path?: ConnectionPath }): Promise<Helper> {
     const clock = options.clock ?? Date.now;
+    const path = options.path ?? 'direct';
     let initiator;
     try {
       initiator = createInitiator(options.handshake);
@@ -166,16 +183,29 @@ export class Helper extends EventEmitter {
             chat: (text) => self.emit('chat', text),
             clipboard: (text) => self.emit('clipboard', text),
             rtt: (ms) => self.emit('rtt', ms),
-            closed: (info) => {
+            closed: (closed) => {
+              const info = self.#closeInfoOf(closed)!;
               if (info.error && self.listenerCount('error') > 0) self.emit('error', info.error);
               self.emit('close', info);
             },
           },
         }),
-      { remote: link.remote, sessionId: est.keys.sessionId, width: est.welcome.width, height: est.welcome.height },
+      { remote: link.remote, sessionId: est.keys.sessionId, width: est.welcome.width, height: est.welcome.height, path },
     );
     helper.#connection.start();
     return helper;
+  }
+
+  #relayCloseInfo: CloseInfo | undefined;
+
+  /** Through a relay, a lost connection is the relay going away (or the host behind it): the error says so. */
+  #closeInfoOf(closed: CloseInfo | undefined): CloseInfo | undefined {
+    if (!closed || this.path !== 'relay' || closed.reason !== CloseReason.ConnectionLost) return closed;
+    this.#relayCloseInfo ??= {
+      ...closed,
+      error: new TesseraError(ErrorCode.RelayLost, `the connection through the relay was lost${closed.message ? `: ${closed.message}` : ''}`, { context: 'relay', ...(closed.error ? { cause: closed.error } : {}) }),
+    };
+    return this.#relayCloseInfo;
   }
 
   /** The latest decoded picture (RGBA); replaced by a new object when the screen size changes. */
@@ -287,7 +317,7 @@ export class Helper extends EventEmitter {
 
   /** Resolves when the session has ended. */
   closedPromise(): Promise<SessionCloseInfo> {
-    const info = this.#connection.closeInfo;
+    const info = this.#closeInfoOf(this.#connection.closeInfo);
     if (info) return Promise.resolve(info);
     return new Promise((resolve) => this.once('close', resolve));
   }
@@ -328,6 +358,71 @@ export class Helper extends EventEmitter {
   get pointerPosition(): { x: number; y: number } {
     return { x: this.#pointerX, y: this.#pointerY };
   }
+}
+
+/**
+ * Happy Eyeballs over the invitation's paths: direct addresses at once, the relay after `relayDelayMs` (or as soon
+ * as every direct address failed). The first stream that reaches the host wins; the other attempt is aborted, and
+ * closed if it completed anyway.
+ */
+async function connectAnyPath(invitation: Invitation, options: HelperConnectOptions): Promise<{ stream: Duplex; path: ConnectionPath }> {
+  const direct = invitation.addresses.map((a) => formatAddress(a));
+  const relay = invitation.relay;
+  if (!relay) return { stream: await connectFirst(direct, options), path: 'direct' };
+  const ctrl = new AbortController();
+  const outer = options.signal;
+  const onOuterAbort = (): void => ctrl.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const inner = { ...options, signal: ctrl.signal };
+  let directSettled!: () => void;
+  const directDone = new Promise<void>((resolve) => (directSettled = resolve));
+  const attempts: Promise<{ stream: Duplex; path: ConnectionPath }>[] = [];
+  if (direct.length > 0) {
+    attempts.push(
+      connectFirst(direct, inner).then(
+        (stream) => ({ stream, path: 'direct' as const }),
+        (err: unknown) => {
+          directSettled();
+          throw err;
+        },
+      ),
+    );
+  }
+  attempts.push(
+    (async () => {
+      if (direct.length > 0) await Promise.race([abortableSleep(options.relayDelayMs ?? DEFAULT_RELAY_DELAY_MS, ctrl.signal), directDone]);
+      throwIfAborted(ctrl.signal);
+      const stream = await dialRelay(relay.url, relay.id, { signal: ctrl.signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+      return { stream, path: 'relay' as const };
+    })(),
+  );
+  try {
+    const winner = await Promise.any(attempts);
+    ctrl.abort();
+    for (const a of attempts) a.then((r) => r !== winner && r.stream.destroy(), () => {});
+    return winner;
+  } catch (err) {
+    throwIfAborted(outer);
+    const errors = err instanceof AggregateError ? (err.errors as unknown[]) : [err];
+    // The relay was the only way: its own answer (UNKNOWN_ID, PAIRING_TIMEOUT, ...) is the clearest error.
+    if (direct.length === 0) throw errors[0];
+    const relayErr = errors[errors.length - 1] as Error | undefined;
+    throw new TesseraError(ErrorCode.Io, `could not connect to ${direct.join(', ')}, nor through the relay (${relayErr?.message ?? 'failed'})`, { cause: err });
+  } finally {
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Connects to the first address that answers. */

@@ -6,5 +6,5 @@ export type { CreateInvitationOptions } from './host/invitations.js';
 export { HostSessionHandle } from './host/session-handle.js';
 export type { SessionStats, SessionCloseInfo } from './host/session-handle.js';
 export { createDisplayEncoder } from './host/capture-loop.js';
-export { Helper } from './helper.js';
-export type { HelperConnectOptions, HelperOfferOptions, FrameEvent } from './helper.js';
+export { Helper, DEFAULT_RELAY_DELAY_MS } from './helper.js';
+export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './helper.js';

@@ -34,7 +34,10 @@ export function exitCodeOf(err: unknown): ExitCode {
       case ErrorCode.Timeout:
       case ErrorCode.HandshakeTimeout:
       case ErrorCode.Closed:
+      case ErrorCode.RelayLost:
         return ExitCode.ConnectionFailed;
+      case ErrorCode.RelayRefused:
+        return ExitCode.Refused;
       case ErrorCode.InvalidConfig:
         return ExitCode.Usage;
       default:

@@ -13,6 +13,7 @@ import { runKeygen } from './commands/keygen.js';
 import { runInvitations } from './commands/invitations.js';
 import { runInspect } from './commands/inspect.js';
 import { runBench } from './commands/bench.js';
+import { runRelay } from './commands/relay.js';
 import { PASSWORD_WAYS } from './commands/common.js';
 import { printable, printableLines } from './printable.js';
 
@@ -27,6 +28,7 @@ commands:
   invitations   list or revoke a host's invitations
   inspect       show what an invitation holds (never the secret)
   bench         measure the codec on a folder of screen recordings
+  relay         run a relay, so that hosts behind NAT can be reached without opening a port
 
 common options: --json (one JSON object per line), --debug (stack traces), --help
 run 'tessera <command> --help' for a command's options`;
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   invitations: runInvitations,
   inspect: runInspect,
   bench: runBench,
+  relay: runRelay,
 };
 
 const COMMON = {

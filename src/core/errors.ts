@@ -32,6 +32,8 @@ export const ErrorCode = {
   InvalidUtf8: 'TESSERA_ERR_INVALID_UTF8',
   Timeout: 'TESSERA_ERR_TIMEOUT',
   EmailFailed: 'TESSERA_ERR_EMAIL_FAILED',
+  RelayRefused: 'TESSERA_ERR_RELAY_REFUSED',
+  RelayLost: 'TESSERA_ERR_RELAY_LOST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -14,3 +14,4 @@ export { SymmetricState } from './transcript.js';
 export { AeadFrameProtector, XSalsa20Poly1305, CipherId, type AeadSuite } from '../framing/aead.js';
 export * from './audit.js';
 export * from './scrypt.js';
+export * from './relay.js';

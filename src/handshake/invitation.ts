@@ -15,6 +15,7 @@ import {
   type Mode,
 } from './constants.js';
 import { fromBase64, sha512, toBase64Url } from './crypto.js';
+import { RENDEZVOUS_ID_BYTES, shortHash } from './relay.js';
 import { DEFAULT_POLICY, durationMs, parseDuration, type Duration, type Policy } from './policy.js';
 import { passwordVerifier, ticketVerifier, type PasswordKdf, type TicketRecord } from './ticket.js';
 
@@ -23,6 +24,14 @@ export interface InvitationAddress {
   /** Host name, IPv4 address, or IPv6 address (without brackets). */
   readonly host: string;
   readonly port: number;
+}
+
+/** A relay where the host waits (spec/relay.md): its WebSocket URL and the invitation's rendezvous id. */
+export interface InvitationRelay {
+  /** `ws://` or `wss://` URL of the relay (at most 200 characters, no fragment, no credentials). */
+  readonly url: string;
+  /** 16 bytes: the rendezvous id the host registered for this invitation. */
+  readonly id: Uint8Array;
 }
 
 /** Fields of an invitation. */
@@ -36,6 +45,8 @@ export interface InvitationFields {
   readonly mode: Mode;
   readonly passwordSalt?: Uint8Array | undefined;
   readonly name: string;
+  /** The relay, when the host also waits at one; then `addresses` may be empty. */
+  readonly relay?: InvitationRelay | undefined;
 }
 
 /** Invitation errors: TESSERA_ERR_INVALID_INVITATION, TESSERA_ERR_UNSUPPORTED_VERSION, TESSERA_ERR_INVITATION_EXPIRED. */
@@ -45,6 +56,8 @@ export class InvitationError extends TesseraError {}
 export const MAX_ADDRESSES = 8;
 /** Most UTF-8 bytes in a display name. */
 export const MAX_NAME_BYTES = 96;
+/** Most characters of a relay URL. */
+export const MAX_RELAY_URL_CHARS = 200;
 /** Most characters accepted by readInvitation. */
 export const MAX_INVITATION_CHARS = 8192;
 const HEADER = 'tessera-invitation';
@@ -66,6 +79,7 @@ export class Invitation implements InvitationFields {
   readonly mode: Mode;
   readonly passwordSalt: Uint8Array | undefined;
   readonly name: string;
+  readonly relay: InvitationRelay | undefined;
 
   /** @throws {InvitationError} TESSERA_ERR_INVALID_INVITATION when a field is out of range */
   constructor(f: InvitationFields) {
@@ -73,7 +87,9 @@ export class Invitation implements InvitationFields {
     check(f.hostKey.byteLength === DH_BYTES, 'host key must be 32 bytes');
     check(f.secret.byteLength === TICKET_SECRET_BYTES, 'secret must be 32 bytes');
     check(f.passwordSalt === undefined || f.passwordSalt.byteLength === PASSWORD_SALT_BYTES, 'password salt must be 16 bytes');
-    check(f.addresses.length >= 1 && f.addresses.length <= MAX_ADDRESSES, `must list 1 to ${MAX_ADDRESSES} addresses`);
+    if (f.relay !== undefined) checkRelay(f.relay);
+    const minAddresses = f.relay ? 0 : 1;
+    check(f.addresses.length >= minAddresses && f.addresses.length <= MAX_ADDRESSES, `must list ${minAddresses} to ${MAX_ADDRESSES} addresses`);
     for (const a of f.addresses) checkAddress(a);
     check(Number.isInteger(f.createdMs / 1000) && f.createdMs >= 0 && f.createdMs <= 0xffffffff * 1000, 'creation time must be whole seconds within 1970..2106');
     check(Number.isInteger(f.expiresMs / 1000) && f.expiresMs <= 0xffffffff * 1000, 'expiry must be whole seconds within 1970..2106');
@@ -90,6 +106,7 @@ export class Invitation implements InvitationFields {
     this.mode = f.mode;
     this.passwordSalt = f.passwordSalt?.slice();
     this.name = f.name;
+    this.relay = f.relay ? Object.freeze({ url: f.relay.url, id: f.relay.id.slice() }) : undefined;
     Object.freeze(this);
   }
 
@@ -116,6 +133,7 @@ export class Invitation implements InvitationFields {
       `created: ${iso(this.createdMs)}`,
       `expires: ${iso(this.expiresMs)}`,
       ...this.addresses.map((a) => `address: ${formatAddress(a)}`),
+      ...(this.relay ? [`relay: ${this.relay.url}`, `rendezvous: ${toBase64Url(this.relay.id)}`] : []),
     ];
     return lines.join('\n') + '\n';
   }
@@ -124,7 +142,7 @@ export class Invitation implements InvitationFields {
   toBinary(): Uint8Array {
     const w = new ByteWriter(256);
     w.u8(INVITATION_VERSION);
-    w.u8((this.mode === 'control' ? 1 : 0) | (this.passwordSalt ? 2 : 0));
+    w.u8((this.mode === 'control' ? 1 : 0) | (this.passwordSalt ? 2 : 0) | (this.relay ? 4 : 0));
     w.bytes(this.ticketId).bytes(this.hostKey).bytes(this.secret);
     w.u32(this.createdMs / 1000).u32(this.expiresMs / 1000);
     if (this.passwordSalt) w.bytes(this.passwordSalt);
@@ -136,12 +154,17 @@ export class Invitation implements InvitationFields {
     }
     const name = new TextEncoder().encode(this.name);
     w.u8(name.byteLength).bytes(name);
+    if (this.relay) {
+      w.u8(this.relay.url.length);
+      w.utf8(this.relay.url);
+      w.bytes(this.relay.id);
+    }
     return w.toBytes();
   }
 
-  /** The URL form `tessera://HOST:PORT/#<base64url(binary)>`; HOST:PORT is the first address. */
+  /** The URL form `tessera://HOST:PORT/#<base64url(binary)>`; HOST:PORT is the first address, else the relay's. */
   toUrl(): string {
-    return `${URL_SCHEME}${formatAddress(this.addresses[0]!)}/#${toBase64Url(this.toBinary())}`;
+    return `${URL_SCHEME}${formatAddress(this.addresses[0] ?? relayAuthority(this.relay!.url))}/#${toBase64Url(this.toBinary())}`;
   }
 
   /** Same as describeInvitation(this). */
@@ -161,6 +184,7 @@ export class Invitation implements InvitationFields {
       ticketId: this.ticketIdHex,
       hostKey: toBase64Url(this.hostKey),
       addresses: this.addresses.map(formatAddress),
+      ...(this.relay ? { relay: this.relay.url, rendezvous: shortHash(this.relay.id) } : {}),
       mode: this.mode,
       passwordRequired: this.passwordRequired,
       created: iso(this.createdMs),
@@ -183,6 +207,10 @@ export interface CreateInvitationOptions {
   readonly password?: string;
   /** Display name shown to the helper (host or user name). */
   readonly name: string;
+  /** The relay where the host also waits; the rendezvous id comes from `relayId(ticketId)`. */
+  readonly relayUrl?: string;
+  /** The rendezvous id for a ticket (src/handshake/relay.ts rendezvousId with the host's secret). */
+  readonly relayId?: (ticketId: Uint8Array) => Uint8Array;
   readonly policy?: Policy;
   readonly now: Clock;
   readonly random: Random;
@@ -231,7 +259,9 @@ export function createInvitation(o: CreateInvitationOptions): CreatedInvitation 
   }
   let invitation: Invitation;
   try {
-    invitation = new Invitation({ ticketId, hostKey: o.hostKey, secret, addresses, createdMs, expiresMs: createdMs + lifetime, mode, passwordSalt, name: o.name });
+    if (o.relayUrl !== undefined && !o.relayId) throw new ConfigError('invitation: a relay needs a rendezvous id', { field: 'relayId' });
+    const relay = o.relayUrl !== undefined ? { url: o.relayUrl, id: o.relayId!(ticketId) } : undefined;
+    invitation = new Invitation({ ticketId, hostKey: o.hostKey, secret, addresses, createdMs, expiresMs: createdMs + lifetime, mode, passwordSalt, name: o.name, relay });
   } catch (err) {
     throw new ConfigError((err as Error).message, { cause: err });
   }
@@ -288,7 +318,7 @@ export function decodeInvitationBinary(bytes: Uint8Array): Invitation {
     const version = r.u8('version');
     if (version !== INVITATION_VERSION) throw unsupported(version);
     const flags = r.u8('flags');
-    if (flags & ~3) throw invalid('flags has unknown bits set');
+    if (flags & ~7) throw invalid('flags has unknown bits set');
     const ticketId = r.bytesCopy(TICKET_ID_BYTES, 'ticketId');
     const hostKey = r.bytesCopy(DH_BYTES, 'hostKey');
     const secret = r.bytesCopy(TICKET_SECRET_BYTES, 'secret');
@@ -296,15 +326,21 @@ export function decodeInvitationBinary(bytes: Uint8Array): Invitation {
     const expiresMs = r.u32('expires') * 1000;
     const passwordSalt = flags & 2 ? r.bytesCopy(PASSWORD_SALT_BYTES, 'passwordSalt') : undefined;
     const count = r.u8('addressCount');
-    if (count < 1 || count > MAX_ADDRESSES) throw invalid(`address count must be 1 to ${MAX_ADDRESSES}`);
+    const minAddresses = flags & 4 ? 0 : 1;
+    if (count < minAddresses || count > MAX_ADDRESSES) throw invalid(`address count must be ${minAddresses} to ${MAX_ADDRESSES}`);
     const addresses: InvitationAddress[] = [];
     for (let i = 0; i < count; i++) {
       const host = r.utf8(r.u8('hostLength'), 'host');
       addresses.push({ host, port: r.u16('port') });
     }
     const name = r.utf8(r.u8('nameLength'), 'name');
+    let relay: InvitationRelay | undefined;
+    if (flags & 4) {
+      const url = r.utf8(r.u8('relayUrlLength'), 'relayUrl');
+      relay = { url, id: r.bytesCopy(RENDEZVOUS_ID_BYTES, 'rendezvous') };
+    }
     r.end();
-    return new Invitation({ ticketId, hostKey, secret, addresses, createdMs, expiresMs, mode: flags & 1 ? 'control' : 'view', passwordSalt, name });
+    return new Invitation({ ticketId, hostKey, secret, addresses, createdMs, expiresMs, mode: flags & 1 ? 'control' : 'view', passwordSalt, name, relay });
   } catch (err) {
     if (err instanceof InvitationError) throw err;
     throw invalid(err instanceof TesseraError ? err.message : 'binary form could not be decoded', err);
@@ -317,7 +353,8 @@ export function describeInvitation(inv: Invitation): string {
     `Invitation from ${JSON.stringify(inv.name)}`,
     `  ticket:   ${inv.ticketIdHex}`,
     `  host key: ${fingerprint(inv.hostKey)}`,
-    `  connect:  ${inv.addresses.map(formatAddress).join(', ')}`,
+    `  connect:  ${inv.addresses.length > 0 ? inv.addresses.map(formatAddress).join(', ') : '(relay only)'}`,
+    ...(inv.relay ? [`  relay:    ${inv.relay.url} (rendezvous ${shortHash(inv.relay.id)})`] : []),
     `  mode:     ${inv.mode}${inv.passwordRequired ? ', password required' : ''}`,
     `  created:  ${iso(inv.createdMs)}`,
     `  expires:  ${iso(inv.expiresMs)}`,
@@ -374,7 +411,8 @@ function parseIso(s: string, field: string): number {
   return ms;
 }
 
-const TEXT_KEYS = ['name', 'ticket', 'host-key', 'secret', 'mode', 'password', 'created', 'expires', 'address'] as const;
+const TEXT_KEYS = ['name', 'ticket', 'host-key', 'secret', 'mode', 'password', 'created', 'expires', 'address', 'relay', 'rendezvous'] as const;
+const OPTIONAL_KEYS: readonly string[] = ['address', 'relay', 'rendezvous'];
 
 function parseText(text: string): Invitation {
   const lines = text.split(/\r?\n/);
@@ -400,8 +438,15 @@ function parseText(text: string): Invitation {
     if (seen.has(key)) throw invalid(`line ${i + 1} repeats ${key}`);
     seen.set(key, key === 'name' ? value : value.trim());
   }
-  for (const k of TEXT_KEYS) if (k !== 'address' && !seen.has(k)) throw invalid(`missing ${k}`);
-  if (addresses.length === 0) throw invalid('missing address');
+  for (const k of TEXT_KEYS) if (!OPTIONAL_KEYS.includes(k) && !seen.has(k)) throw invalid(`missing ${k}`);
+  if (seen.has('relay') !== seen.has('rendezvous')) throw invalid('relay and rendezvous go together');
+  let relay: InvitationRelay | undefined;
+  if (seen.has('relay')) {
+    const id = /^[A-Za-z0-9_-]{22}$/.test(seen.get('rendezvous')!) ? fromBase64(seen.get('rendezvous')!) : undefined;
+    if (!id || id.byteLength !== RENDEZVOUS_ID_BYTES) throw invalid('rendezvous must be 16 bytes in base64url');
+    relay = { url: seen.get('relay')!, id };
+  }
+  if (addresses.length === 0 && !relay) throw invalid('missing address');
   const ticketId = fromHex(seen.get('ticket')!);
   if (!ticketId || ticketId.byteLength !== TICKET_ID_BYTES || !/^[0-9a-f]+$/.test(seen.get('ticket')!)) throw invalid('ticket must be 32 lowercase hex digits');
   const hostKey = fromBase64(seen.get('host-key')!);
@@ -427,6 +472,7 @@ function parseText(text: string): Invitation {
     mode,
     passwordSalt,
     name: seen.get('name')!,
+    relay,
   });
 }
 
@@ -437,7 +483,7 @@ function parseUrl(url: string): Invitation {
   const bytes = fromBase64(m[2]!);
   if (!bytes) throw invalid('url fragment is not base64url');
   const inv = decodeInvitationBinary(bytes);
-  const first = inv.addresses[0]!;
+  const first = inv.addresses[0] ?? relayAuthority(inv.relay!.url);
   if (first.host.toLowerCase() !== authority.host.toLowerCase() || first.port !== authority.port) {
     throw invalid('url host does not match the first address in the fragment');
   }
@@ -456,6 +502,29 @@ function build(f: InvitationFields): Invitation {
 function checkAddress(a: InvitationAddress): void {
   check(typeof a.host === 'string' && (HOSTNAME_RE.test(a.host) || IPV6_RE.test(a.host)), 'address host must be a host name, ipv4 or ipv6 address');
   check(Number.isInteger(a.port) && a.port >= 1 && a.port <= 65535, 'address port must be 1 to 65535');
+}
+
+/** Checks a relay: a ws:// or wss:// URL with a host, no credentials, no fragment, at most 200 ASCII characters. */
+function checkRelay(relay: InvitationRelay): void {
+  check(relay.id instanceof Uint8Array && relay.id.byteLength === RENDEZVOUS_ID_BYTES, 'rendezvous id must be 16 bytes');
+  check(typeof relay.url === 'string' && relay.url.length <= MAX_RELAY_URL_CHARS && /^[\x21-\x7e]+$/.test(relay.url), `relay url must be at most ${MAX_RELAY_URL_CHARS} printable ascii characters`);
+  relayAuthority(relay.url);
+}
+
+/** The host and port of a relay URL (443 for wss, 80 for ws). */
+export function relayAuthority(url: string): InvitationAddress {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalid('relay url is not a url');
+  }
+  check(u.protocol === 'ws:' || u.protocol === 'wss:', 'relay url must start with ws:// or wss://');
+  check(u.username === '' && u.password === '' && u.hash === '' && !url.includes('#'), 'relay url must not hold credentials or a fragment');
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const a = { host, port: u.port === '' ? (u.protocol === 'wss:' ? 443 : 80) : Number(u.port) };
+  checkAddress(a);
+  return a;
 }
 
 function checkName(name: string): void {

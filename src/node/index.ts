@@ -7,6 +7,7 @@ import type { Mode } from '../handshake/constants.js';
 import { InvitationError, MAX_INVITATION_CHARS, createInvitation, readInvitation, type CreatedInvitation, type Invitation, type InvitationAddress } from '../handshake/invitation.js';
 import type { Duration, Policy } from '../handshake/policy.js';
 import type { TicketStore } from '../handshake/ticket.js';
+import { rendezvousId } from '../handshake/relay.js';
 import { nodeRandom, scryptKdf } from './crypto.js';
 import type { HostKey } from './state-dir.js';
 
@@ -27,6 +28,8 @@ export interface IssueInvitationOptions {
   readonly password?: string;
   readonly name: string;
   readonly policy?: Policy;
+  /** A relay where the host also waits; the invitation gets its URL and the ticket's rendezvous id (spec/relay.md). */
+  readonly relayUrl?: string;
   /** Default Date.now. */
   readonly now?: Clock;
   /** Receives a 'created' audit event. */
@@ -51,6 +54,7 @@ export function issueInvitation(o: IssueInvitationOptions): CreatedInvitation {
     ...(o.mode !== undefined ? { mode: o.mode } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(o.relayUrl !== undefined ? { relayUrl: o.relayUrl, relayId: (ticketId: Uint8Array) => rendezvousId(o.hostKey.secretKey, ticketId) } : {}),
   });
   o.store.add(created.ticket);
   o.audit?.(auditEvent(now(), { decision: 'created', ticketId: created.ticket.id, mode: created.ticket.mode }));

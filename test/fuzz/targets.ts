@@ -20,6 +20,7 @@ import {
 import {
   HandshakeResponder, MessageType, createInvitation, decodeAuthPayload, decodeClientHello, decodeInvitationBinary, decodeRefusal, decodeSealed,
   decodeServerHello, decodeWelcomePayload, dhKeyPair, encodeAuthPayload, encodeRefusal, encodeWelcomePayload, parseHelpers, parsePolicy, readInvitation,
+  decodeRelayMessage, encodeRelayMessage,
 } from '../../src/handshake/index.js';
 import { parseMsRcIncident } from '../../src/handshake/msrc-incident.js';
 import { decodeMsRcIncidentBytes } from '../../src/node/msrc-incident-file.js';
@@ -289,6 +290,14 @@ function generatedInvitations(): { text: string; url: string }[] {
     const { invitation } = createInvitation({
       hostKey, addresses, expires: { value: 2, units: 'hours' }, name, now: () => INV_NOW - 3_600_000, random, kdf,
       ...(password ? { password } : {}),
+    });
+    forms.push({ text: invitation.toText(), url: invitation.toUrl() });
+  }
+  // A relay-only invitation and one with an address and a relay (spec/handshake.md §2, spec/relay.md).
+  for (const addresses of [[], ['192.0.2.9:3389']]) {
+    const { invitation } = createInvitation({
+      hostKey, addresses, expires: { value: 2, units: 'hours' }, name: 'Relay', now: () => INV_NOW - 3_600_000, random,
+      relayUrl: 'wss://relay.example:8443/r', relayId: () => new Uint8Array(16).fill(0x5a),
     });
     forms.push({ text: invitation.toText(), url: invitation.toUrl() });
   }
@@ -643,6 +652,30 @@ const emlTarget: FuzzTarget<null> = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
+// Relay messages (spec/relay.md): the vectors, then one of each type.
+
+function relaySeeds(): Uint8Array[] {
+  const seeds: Uint8Array[] = [];
+  if (existsSync(new URL('spec/vectors/relay.json', ROOT))) {
+    const v = readJson<{ messages: { hex: string }[] }>('spec/vectors/relay.json');
+    for (const m of v.messages) seeds.push(hex(m.hex));
+  }
+  const b = (n: number, f: number) => new Uint8Array(n).fill(f);
+  for (const m of [
+    { type: 'challenge', nonce: b(32, 1), relayKey: b(32, 9) },
+    { type: 'register', hostKey: b(32, 2), mac: b(64, 3) },
+    { type: 'registered' },
+    { type: 'serve', ids: [b(16, 4), b(16, 5)] },
+    { type: 'incoming', token: b(16, 6), peer: '192.0.2.4:5000' },
+    { type: 'connect', id: b(16, 7) },
+    { type: 'accept', token: b(16, 8) },
+    { type: 'paired' },
+    { type: 'refused', code: 4 },
+  ] as const) seeds.push(bytesOf(encodeRelayMessage(m)));
+  return seeds;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 /** Every target, in the order `npm run fuzz` runs them. */
 export const TARGETS: readonly FuzzTarget<any>[] = [
@@ -670,6 +703,7 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   sessionTarget('host'),
   sessionTarget('helper'),
   emlTarget,
+  statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),
 ];
 
 export function targetByName(name: string): FuzzTarget<any> | undefined {

@@ -7,11 +7,13 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { AbortError, ConfigError, StateError, toTesseraError, type Clock, type TesseraError } from '../../core/index.js';
+import { AbortError, ConfigError, StateError, fromHex, toTesseraError, type Clock, type TesseraError } from '../../core/index.js';
 import { CLOSE_GRACE_MS, DEFAULT_CONSENT_TIMEOUT_MS, DEFAULT_MAX_HELPERS, DEFAULT_PORT, MAX_UNDECODED_UPDATES } from '../../core/defaults.js';
 import {
   DEFAULT_POLICY,
   EMPTY_HELPERS,
+  MAX_SERVED_IDS,
+  rendezvousId,
   MemoryTicketStore,
   auditEvent,
   leastMode,
@@ -34,6 +36,7 @@ import { AuditLog } from '../../node/audit-log.js';
 import { FileTicketStore } from '../../node/ticket-store.js';
 import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
 import { nodeRandom } from '../../node/crypto.js';
+import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
 import { CaptureLoop } from './capture-loop.js';
@@ -111,6 +114,9 @@ export interface ListenOptions {
 
 type HostState = 'idle' | 'listening' | 'closing' | 'closed';
 
+/** How often a host with a relay re-sends its served ids (new invitations from other processes, expiries). */
+const RELAY_REFRESH_MS = 30_000;
+
 /**
  * A remote-assistance host. Events: 'listening' ({port, host}), 'session' (HostSessionHandle),
  * 'audit' (AuditEvent), 'error' (TesseraError: a failure that did not stop the host, such as the screen source
@@ -137,6 +143,8 @@ export class Host extends EventEmitter {
   #listener: TcpListener | undefined;
   #state: HostState = 'idle';
   #injectChain: Promise<void> = Promise.resolve();
+  readonly #relays = new Set<RelayRegistration>();
+  #relayRefresh: NodeJS.Timeout | undefined;
 
   constructor(options: HostOptions) {
     super();
@@ -267,24 +275,90 @@ export class Host extends EventEmitter {
 
   /** Creates an invitation (a ticket in the host's store) for a helper. */
   async createInvitation(options: CreateInvitationOptions = {}): Promise<HostInvitation> {
-    return createHostInvitation(
+    const created = createHostInvitation(
       {
         hostKey: this.hostKey,
         tickets: this.tickets,
         policy: this.policy,
         name: this.name,
         clock: this.#clock,
-        defaultAddress: () => this.#defaultAddress(),
+        defaultAddresses: () => (this.#listener || this.#relays.size === 0 ? [this.#defaultAddress()] : []),
+        defaultRelay: () => this.#relays.values().next().value?.url,
         audit: (e) => this.#recordAudit(e),
       },
       options,
     );
+    this.#refreshRelays();
+    return created;
+  }
+
+  /**
+   * Waits for helpers at a relay as well (spec/relay.md): registers with the host key, serves the rendezvous ids of
+   * the live invitations, re-registers with exponential backoff when the relay drops, and hands each paired
+   * connection to attach(), so admission, consent, throttling and audit are the same as on a direct connection.
+   * Events on the host: 'relay-registered' ({relay}), 'relay-lost' (TesseraError, retryInMs).
+   * Invitations created afterwards carry the relay's URL and their rendezvous id.
+   */
+  useRelay(url: string, options: { signal?: AbortSignal; initialBackoffMs?: number; maxBackoffMs?: number } = {}): RelayRegistration {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('host is closed');
+    let registration: RelayRegistration;
+    try {
+      registration = new RelayRegistration({
+        url,
+        hostKey: this.hostKey,
+        ids: () => this.#servedIds(),
+        onStream: (stream, peer) => {
+          this.attach(stream, peer).catch(() => {
+            // Refusals are audited by admission; the stream is closed.
+          });
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
+        ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+      });
+    } catch (err) {
+      throw new ConfigError(`host: invalid relay url ${JSON.stringify(url)}`, { field: 'relay', cause: err });
+    }
+    this.#relays.add(registration);
+    registration.on('registered', (info: { relay: string }) => this.emit('relay-registered', info));
+    registration.on('lost', (err: TesseraError, retryInMs: number) => {
+      if (this.listenerCount('relay-lost') > 0) this.emit('relay-lost', err, retryInMs);
+    });
+    registration.on('error', (err: unknown) => this.#reportError(toTesseraError(err, 'a relay data connection failed')));
+    options.signal?.addEventListener('abort', () => this.#relays.delete(registration), { once: true });
+    if (!this.#relayRefresh) {
+      // Invitations made by another process (tessera invitations create) are picked up within this interval.
+      this.#relayRefresh = setInterval(() => this.#refreshRelays(), RELAY_REFRESH_MS);
+      this.#relayRefresh.unref();
+    }
+    return registration.start();
+  }
+
+  /** The rendezvous ids of the live invitations: derived from the host key and each ticket id. */
+  #servedIds(): Uint8Array[] {
+    let records: TicketRecord[];
+    try {
+      records = this.tickets.list();
+    } catch (err) {
+      this.#reportError(toTesseraError(err, 'the ticket store could not be read'));
+      return [];
+    }
+    const now = this.#clock();
+    return records
+      .filter((r) => !r.revoked && r.expiresMs > now)
+      .slice(-MAX_SERVED_IDS)
+      .map((r) => rendezvousId(this.hostKey.secretKey, fromHex(r.id)!));
+  }
+
+  #refreshRelays(): void {
+    for (const r of this.#relays) r.refresh();
   }
 
   /** Revokes an invitation by ticket id: later connections with it are refused with TICKET_REVOKED. */
   revokeInvitation(id: string): boolean {
     const ok = this.tickets.revoke(id);
     if (ok) this.#recordAudit(auditEvent(this.#clock(), { decision: 'revoked', ticketId: id }));
+    if (ok) this.#refreshRelays();
     return ok;
   }
 
@@ -298,6 +372,9 @@ export class Host extends EventEmitter {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
     this.#abort.abort(new AbortError('the host is closing'));
+    for (const r of this.#relays) r.close();
+    this.#relays.clear();
+    clearInterval(this.#relayRefresh);
     this.#capture.stop();
     // Stop accepting first; the listener's close completes only once every connection is gone.
     const listenerClosed = this.#listener?.close();

@@ -20,8 +20,10 @@ export interface CreateInvitationOptions {
   readonly password?: string;
   /** Display name for this invitation (default: the host's name). */
   readonly name?: string;
-  /** Addresses written into the invitation (default: the listening address). */
+  /** Addresses written into the invitation (default: the listening address; none when only a relay is in use). */
   readonly addresses?: readonly string[];
+  /** The relay written into the invitation (default: the relay the host registered at with useRelay; false: none). */
+  readonly relay?: string | false;
 }
 
 /** An invitation the host created, with the forms it can be sent in. */
@@ -98,8 +100,10 @@ export interface InvitationContext {
   readonly policy: Policy;
   readonly name: string;
   readonly clock: Clock;
-  /** Where helpers reach the host when the options name no addresses. */
-  readonly defaultAddress: () => string;
+  /** Where helpers reach the host when the options name no addresses (none: relay only). */
+  readonly defaultAddresses: () => readonly string[];
+  /** The relay the host waits at, if any. */
+  readonly defaultRelay: () => string | undefined;
   readonly audit: (event: AuditEvent) => void;
 }
 
@@ -109,10 +113,11 @@ export interface InvitationContext {
  */
 export function createHostInvitation(ctx: InvitationContext, options: CreateInvitationOptions = {}): HostInvitation {
   const expires = options.expires === undefined ? { value: 1, units: 'hours' as const } : typeof options.expires === 'string' ? parseExpires(options.expires) : options.expires;
+  const relay = options.relay === false ? undefined : (options.relay ?? ctx.defaultRelay());
   const created = issueInvitation({
     hostKey: ctx.hostKey,
     store: ctx.tickets,
-    addresses: options.addresses ?? [ctx.defaultAddress()],
+    addresses: options.addresses ?? ctx.defaultAddresses(),
     expires,
     name: options.name ?? ctx.name,
     policy: ctx.policy,
@@ -120,6 +125,7 @@ export function createHostInvitation(ctx: InvitationContext, options: CreateInvi
     audit: ctx.audit,
     ...(options.mode ? { mode: options.mode } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
+    ...(relay !== undefined ? { relayUrl: relay } : {}),
   });
   return new HostInvitation(created.invitation, created.capped);
 }

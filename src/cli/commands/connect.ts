@@ -39,6 +39,9 @@ Joins a host with an invitation: a .tessera file, a tessera:// URL, or a saved e
                        a password is never taken on the command line (--password VALUE is refused)
 ${VIEW_USAGE}
 
+The invitation's direct addresses are tried first and its relay, if it names one, a moment later; the first to reach
+the host is used ("path" in the connected event: direct or relay).
+
 Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
 4 connection failed, 5 invitation invalid or expired.`,
   options: { ...VIEW_OPTIONS, password: { type: 'boolean' }, 'password-file': { type: 'string' } },
@@ -119,8 +122,8 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   const recordDir = typeof values.record === 'string' ? values.record : undefined;
   const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
   if (recordDir) mkdirSync(recordDir, { recursive: true });
-  out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote });
-  out.say(`connected to ${printable(helper.remote, 80)} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
+  out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote, path: helper.path });
+  out.say(`connected to ${printable(helper.remote, 80)}${helper.path === 'relay' ? ' through the relay' : ''} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
 
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();
@@ -174,7 +177,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   }
   const s = helper.stats;
   out.event('stats', { frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent, rttMs: s.rttMs ?? null, recorded });
-  out.event('closed', { reason: info.reason, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
+  out.event('closed', { reason: info.reason, code: info.error?.code ?? null, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
   out.say(`session closed (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
   if (info.error && info.reason === 'protocol-error') return 1;
   return 0;

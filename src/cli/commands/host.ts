@@ -43,7 +43,9 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
                        replay without @FPS waits for every helper to acknowledge each frame (pace ack)
   --input virtual|x11|none   where a helper's input goes (default: the virtual desktop for --screen virtual, none otherwise)
-  --port N             TCP port (default 3389; 0 picks a free one)
+  --port N|none        TCP port (default 3389; 0 picks a free one; none: open no port, reachable only through --relay)
+  --relay URL          also wait for helpers at a relay (ws:// or wss://, see tessera relay): the host connects out,
+                       proves its host key and re-registers when the relay drops; the invitation names the relay
   --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
   --mode view|control  mode the invitation offers (default control; policy may lower it)
   --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
@@ -66,7 +68,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --from ADDRESS       sender address for --email (default tessera@this host)
   --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
   --mailto-uri         print a mailto: link that opens your own mail program with the invitation filled in
-  --json               one JSON object per line: listening, helper-joined, control-changed, stats, closed`,
+  --json               one JSON object per line: listening, relay-registered, relay-lost, helper-joined, control-changed, stats, closed`,
   options: {
     screen: { type: 'string' },
     input: { type: 'string' },
@@ -92,6 +94,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     from: { type: 'string' },
     method: { type: 'string' },
     'mailto-uri': { type: 'boolean' },
+    relay: { type: 'string' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -100,7 +103,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     if (accept !== 'ask' && accept !== 'auto') throw new UsageError('--accept must be ask or auto');
     const quality = (values.quality ?? 'lossless') as QualityMode;
     if (!['lossless', 'balanced', 'low-bandwidth'].includes(quality)) throw new UsageError('--quality must be lossless, balanced or low-bandwidth');
-    const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? 3389;
+    const port = values.port === 'none' ? undefined : (numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? 3389);
+    const relayUrl = typeof values.relay === 'string' ? values.relay : undefined;
+    if (port === undefined && relayUrl === undefined) throw new UsageError('--port none needs --relay URL: otherwise no helper could reach this host');
+    if (relayUrl !== undefined && !/^wss?:\/\/[^\s#]+$/.test(relayUrl)) throw new UsageError('--relay must be a ws:// or wss:// URL');
     const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
     const password = await passwordFrom(values, 'invitation password: ');
@@ -156,10 +162,21 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       }
     });
     try {
-      const bound = await host.listen({ port, host: bind, signal: controller.signal });
+      const bound = port !== undefined ? await host.listen({ port, host: bind, signal: controller.signal }) : undefined;
       const webHosts = (values['web-host'] as string[] | undefined) ?? [];
       if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts });
-      if (bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
+      if (relayUrl !== undefined) {
+        host.on('relay-registered', ({ relay }: { relay: string }) => {
+          out.event('relay-registered', { relay, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64') });
+          out.say(`registered at the relay ${printable(relay)}`);
+        });
+        host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
+          out.event('relay-lost', { relay: relayUrl, code: err.code, refusal: err.refusal ?? null, message: err.message, retryInMs });
+          out.warn(`relay: ${printable(err.message)}; retrying in ${Math.ceil(retryInMs / 1000)} s`);
+        });
+        host.useRelay(relayUrl, { signal: controller.signal });
+      }
+      if (bound && bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
         out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
       }
       const invitation = await host.createInvitation({ mode, ...(typeof values.expires === 'string' ? { expires: values.expires } : {}), ...(password !== undefined ? { password } : {}) });
@@ -167,8 +184,9 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (invitePath) invitation.toFile(invitePath);
       if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime or mode');
       out.event('listening', {
-        port: bound.port,
-        host: bound.host,
+        port: bound?.port ?? null,
+        host: bound?.host ?? null,
+        relay: relayUrl ?? null,
         invitation: invitePath ?? null,
         url: invitation.toURL(),
         id: invitation.id,
@@ -176,14 +194,18 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         expires: invitation.expiresAt.toISOString(),
         hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
         ...(web ? { viewer: web.url(invitation) } : {}),
+        ...(relayUrl !== undefined ? { relayViewer: relayViewerUrl(relayUrl, invitation.toURL()) } : {}),
       });
-      out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
+      if (bound) out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
+      else out.say(`tessera host listening on no port (only through the relay), sharing ${source.width}x${source.height}`);
+      if (relayUrl !== undefined) out.say(`waiting at the relay ${printable(relayUrl)} too`);
       out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}):`);
       out.say(`  ${invitation.toURL()}`);
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
       out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
       if (web) out.say(`browser viewer: ${web.url(invitation)}`);
+      if (relayUrl !== undefined) out.say(`browser viewer through the relay (when it runs with --web): ${relayViewerUrl(relayUrl, invitation.toURL())}`);
       if (values['mailto-uri']) {
         const uri = invitation.mailtoUri(typeof values.email === 'string' ? { to: values.email } : {});
         out.event('mailto', { uri });
@@ -283,6 +305,13 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     }
   },
 };
+
+/** The viewer page on a relay's origin, with the invitation in the fragment (never sent to the server). */
+export function relayViewerUrl(relayUrl: string, invitationUrl: string): string {
+  const u = new URL(relayUrl);
+  const base = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/`;
+  return `${base}#${encodeURIComponent(invitationUrl)}`;
+}
 
 /** Opens the screen source and input sink the options name. */
 async function openScreen(spec: string, input: string | undefined): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined }> {

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from '../command.js';
+import { numberOption } from '../command.js';
+import { UsageError } from '../errors.js';
+import { printable } from '../printable.js';
+import { onInterrupt, sleep } from './common.js';
+import { startRelay, loadWebAssets, RELAY_DEFAULTS, type RelayAuditEvent } from '../../index.js';
+import { fromBase64 } from '../../handshake/index.js';
+
+export const runRelay: Command = {
+  usage: `usage: tessera relay [options]
+
+Runs a relay (spec/relay.md), so that a host behind NAT or a firewall can be reached without opening a port:
+the host connects out and registers (tessera host --relay URL), a helper connects out with the invitation,
+and the relay splices the two. The tessera handshake runs end to end: the relay holds no key and sees only ciphertext.
+
+  --port N             port (default 443 with TLS, 8080 without; 0 picks a free one)
+  --bind ADDR          address to listen on (default 0.0.0.0)
+  --tls-cert FILE      TLS certificate (PEM) and
+  --tls-key FILE       its key: the relay speaks wss://
+  --hosts FILE         JSON list of the host public keys (base64) allowed to register; without it the relay is open
+                       to any host that proves its key
+  --web                also serve the browser viewer from the relay's origin: a helper opens
+                       http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
+  --audit FILE         append the audit log (JSON lines: registrations, pairings, refusals; short hashes only)
+  --max-connections N  connections open at once (default ${RELAY_DEFAULTS.maxConnections})
+  --max-per-address N  connections open at once from one address (default ${RELAY_DEFAULTS.maxConnectionsPerAddress})
+  --pair-bytes N       bytes through one pair before it is ended (default ${RELAY_DEFAULTS.maxPairBytes})
+  --pair-rate N        bytes per second through one pair (default ${RELAY_DEFAULTS.maxPairBytesPerSecond}; 0: no cap)
+  --idle S             end a pair after S seconds without a byte (default ${RELAY_DEFAULTS.idleTimeoutMs / 1000})
+  --pairing-timeout S  how long a helper waits for its host (default ${RELAY_DEFAULTS.pairingTimeoutMs / 1000})
+  --json               one JSON object per line: listening, audit (action: registered, register-refused, paired, refused, ended, ...)`,
+  options: {
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    hosts: { type: 'string' },
+    audit: { type: 'string' },
+    web: { type: 'boolean' },
+    'max-connections': { type: 'string' },
+    'max-per-address': { type: 'string' },
+    'pair-bytes': { type: 'string' },
+    'pair-rate': { type: 'string' },
+    idle: { type: 'string' },
+    'pairing-timeout': { type: 'string' },
+  },
+  async run(values, _positionals, out) {
+    const certPath = values['tls-cert'];
+    const keyPath = values['tls-key'];
+    if ((certPath === undefined) !== (keyPath === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+    const tls = typeof certPath === 'string' && typeof keyPath === 'string' ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : undefined;
+    const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? (tls ? 443 : 8080);
+    const allowedHosts = typeof values.hosts === 'string' ? readHosts(values.hosts) : undefined;
+    const seconds = (name: string): number | undefined => {
+      const s = numberOption(values[name], name, { min: 0.01, max: 86_400, integer: false });
+      return s === undefined ? undefined : Math.round(s * 1000);
+    };
+    const idle = seconds('idle');
+    const pairing = seconds('pairing-timeout');
+    const caps = {
+      maxConnections: numberOption(values['max-connections'], 'max-connections', { min: 1, max: 1_000_000 }),
+      maxConnectionsPerAddress: numberOption(values['max-per-address'], 'max-per-address', { min: 1, max: 1_000_000 }),
+      maxPairBytes: numberOption(values['pair-bytes'], 'pair-bytes', { min: 1 }),
+      maxPairBytesPerSecond: numberOption(values['pair-rate'], 'pair-rate', { min: 0 }),
+      idleTimeoutMs: idle,
+      pairingTimeoutMs: pairing,
+    };
+    const controller = new AbortController();
+    const stopSignals = onInterrupt(controller);
+    const relay = await startRelay({
+      port,
+      host: typeof values.bind === 'string' ? values.bind : '0.0.0.0',
+      ...(tls ? { tls } : {}),
+      ...(allowedHosts ? { allowedHosts } : {}),
+      ...(typeof values.audit === 'string' ? { auditFile: values.audit } : {}),
+      ...(values.web ? { assets: await loadWebAssets() } : {}),
+      ...Object.fromEntries(Object.entries(caps).filter(([, v]) => v !== undefined)),
+      signal: controller.signal,
+    });
+    relay.on('audit', (e: RelayAuditEvent) => {
+      const { event, ...rest } = e;
+      out.event('audit', { action: event, ...rest });
+      out.say(`${e.time} ${e.event}${e.reason ? ` ${e.reason}` : ''}${e.peer ? ` from ${printable(e.peer, 80)}` : ''}${e.host ? ` host ${e.host}` : ''}${e.id ? ` id ${e.id}` : ''}`);
+    });
+    try {
+      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: Boolean(values.web) });
+      out.say(`tessera relay listening on ${relay.host}:${relay.port} (${relay.url})`);
+      if (relay.open) out.warn('this relay is open: any host that proves its key may register (restrict it with --hosts FILE)');
+      else out.say(`${allowedHosts!.length} host(s) may register`);
+      if (!tls) out.warn('no TLS: registrations and pairings travel in the clear (sessions stay end-to-end encrypted); use --tls-cert and --tls-key in production');
+      await sleep(2 ** 31 - 1, controller.signal);
+      return 0;
+    } finally {
+      stopSignals();
+      await relay.close();
+      out.say('relay closed');
+    }
+  },
+};
+
+/** Reads --hosts: a JSON list of base64 or base64url X25519 public keys. */
+function readHosts(path: string): Uint8Array[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--hosts ${path}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.length > 100_000) throw new UsageError(`--hosts ${path} must hold a JSON list of host public keys`);
+  return list.map((k, i) => {
+    const key = typeof k === 'string' ? fromBase64(k.trim()) : undefined;
+    if (!key || key.byteLength !== 32) throw new UsageError(`--hosts ${path}: entry ${i + 1} is not a 32-byte public key in base64`);
+    return key;
+  });
+}

@@ -1,0 +1,310 @@
+/**
+ * The two client sides of the relay (spec/relay.md): `RelayRegistration`, a host's standing registration
+ * (control connection, proof, served ids, a data connection per Incoming, re-registration with exponential
+ * backoff), and `dialRelay`, a helper's connection to a host through the relay. Both hand over a spliced
+ * WebSocketStream (a Node Duplex), so the one connection driver runs on it unchanged.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { WebSocket, type RawData } from 'ws';
+import { AbortError, ErrorCode, TesseraError } from '../core/index.js';
+import {
+  MAX_RELAY_MESSAGE_BYTES, RelayError, RelayPath, decodeRelayMessage, encodeRelayMessage, relayEndpoint, relayRefusalName, relayRegisterMac, type RelayMessage,
+} from '../handshake/index.js';
+import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketStream } from '../transport/websocket.js';
+
+/** Default deadline to open a relay connection and hear its first answer. */
+export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
+
+export { relayEndpoint };
+
+/** Opens a WebSocket, then waits for one relay message; resolves with both (the socket paused on further messages). */
+function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: AbortSignal; timeoutMs?: number; maxPayload: number }): Promise<{ ws: WebSocket; reply: RelayMessage; remote: string }> {
+  const signal = o.signal;
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise((resolve, reject) => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, { maxPayload: o.maxPayload, perMessageDeflate: false, handshakeTimeout: o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS });
+    } catch (err) {
+      reject(new TesseraError(ErrorCode.Io, 'invalid relay url', { context: 'relay', cause: err }));
+      return;
+    }
+    ws.binaryType = 'nodebuffer';
+    let done = false;
+    const timer = setTimeout(() => fail(new TesseraError(ErrorCode.Timeout, 'the relay did not answer in time', { context: 'relay' })), o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS);
+    const cleanup = (): void => {
+      done = true;
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      ws.off('error', onError);
+      ws.off('close', onClose);
+      ws.off('unexpected-response', onResponse);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (err: Error): void => {
+      if (done) return;
+      cleanup();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(err);
+    };
+    const onMessage = (data: RawData, isBinary: boolean): void => {
+      if (done) return;
+      let m: RelayMessage;
+      try {
+        if (!isBinary) throw new TesseraError(ErrorCode.UnexpectedMessage, 'the relay sent a text message', { context: 'relay' });
+        m = decodeRelayMessage(new Uint8Array(data as Buffer));
+      } catch (err) {
+        fail(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED', { cause: err }));
+        return;
+      }
+      cleanup();
+      ws.on('error', () => {});
+      // Later messages are the spliced stream: hold them until the caller wraps the socket, in this same tick.
+      ws.pause();
+      const sock = (ws as unknown as { _socket?: Socket })._socket;
+      resolve({ ws, reply: m, remote: `${sock?.remoteAddress ?? 'relay'}:${sock?.remotePort ?? 0}` });
+    };
+    const onError = (err: Error): void => fail(new TesseraError(ErrorCode.Io, `could not reach the relay: ${err.message.toLowerCase()}`, { context: 'relay', cause: err }));
+    const onClose = (): void => fail(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
+    const onResponse = (_req: unknown, res: { statusCode?: number; resume(): void }): void => {
+      res.resume();
+      fail(new RelayError(ErrorCode.RelayRefused, `the relay refused the connection with http ${res.statusCode ?? 0}`, res.statusCode === 503 ? 'BUSY' : 'HTTP'));
+    };
+    const onAbort = (): void => fail(new AbortError(undefined, { cause: signal?.reason }));
+    ws.on('open', () => {
+      if (first && !done) ws.send(encodeRelayMessage(first));
+    });
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    ws.on('unexpected-response', onResponse);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function refusedError(m: RelayMessage, what: string): RelayError {
+  if (m.type === 'refused') {
+    const name = relayRefusalName(m.code);
+    return new RelayError(ErrorCode.RelayRefused, `the relay refused ${what} (${name})`, name);
+  }
+  return new RelayError(ErrorCode.RelayRefused, `the relay answered ${what} with an unexpected ${m.type} message`, 'MALFORMED');
+}
+
+/** Options of dialRelay. */
+export interface DialRelayOptions {
+  readonly signal?: AbortSignal;
+  /** Deadline for the relay's answer (paired or refused); default 10 s plus the relay's pairing time. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A helper's connection to a host through a relay: connect with the rendezvous id, wait until the relay paired it
+ * with the host's data connection, and return the spliced stream (the tessera handshake runs over it).
+ * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED (UNKNOWN_ID, PAIRING_TIMEOUT, BUSY, HOST_GONE, ...)
+ * @throws {TesseraError} TESSERA_ERR_IO when the relay cannot be reached, TESSERA_ERR_TIMEOUT
+ * @throws {AbortError} when `signal` aborts
+ */
+export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialRelayOptions = {}): Promise<WebSocketStream> {
+  const { ws, reply, remote } = await openAndAsk(relayEndpoint(relayUrl, RelayPath.Connect), { type: 'connect', id }, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    timeoutMs: options.timeoutMs ?? 2 * RELAY_CONNECT_TIMEOUT_MS,
+    maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
+  });
+  if (reply.type !== 'paired') {
+    ws.terminate();
+    throw refusedError(reply, 'the helper');
+  }
+  const at = remote.lastIndexOf(':');
+  return new WebSocketStream(ws, { remoteAddress: remote.slice(0, at), remotePort: Number(remote.slice(at + 1)) });
+}
+
+/** Options of RelayRegistration. */
+export interface RelayRegistrationOptions {
+  /** The relay's ws:// or wss:// URL. */
+  readonly url: string;
+  /** The host's static X25519 key pair. */
+  readonly hostKey: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
+  /** The rendezvous ids to serve now (asked after each registration and on refresh()). */
+  readonly ids: () => readonly Uint8Array[];
+  /** A paired data connection: the spliced stream and the helper's address as the relay saw it. */
+  readonly onStream: (stream: WebSocketStream, peer: string) => void;
+  /** Ends the registration for good. */
+  readonly signal?: AbortSignal;
+  /** First retry delay (default 500 ms); doubled per failure up to maxBackoffMs (default 30 s), with jitter. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A host's standing registration at a relay. Events: 'registered' ({relay}), 'lost' (TesseraError, retryInMs: the
+ * registration dropped or failed; a retry follows), 'error' (a data connection that failed).
+ * It keeps retrying until close() or the signal.
+ */
+export class RelayRegistration extends EventEmitter {
+  readonly url: string;
+  readonly #o: RelayRegistrationOptions;
+  #ws: WebSocket | undefined;
+  #closed = false;
+  #registered = false;
+  #backoff: number;
+  #retry: NodeJS.Timeout | undefined;
+  #pinger: NodeJS.Timeout | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(options: RelayRegistrationOptions) {
+    super();
+    relayEndpoint(options.url, RelayPath.Host);
+    this.url = options.url;
+    this.#o = options;
+    this.#backoff = options.initialBackoffMs ?? 500;
+    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+  }
+
+  /** True while the relay has accepted the registration. */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  /** Starts registering (and keeps at it). */
+  start(): this {
+    if (!this.#closed && !this.#ws && !this.#retry) void this.#attempt();
+    return this;
+  }
+
+  /** Sends the current ids again (after an invitation was created or revoked). */
+  refresh(): void {
+    if (this.#registered && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeRelayMessage({ type: 'serve', ids: this.#o.ids().slice(0, 1024) }));
+  }
+
+  /** Ends the registration. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#registered = false;
+    this.#abort.abort();
+    clearTimeout(this.#retry);
+    clearInterval(this.#pinger);
+    this.#ws?.terminate();
+    this.#ws = undefined;
+  }
+
+  async #attempt(): Promise<void> {
+    this.#retry = undefined;
+    let ws: WebSocket | undefined;
+    try {
+      const first = await openAndAsk(relayEndpoint(this.url, RelayPath.Host), undefined, { signal: this.#abort.signal, maxPayload: MAX_RELAY_MESSAGE_BYTES, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) });
+      ws = first.ws;
+      if (this.#closed) return void ws.terminate();
+      if (first.reply.type !== 'challenge') throw refusedError(first.reply, 'the registration');
+      const { nonce, relayKey } = first.reply;
+      const { publicKey, secretKey } = this.#o.hostKey;
+      const answer = await this.#next(ws, { type: 'register', hostKey: publicKey, mac: relayRegisterMac(secretKey, publicKey, nonce, relayKey) });
+      if (answer.type !== 'registered') throw refusedError(answer, 'the registration');
+    } catch (err) {
+      ws?.terminate();
+      if (this.#closed) return;
+      this.#lost(err instanceof TesseraError ? err : new TesseraError(ErrorCode.Io, 'the relay registration failed', { context: 'relay', cause: err }));
+      return;
+    }
+    this.#ws = ws;
+    this.#registered = true;
+    this.#backoff = this.#o.initialBackoffMs ?? 500;
+    ws.resume();
+    ws.on('message', (data: RawData) => this.#onControl(data));
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    this.#pinger = setInterval(() => {
+      if (!alive) return void ws!.terminate();
+      alive = false;
+      ws!.ping();
+    }, 15_000);
+    this.#pinger.unref();
+    ws.once('close', (code: number, reason: Buffer) => {
+      clearInterval(this.#pinger);
+      this.#ws = undefined;
+      this.#registered = false;
+      if (this.#closed) return;
+      const why = reason.toString();
+      this.#lost(
+        why && code === 1008
+          ? new RelayError(ErrorCode.RelayRefused, `the relay ended the registration (${why})`, why)
+          : new TesseraError(ErrorCode.RelayLost, 'the relay went away', { context: 'relay' }),
+      );
+    });
+    this.refresh();
+    this.emit('registered', { relay: this.url });
+  }
+
+  /** Sends one message on a paused control socket and waits for the next. */
+  #next(ws: WebSocket, m: RelayMessage): Promise<RelayMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new TesseraError(ErrorCode.Timeout, 'the relay did not answer the registration', { context: 'relay' })), this.#o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS);
+      const done = (err: Error | undefined, value?: RelayMessage): void => {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        ws.off('close', onClose);
+        ws.pause();
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const onMessage = (data: RawData): void => {
+        try {
+          done(undefined, decodeRelayMessage(new Uint8Array(data as Buffer)));
+        } catch (err) {
+          done(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED', { cause: err }));
+        }
+      };
+      const onClose = (): void => done(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
+      ws.on('message', onMessage);
+      ws.once('close', onClose);
+      ws.resume();
+      ws.send(encodeRelayMessage(m));
+    });
+  }
+
+  #onControl(data: RawData): void {
+    let m: RelayMessage;
+    try {
+      m = decodeRelayMessage(new Uint8Array(data as Buffer));
+    } catch {
+      this.#ws?.terminate();
+      return;
+    }
+    if (m.type === 'incoming') void this.#openData(m.token, m.peer);
+    else if (m.type !== 'refused') this.#ws?.terminate();
+  }
+
+  async #openData(token: Uint8Array, peer: string): Promise<void> {
+    try {
+      const { ws, reply } = await openAndAsk(relayEndpoint(this.url, RelayPath.Data), { type: 'accept', token }, {
+        signal: this.#abort.signal,
+        maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
+        ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}),
+      });
+      if (reply.type !== 'paired') {
+        ws.terminate();
+        throw refusedError(reply, 'the data connection');
+      }
+      const at = peer.lastIndexOf(':');
+      const address = peer.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+      this.#o.onStream(new WebSocketStream(ws, { remoteAddress: address, remotePort: Number(peer.slice(at + 1)) }), peer);
+    } catch (err) {
+      if (this.#closed) return;
+      // The helper left before the data connection arrived (it reached the host directly first): not a failure.
+      if (err instanceof RelayError && err.refusal === 'UNKNOWN_TOKEN') return;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    }
+  }
+
+  #lost(err: TesseraError): void {
+    const jitter = 0.5 + Math.random() / 2;
+    const retryInMs = Math.round(this.#backoff * jitter);
+    this.#backoff = Math.min(this.#backoff * 2, this.#o.maxBackoffMs ?? 30_000);
+    this.emit('lost', err, retryInMs);
+    if (this.#closed) return;
+    this.#retry = setTimeout(() => void this.#attempt(), retryInMs);
+  }
+}

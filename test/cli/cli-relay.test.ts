@@ -1,0 +1,112 @@
+/**
+ * tessera relay, tessera host --port none --relay, tessera connect through it, tessera inspect; then the relay
+ * process killed (SIGKILL) mid-session: the helper ends with RELAY_LOST and the host reports the relay lost.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { runCli, CliProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tessera-relay-cli-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+t.test('a host with no open port, reached through a relay process; the relay killed ends the session clearly', async (t) => {
+  const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--json']);
+  t.teardown(() => relay.stop());
+  const listening = await relay.waitFor('listening');
+  t.match(listening, { port: Number, url: /^ws:\/\/127\.0\.0\.1:\d+$/, open: true, tls: false });
+
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view']);
+  t.teardown(() => host.stop());
+  const hostListening = await host.waitFor('listening');
+  t.equal(hostListening.port, null, 'no listening socket');
+  t.equal(hostListening.relay, listening.url);
+  t.match(await host.waitFor('relay-registered'), { relay: listening.url });
+  await relay.waitFor('audit', (e) => e.action === 'registered');
+  t.match(relay.stderr, /this relay is open/, 'an open relay says so at start');
+  const url = String(hostListening.url);
+
+  const inspect = await runCli(['inspect', url, '--json']);
+  t.equal(inspect.code, 0, inspect.stderr);
+  t.match(inspect.events.find((e) => e.event === 'invitation'), { addresses: [], relay: listening.url, rendezvous: /^[0-9a-f]{12}$/ });
+  const human = await runCli(['inspect', url]);
+  t.match(human.stdout, /relay: +ws:\/\/127\.0\.0\.1:\d+ \(rendezvous [0-9a-f]{12}\)/);
+
+  const one = await runCli(['connect', url, '--frames', '1', '--json']);
+  t.equal(one.code, 0, one.stderr);
+  t.match(one.events.find((e) => e.event === 'connected'), { path: 'relay', mode: 'view' });
+  t.match(await relay.waitFor('audit', (e) => e.action === 'paired'), { host: /^[0-9a-f]{12}$/, id: /^[0-9a-f]{12}$/ });
+
+  const helper = new CliProcess(['connect', url, '--duration', '120', '--json']);
+  t.teardown(() => helper.stop());
+  t.match(await helper.waitFor('connected'), { path: 'relay' });
+  relay.child.kill('SIGKILL');
+  const closed = await helper.waitFor('closed');
+  t.match(closed, { reason: 'connection-lost', code: 'TESSERA_ERR_RELAY_LOST' });
+  t.equal(await helper.exited, 0);
+  t.match(await host.waitFor('relay-lost'), { code: 'TESSERA_ERR_RELAY_LOST', relay: listening.url });
+});
+
+t.test('a relay with --hosts refuses a host that is not on it, and says why on both sides', async (t) => {
+  const hosts = join(tmp, 'hosts.json');
+  writeFileSync(hosts, JSON.stringify([randomBytes(32).toString('base64')]));
+  const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--hosts', hosts, '--json']);
+  t.teardown(() => relay.stop());
+  const listening = await relay.waitFor('listening');
+  t.match(listening, { open: false, hosts: 1 });
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto']);
+  t.teardown(() => host.stop());
+  t.match(await host.waitFor('relay-lost'), { code: 'TESSERA_ERR_RELAY_REFUSED', refusal: 'HOST_NOT_ALLOWED', retryInMs: Number });
+  t.match(await relay.waitFor('audit', (e) => e.action === 'register-refused'), { reason: 'HOST_NOT_ALLOWED', host: /^[0-9a-f]{12}$/ });
+  writeFileSync(join(tmp, 'bad.json'), '{"not":"a list"}');
+  const bad = await runCli(['relay', '--port', '0', '--hosts', join(tmp, 'bad.json')]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /must hold a JSON list/);
+});
+
+/** A self-signed certificate for 127.0.0.1, or undefined without openssl. */
+function selfSigned(): { cert: string; key: string } | undefined {
+  const cert = join(tmp, 'cert.pem');
+  const key = join(tmp, 'key.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { cert, key };
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('over TLS: the relay speaks wss:// and a host and a helper that trust its certificate pair through it', async (t) => {
+  const pem = selfSigned();
+  if (!pem) {
+    t.comment('skip: openssl is not available');
+    return;
+  }
+  const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--tls-cert', pem.cert, '--tls-key', pem.key, '--json']);
+  t.teardown(() => relay.stop());
+  const listening = await relay.waitFor('listening');
+  t.match(listening, { tls: true, url: /^wss:\/\/127\.0\.0\.1:\d+$/ });
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: pem.cert };
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view'], { env });
+  t.teardown(() => host.stop());
+  const hostListening = await host.waitFor('listening');
+  await host.waitFor('relay-registered');
+  const r = await runCli(['connect', String(hostListening.url), '--frames', '1', '--json'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.events.find((e) => e.event === 'connected'), { path: 'relay' });
+  // A helper that does not trust the certificate cannot reach the relay.
+  const untrusted = await runCli(['connect', String(hostListening.url), '--frames', '1', '--json', '--timeout', '5']);
+  t.equal(untrusted.code, 4, untrusted.stderr);
+});
+
+t.test('tessera relay refuses a bad host list and a lone TLS option', async (t) => {
+  const r = await runCli(['relay', '--port', '0', '--tls-cert', 'x.pem']);
+  t.equal(r.code, 2, r.stderr);
+  t.match(r.stderr, /--tls-cert and --tls-key go together/);
+  const h = await runCli(['host', '--port', 'none']);
+  t.equal(h.code, 2);
+  t.match(h.stderr, /--port none needs --relay/);
+});
