@@ -24,7 +24,7 @@ import { openWebSocketLink } from './websocket-link.js';
 
 /** Why the connection ended, in a form the page can show. */
 export type EndReason =
-  | { readonly kind: 'refused'; readonly refusal: Refusal }
+  | { readonly kind: 'refused'; readonly refusal: Refusal; readonly authenticated: boolean }
   | { readonly kind: 'closed'; readonly reason: CloseReason; readonly message?: string | undefined; readonly byPeer: boolean }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
@@ -183,7 +183,7 @@ export class ViewerConnection {
       this.#events.onOpen?.({ mode: est.mode, width: est.welcome.width, height: est.welcome.height, sessionId: est.keys.sessionId });
       this.#connection.start();
     } catch (err) {
-      if (err instanceof HandshakeError) this.#end({ kind: 'refused', refusal: err.refusal });
+      if (err instanceof HandshakeError) this.#end({ kind: 'refused', refusal: err.refusal, authenticated: err.authenticated });
       else {
         const e = toTesseraError(err);
         this.#end({ kind: 'error', code: e.code, message: e.message });

@@ -25,6 +25,8 @@ export interface IssueInvitationOptions {
   readonly expires: Duration;
   readonly mode?: Mode;
   readonly password?: string;
+  /** Most different helpers the invitation admits (default 1); capped by policy.solicited.maxUses. */
+  readonly uses?: number;
   readonly name: string;
   readonly policy?: Policy;
   /** Default Date.now. */
@@ -50,6 +52,7 @@ export function issueInvitation(o: IssueInvitationOptions): CreatedInvitation {
     kdf: scryptKdf,
     ...(o.mode !== undefined ? { mode: o.mode } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.uses !== undefined ? { uses: o.uses } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
   });
   o.store.add(created.ticket);
