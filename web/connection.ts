@@ -8,7 +8,7 @@
 import { StateError, toTesseraError } from '../src/core/index.js';
 import { DEFAULT_MAX_SCREEN_PX } from '../src/core/defaults.js';
 import { XSalsa20Poly1305 } from '../src/framing/aead.js';
-import { HandshakeInitiator } from '../src/handshake/initiator.js';
+import { HandshakeInitiator, newHolderKey, type HolderKey } from '../src/handshake/initiator.js';
 import type { Invitation } from '../src/handshake/invitation.js';
 import { HandshakeError, type Refusal } from '../src/handshake/refusal.js';
 import type { Mode } from '../src/handshake/constants.js';
@@ -24,7 +24,7 @@ import { openRelayLink, openWebSocketLink } from './websocket-link.js';
 
 /** Why the connection ended, in a form the page can show. */
 export type EndReason =
-  | { readonly kind: 'refused'; readonly refusal: Refusal }
+  | { readonly kind: 'refused'; readonly refusal: Refusal; readonly authenticated: boolean }
   | { readonly kind: 'closed'; readonly reason: CloseReason; readonly message?: string | undefined; readonly byPeer: boolean }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
@@ -72,6 +72,21 @@ function browserRandom(n: number): Uint8Array {
 }
 
 /**
+ * The page's holder key per invitation (spec/handshake.md §2.5), in memory only: "Connect again" after a dropped
+ * connection proves the same key, so the host admits this viewer again; a reload is a new helper.
+ */
+const HOLDERS = new Map<string, HolderKey>();
+
+function holderFor(ticketId: string): HolderKey {
+  let key = HOLDERS.get(ticketId);
+  if (!key) {
+    key = newHolderKey(browserRandom);
+    HOLDERS.set(ticketId, key);
+  }
+  return key;
+}
+
+/**
  * One connection to a host. Lifecycle: 'connecting' (WebSocket opening) -> 'handshaking' -> 'open' -> 'ended'.
  * `onEnd` is called exactly once.
  */
@@ -97,7 +112,7 @@ export class ViewerConnection {
     // The initiator takes the key itself (InitiatorAuth.passwordKey): the slow KDF already ran, outside the handshake.
     this.#initiator = new HandshakeInitiator({
       hostKey: inv.hostKey,
-      auth: { kind: 'ticket', ticketId: inv.ticketId, secret: inv.secret, passwordKey: inv.passwordSalt ? o.passwordKey : undefined },
+      auth: { kind: 'ticket', ticketId: inv.ticketId, secret: inv.secret, passwordKey: inv.passwordSalt ? o.passwordKey : undefined, holder: holderFor(inv.ticketIdHex) },
       requestMode: o.requestMode,
       random: browserRandom,
       ciphers: [XSalsa20Poly1305],
@@ -189,7 +204,7 @@ export class ViewerConnection {
       this.#events.onOpen?.({ mode: est.mode, width: est.welcome.width, height: est.welcome.height, sessionId: est.keys.sessionId });
       this.#connection.start();
     } catch (err) {
-      if (err instanceof HandshakeError) this.#end({ kind: 'refused', refusal: err.refusal });
+      if (err instanceof HandshakeError) this.#end({ kind: 'refused', refusal: err.refusal, authenticated: err.authenticated });
       else {
         const e = toTesseraError(err);
         this.#end({ kind: 'error', code: e.code, message: e.message });

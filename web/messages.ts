@@ -28,6 +28,7 @@ export const REFUSAL_SCREENS: Readonly<Record<Refusal, Omit<ScreenMessage, 'code
   TICKET_UNKNOWN: { title: 'The host does not know this invitation', body: `It may be for a different computer, or the host's invitations were reset. ${ASK_AGAIN}`, tone: 'warning', retry: false },
   POLICY_DENIED: { title: 'Not allowed by policy', body: "The host's remote assistance policy does not allow this connection. Its administrator decides this setting.", tone: 'danger', retry: false },
   VERSION_MISMATCH: { title: 'Incompatible versions', body: 'The host runs a tessera version that does not speak this handshake version. Update one of the two.', tone: 'danger', retry: false },
+  TICKET_IN_USE: { title: 'This invitation is already taken', body: `Another helper is using this invitation, or used it before you; it admits only the helpers it was made for. ${ASK_AGAIN}`, tone: 'warning', retry: false },
   HOST_KEY_MISMATCH: { title: 'The host could not prove its identity', body: 'The computer that answered does not hold the key named in the invitation. You may be talking to a different machine; do not continue. Ask the host to check its invitation.', tone: 'danger', retry: false },
 };
 
@@ -41,9 +42,21 @@ const CLOSE_SCREENS: Readonly<Record<CloseReason, Omit<ScreenMessage, 'code'>>> 
   'source-error': { title: "The host's screen is unavailable", body: 'The host could not capture its screen any more.', tone: 'warning', retry: true },
 };
 
-/** The screen for a refusal. */
-export function refusalScreen(refusal: Refusal): ScreenMessage {
-  return { code: refusal, ...REFUSAL_SCREENS[refusal] };
+/**
+ * The screen for a refusal. `authenticated` false (spec/handshake.md §3.5): the refusal came in the clear, before the
+ * host proved its key, so it is shown as what it is, a refusal by something on the way or by a host that could not
+ * prove its key, never as the host's word.
+ */
+export function refusalScreen(refusal: Refusal, authenticated = true): ScreenMessage {
+  if (authenticated || refusal === 'HOST_KEY_MISMATCH') return { code: refusal, ...REFUSAL_SCREENS[refusal] };
+  const said = REFUSAL_SCREENS[refusal].title;
+  return {
+    code: `unauthenticated:${refusal}`,
+    title: 'Refused before the host proved itself',
+    body: `The connection was refused ("${said}", ${refusal}) by something on the way, or by a host that could not prove its key. It is not the host's proven answer. Try again later; if it keeps happening, tell the person who invited you.`,
+    tone: 'warning',
+    retry: true,
+  };
 }
 
 /** The screen for a session that closed. */

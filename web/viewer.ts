@@ -329,12 +329,12 @@ function openConnection(inv: Invitation): void {
 
 function ended(reason: EndReason): void {
   mode = 'none';
-  if (reason.kind === 'refused' && reason.refusal === 'BAD_PROOF' && invitation?.passwordRequired) {
+  if (reason.kind === 'refused' && reason.authenticated && reason.refusal === 'BAD_PROOF' && invitation?.passwordRequired) {
     // Most likely a mistyped password: forget its key, so "Connect again" asks for the password again.
     passwordKey?.fill(0);
     passwordKey = undefined;
     showMessage(badPasswordScreen());
-  } else if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal));
+  } else if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal, reason.authenticated));
   else if (reason.kind === 'closed') showMessage(closeScreen(reason.reason, reason.message));
   else showMessage(errorScreen(reason.code, reason.message));
 }

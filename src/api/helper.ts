@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
 import { DEFAULT_HELPER_MAX_QUEUED_BYTES, DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
-import { formatAddress, parseAddress, type Invitation, type Mode } from '../handshake/index.js';
+import { formatAddress, holderFingerprint, newHolderKey, parseAddress, type HolderKey, type Invitation, type Mode } from '../handshake/index.js';
+import { nodeRandom } from '../transport/handshake-crypto.js';
 import { TileDecoder, type Framebuffer, type Rect } from '../codec/index.js';
 import type { InputEvent } from '../input/events.js';
 import { isKeyCode, type KeyCode } from '../input/key-codes.js';
@@ -43,6 +44,28 @@ export interface HelperConnectOptions {
   readonly clock?: Clock;
   /** Head start of the direct addresses before the relay is tried too (Happy Eyeballs; default 250 ms). */
   readonly relayDelayMs?: number;
+  /**
+   * The holder key to prove with the invitation (spec/handshake.md §2.5). Default: the one this process used with the
+   * same invitation before (kept in memory only, until the invitation expires), so a dropped connection reconnects as
+   * the same helper; else a fresh one.
+   */
+  readonly holder?: HolderKey;
+}
+
+/** Holder keys by ticket id, for reconnections within this process (memory only, never written anywhere). */
+const HOLDERS = new Map<string, { key: HolderKey; expiresMs: number }>();
+/** Most invitations whose holder keys a process remembers. */
+const MAX_HOLDERS = 256;
+
+/** This process's holder key for an invitation: the one used before, or a new one remembered until it expires. */
+function holderFor(invitation: Invitation, nowMs: number): HolderKey {
+  for (const [id, h] of HOLDERS) if (h.expiresMs <= nowMs) HOLDERS.delete(id);
+  const known = HOLDERS.get(invitation.ticketIdHex);
+  if (known) return known.key;
+  const key = newHolderKey(nodeRandom);
+  if (HOLDERS.size >= MAX_HOLDERS) HOLDERS.delete(HOLDERS.keys().next().value!);
+  HOLDERS.set(invitation.ticketIdHex, { key, expiresMs: invitation.expiresMs });
+  return key;
 }
 
 /** How a helper reached its host: a direct TCP connection, or spliced through the invitation's relay. */
@@ -52,7 +75,7 @@ export type ConnectionPath = 'direct' | 'relay';
 export const DEFAULT_RELAY_DELAY_MS = 250;
 
 /** Options of Helper.offer. */
-export interface HelperOfferOptions extends Omit<HelperConnectOptions, 'password'> {
+export interface HelperOfferOptions extends Omit<HelperConnectOptions, 'password' | 'holder'> {
   /** The helper's Ed25519 identity key pair (from `tessera keygen`). */
   readonly identity: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
   /** The host's static public key (pinned: the connection is refused unless the host proves it holds it). */
@@ -89,6 +112,11 @@ export class Helper extends EventEmitter {
   readonly sessionId: string;
   /** 'relay' when the session runs through the invitation's relay, else 'direct'. */
   readonly path: ConnectionPath;
+  /**
+   * With an invitation: the fingerprint of this helper's holder key, as the host user's prompt shows it
+   * ("3f2a 91c0 7d44 e810"), so the two can compare it; undefined for an offer.
+   */
+  readonly holderFingerprint: string | undefined;
   readonly #connection: HelperConnection;
   #framebuffer: Framebuffer;
   #modifiers = 0;
@@ -96,11 +124,12 @@ export class Helper extends EventEmitter {
   #pointerX = 0;
   #pointerY = 0;
 
-  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number; path: ConnectionPath }) {
+  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number; path: ConnectionPath; holderFingerprint: string | undefined }) {
     super();
     this.remote = info.remote;
     this.sessionId = info.sessionId;
     this.path = info.path;
+    this.holderFingerprint = info.holderFingerprint;
     // The connection checks the announced size against the decoder's limit before anything is allocated for it.
     this.#connection = connection(this);
     this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
@@ -128,6 +157,7 @@ export class Helper extends EventEmitter {
         invitation,
         ...(options.password !== undefined ? { password: options.password } : {}),
         requestMode: options.requestControl ? 'control' : 'view',
+        holder: options.holder ?? holderFor(invitation, clock()),
       },
     });
   }
@@ -190,7 +220,14 @@ export class Helper extends EventEmitter {
             },
           },
         }),
-      { remote: link.remote, sessionId: est.keys.sessionId, width: est.welcome.width, height: est.welcome.height, path },
+      {
+        remote: link.remote,
+        sessionId: est.keys.sessionId,
+        width: est.welcome.width,
+        height: est.welcome.height,
+        path,
+        holderFingerprint: initiator.holder ? holderFingerprint(initiator.holder.publicKey) : undefined,
+      },
     );
     helper.#connection.start();
     return helper;

@@ -1,5 +1,5 @@
 import { ErrorCode, TesseraError } from '../core/index.js';
-import { HandshakeError } from '../handshake/index.js';
+import { HandshakeError, refusalText } from '../handshake/index.js';
 
 /** Exit codes of the tessera command (README § Exit codes). */
 export const ExitCode = {
@@ -49,7 +49,13 @@ export function exitCodeOf(err: unknown): ExitCode {
 
 /** One clear sentence for stderr. */
 export function describeError(err: unknown): string {
-  if (err instanceof HandshakeError) return `refused by the host: ${err.refusal} (${err.message.replace(/^handshake refused: /, '').replace(/ \([A-Z_]+\)$/, '')})`;
+  if (err instanceof HandshakeError) {
+    const text = refusalText(err.refusal);
+    // Only a sealed refusal is the host's word (spec/handshake.md §3.6); one in the clear could come from anything on the path.
+    if (err.authenticated) return `refused by the host: ${err.refusal} (${text})`;
+    if (err.refusal === 'HOST_KEY_MISMATCH') return `refused: ${err.refusal} (${text}); you may not be talking to the host that invited you`;
+    return `refused by something on the way, or by a host that could not prove its key: ${err.refusal} (${text}), not the host's proven answer`;
+  }
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
     const detail = cause instanceof Error && cause.message && !err.message.includes(cause.message) ? `: ${cause.message}` : '';

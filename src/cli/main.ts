@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = exitCodeOf(err);
     const refusal = (err as { refusal?: string }).refusal;
     out.event(refusal ? 'refused' : 'error', {
-      ...(refusal ? { code: refusal } : { code: (err as { code?: string }).code ?? null }),
+      ...(refusal ? { code: refusal, authenticated: (err as { authenticated?: boolean }).authenticated === true } : { code: (err as { code?: string }).code ?? null }),
       message: describeError(err),
       exitCode: code,
     });

@@ -157,10 +157,16 @@ export function driveResponder(link: Link, o: ResponderDriveOptions): Promise<Es
               refuse(responder.decline());
               return;
             }
+            let refused: HandshakeError | undefined;
             try {
-              responder.accept(answer);
+              refused = responder.accept(answer);
             } catch (err) {
               declineWith(err);
+              return;
+            }
+            if (refused) {
+              // Another helper took the invitation's last place while this one was being asked (TICKET_IN_USE).
+              refuse(refused);
               return;
             }
             const welcome = responder.next()!;

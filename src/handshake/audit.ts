@@ -5,6 +5,8 @@ import type { Mode } from './constants.js';
 export type AuditDecision =
   | 'created'
   | 'accepted'
+  /** Accepted: a helper came back with an invitation it used before (its holder key, spec §3.3). */
+  | 'reconnected'
   | 'refused'
   | 'revoked'
   | 'timeout'
@@ -25,7 +27,7 @@ export interface AuditEvent {
   readonly peer: string | null;
   /** Ticket id (hex), when known. An identifier, not a secret. */
   readonly ticketId: string | null;
-  /** Verified helper user name (offers), or null. */
+  /** Verified helper user name (offers), "holder:" and the holder key's fingerprint (invitations), or null. */
   readonly helper: string | null;
   readonly decision: AuditDecision;
   /** Refusal code (e.g. BAD_PROOF) or error code (e.g. TESSERA_ERR_HANDSHAKE_TIMEOUT), or null. */

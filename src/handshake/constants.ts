@@ -15,6 +15,9 @@ export const MessageType = {
   ServerHello: 2,
   Auth: 3,
   Welcome: 4,
+  /** A refusal sealed under the handshake keys, sent after ServerHello (§3.6). */
+  SealedRefusal: 0x7e,
+  /** A refusal in the clear, sent only before ServerHello (§3.5). */
   Refusal: 0x7f,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
@@ -66,6 +69,8 @@ export const Label = {
   ticketProof: 'tessera/1 ticket-proof',
   passwordProof: 'tessera/1 password-proof',
   offerProof: 'tessera/1 offer-proof',
+  holderProof: 'tessera/1 holder-proof',
+  refusalKey: 'tessera/1 refusal',
   chainKey: 'tessera/1 chain',
   messageKey: 'tessera/1 message',
   transport: 'tessera/1 transport',

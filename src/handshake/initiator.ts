@@ -3,6 +3,7 @@
  * `next()` yields bytes to send, `receive(bytes)` takes each message from the host.
  * States: 'start' -> 'await-server-hello' -> 'await-welcome' -> 'done' (or 'failed', terminal).
  */
+import nacl from 'tweetnacl';
 import { ErrorCode, INSPECT, ProtocolError, StateError, TesseraError, type Random } from '../core/index.js';
 import { XSalsa20Poly1305, type AeadSuite } from '../framing/aead.js';
 import { HANDSHAKE_VERSION, Label, MAX_CIPHERS, MessageType, TICKET_ID_BYTES, TICKET_SECRET_BYTES, type Mode } from './constants.js';
@@ -10,7 +11,9 @@ import { derivedSigningKey, dh, dhKeyPair, signLabelled } from './crypto.js';
 import type { Invitation } from './invitation.js';
 import {
   decodeRefusal,
+  decodeRefusalCode,
   decodeSealed,
+  decodeSealedRefusal,
   decodeServerHello,
   decodeWelcomePayload,
   encodeAuthPayload,
@@ -33,12 +36,28 @@ export type InitiatorAuth =
       readonly secret: Uint8Array;
       /** KDF output of the password (kdf(password, invitation.passwordSalt)), when the invitation needs one. */
       readonly passwordKey?: Uint8Array | undefined;
+      /**
+       * The helper's holder key for this invitation (an Ed25519 key pair, spec §3.3): the host admits the same holder
+       * again, and no other once the invitation's places are taken. Keep it to reconnect; default a fresh one from `random`.
+       */
+      readonly holder?: HolderKey | undefined;
     }
   | {
       readonly kind: 'offer';
       /** The helper's Ed25519 identity (nacl.sign key pair). */
       readonly identity: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
     };
+
+/** An Ed25519 key pair (nacl.sign) a helper holds for one invitation. */
+export interface HolderKey {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+/** A fresh holder key from 32 random bytes. */
+export function newHolderKey(random: Random): HolderKey {
+  return nacl.sign.keyPair.fromSeed(random(32).slice(0, 32));
+}
 
 /** Options of HandshakeInitiator. */
 export interface InitiatorOptions {
@@ -60,6 +79,8 @@ export interface InitiatorFromInvitationOptions {
   readonly requestMode?: Mode;
   readonly random: Random;
   readonly ciphers?: readonly AeadSuite[];
+  /** The holder key to prove (kept from an earlier connection with this invitation); default a fresh one. */
+  readonly holder?: HolderKey;
 }
 
 export type InitiatorState = 'start' | 'await-server-hello' | 'send-auth' | 'await-welcome' | 'done' | 'failed' | 'finished';
@@ -74,7 +95,10 @@ export class HandshakeInitiator {
   readonly #ciphers: readonly AeadSuite[];
   readonly #ephemeral: { publicKey: Uint8Array; secretKey: Uint8Array };
   readonly #requestMode: Mode;
+  readonly #holder: HolderKey | undefined;
   #ss: SymmetricState;
+  /** The state right after ServerHello: the key of a sealed refusal (spec §3.6). */
+  #afterHello: SymmetricState | undefined;
   #cipher: AeadSuite | undefined;
   #welcome: WelcomePayload | undefined;
   #outgoing: Uint8Array | undefined;
@@ -85,6 +109,9 @@ export class HandshakeInitiator {
       if (o.auth.ticketId.byteLength !== TICKET_ID_BYTES || o.auth.secret.byteLength !== TICKET_SECRET_BYTES) {
         throw new StateError('ticket id must be 16 bytes and secret 32 bytes');
       }
+      if (o.auth.holder && (o.auth.holder.publicKey.byteLength !== 32 || o.auth.holder.secretKey.byteLength !== 64)) {
+        throw new StateError('holder must be an ed25519 key pair');
+      }
     } else if (o.auth.identity.secretKey.byteLength !== 64 || o.auth.identity.publicKey.byteLength !== 32) {
       throw new StateError('identity must be an ed25519 key pair');
     }
@@ -93,7 +120,13 @@ export class HandshakeInitiator {
     if (this.#ciphers.length < 1 || this.#ciphers.length > MAX_CIPHERS) throw new StateError(`offer 1 to ${MAX_CIPHERS} ciphers`);
     this.#requestMode = o.requestMode ?? 'control';
     this.#ephemeral = dhKeyPair(o.random(32));
+    this.#holder = o.auth.kind === 'ticket' ? (o.auth.holder ?? newHolderKey(o.random)) : undefined;
     this.#ss = SymmetricState.initial(o.hostKey);
+  }
+
+  /** The holder key this helper proves (ticket auth): keep it to come back with the same invitation. */
+  get holder(): HolderKey | undefined {
+    return this.#holder;
   }
 
   /**
@@ -109,7 +142,7 @@ export class HandshakeInitiator {
     }
     return new HandshakeInitiator({
       hostKey: inv.hostKey,
-      auth: { kind: 'ticket', ticketId: inv.ticketId, secret: inv.secret, passwordKey },
+      auth: { kind: 'ticket', ticketId: inv.ticketId, secret: inv.secret, passwordKey, holder: o.holder },
       requestMode: o.requestMode ?? inv.mode,
       random: o.random,
       ...(o.ciphers ? { ciphers: o.ciphers } : {}),
@@ -148,7 +181,24 @@ export class HandshakeInitiator {
       throw new StateError(`initiator cannot receive in state ${this.#state}`);
     }
     try {
-      if (messageType(bytes) === MessageType.Refusal) throw new HandshakeError(decodeRefusal(bytes));
+      const type = messageType(bytes);
+      if (type === MessageType.Refusal) {
+        // In the clear: only before ServerHello, and never the host's proven word (spec §3.5).
+        if (this.#state === 'await-welcome') {
+          throw new ProtocolError(ErrorCode.UnexpectedMessage, 'a refusal in the clear after the host proved its key', {
+            context: 'refusal',
+            field: 'type',
+            offset: 0,
+            received: type,
+          });
+        }
+        throw new HandshakeError(decodeRefusal(bytes), {}, false);
+      }
+      if (type === MessageType.SealedRefusal && this.#state === 'await-welcome') {
+        const pt = this.#afterHello!.openRefusal(decodeSealedRefusal(bytes));
+        if (pt === undefined) throw new ProtocolError(ErrorCode.DecryptFailed, 'sealed refusal failed to open', { context: 'sealed-refusal' });
+        throw new HandshakeError(decodeRefusalCode(pt), {}, true);
+      }
       if (this.#state === 'await-server-hello') return this.#serverHello(bytes);
       return this.#welcomeMessage(bytes);
     } catch (err) {
@@ -175,6 +225,7 @@ export class HandshakeInitiator {
     if (ss.decrypt(m.tag) === undefined) throw new HandshakeError('HOST_KEY_MISMATCH');
     // Auth proves the ticket (or identity) over the transcript so far, inside the channel only the pinned host can read.
     const proofHash = ss.h;
+    const afterHello = ss.fork();
     const auth = this.#o.auth;
     let payload: AuthPayload;
     if (auth.kind === 'ticket') {
@@ -182,11 +233,14 @@ export class HandshakeInitiator {
       const passwordSig = auth.passwordKey
         ? signLabelled(derivedSigningKey(auth.passwordKey, auth.ticketId, Label.passwordKey).secretKey, Label.passwordProof, proofHash)
         : undefined;
+      const holder = this.#holder!;
       payload = {
         kind: 'ticket',
         mode: this.#requestMode,
         ticketId: auth.ticketId,
+        holder: holder.publicKey,
         ticketSig: signLabelled(ticketKey.secretKey, Label.ticketProof, proofHash),
+        holderSig: signLabelled(holder.secretKey, Label.holderProof, proofHash),
         passwordSig,
       };
     } else {
@@ -195,6 +249,7 @@ export class HandshakeInitiator {
     this.#outgoing = encodeSealed(MessageType.Auth, ss.encrypt(encodeAuthPayload(payload)));
     this.#cipher = cipher;
     this.#ss = ss;
+    this.#afterHello = afterHello;
     this.#state = 'send-auth';
     return { type: 'send' };
   }

@@ -216,6 +216,8 @@ export interface CreateInvitationOptions {
   readonly random: Random;
   /** Password KDF (src/node: scryptKdf); required when `password` is set. */
   readonly kdf?: PasswordKdf;
+  /** Most different helpers the invitation admits (default 1); capped by policy.solicited.maxUses. */
+  readonly uses?: number;
 }
 
 /** What createInvitation returns: the invitation for the helper and the ticket for the host's store. */
@@ -223,7 +225,7 @@ export interface CreatedInvitation {
   readonly invitation: Invitation;
   /** Store this in the host's TicketStore; it holds no secret. */
   readonly ticket: TicketRecord;
-  /** True when the policy shortened the lifetime or lowered the mode. */
+  /** True when the policy shortened the lifetime, lowered the mode or the uses. */
   readonly capped: boolean;
 }
 
@@ -240,6 +242,9 @@ export function createInvitation(o: CreateInvitationOptions): CreatedInvitation 
   const requestedMode = o.mode ?? 'control';
   if (requestedMode !== 'view' && requestedMode !== 'control') throw new ConfigError('invitation: mode must be view or control', { field: 'mode' });
   const mode = leastMode(requestedMode, policy.solicited.permit);
+  const wantedUses = o.uses ?? 1;
+  if (!(Number.isSafeInteger(wantedUses) && wantedUses >= 1)) throw new ConfigError('invitation: uses must be a positive integer', { field: 'uses' });
+  const maxUses = Math.min(wantedUses, policy.solicited.maxUses);
   const createdMs = Math.floor(o.now() / 1000) * 1000;
   const ticketId = o.random(TICKET_ID_BYTES).slice(0, TICKET_ID_BYTES);
   const secret = o.random(TICKET_SECRET_BYTES).slice(0, TICKET_SECRET_BYTES);
@@ -276,8 +281,10 @@ export function createInvitation(o: CreateInvitationOptions): CreatedInvitation 
     revoked: false,
     uses: 0,
     name: o.name,
+    maxUses,
+    holders: [],
   };
-  return { invitation, ticket, capped: lifetime < wanted || mode !== requestedMode };
+  return { invitation, ticket, capped: lifetime < wanted || mode !== requestedMode || maxUses < wantedUses };
 }
 
 /** Options of readInvitation. */

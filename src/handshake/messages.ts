@@ -42,7 +42,16 @@ export interface ServerHello {
 }
 /** Auth payload (sent encrypted). */
 export type AuthPayload =
-  | { readonly kind: 'ticket'; readonly mode: Mode; readonly ticketId: Uint8Array; readonly ticketSig: Uint8Array; readonly passwordSig?: Uint8Array | undefined }
+  | {
+      readonly kind: 'ticket';
+      readonly mode: Mode;
+      readonly ticketId: Uint8Array;
+      /** The helper's holder key for this invitation (Ed25519 public key, §3.3). */
+      readonly holder: Uint8Array;
+      readonly ticketSig: Uint8Array;
+      readonly holderSig: Uint8Array;
+      readonly passwordSig?: Uint8Array | undefined;
+    }
   | { readonly kind: 'offer'; readonly mode: Mode; readonly identity: Uint8Array; readonly signature: Uint8Array };
 /** Welcome payload (sent encrypted). */
 export interface WelcomePayload {
@@ -58,6 +67,8 @@ const CLIENT_HELLO_FIXED = 1 /* type */ + 1 /* version */ + DH_BYTES /* ephemera
 export const SERVER_HELLO_BYTES = 1 /* type */ + DH_BYTES /* ephemeral */ + 1 /* cipher */ + TAG_BYTES; /* tag */
 /** Refusal size. */
 export const REFUSAL_BYTES = 1 /* type */ + 2; /* code */
+/** Sealed refusal size: type, then the sealed code. */
+export const SEALED_REFUSAL_BYTES = 1 /* type */ + 2 /* code */ + TAG_BYTES;
 
 /** The type byte of a handshake message. @throws {ProtocolError} on empty input */
 export function messageType(bytes: Uint8Array): number {
@@ -135,10 +146,10 @@ export function decodeSealed(bytes: Uint8Array, type: number, context: string): 
 }
 
 export function encodeAuthPayload(p: AuthPayload): Uint8Array {
-  const w = new ByteWriter(192);
+  const w = new ByteWriter(256);
   w.u8(p.kind === 'ticket' ? AuthKind.Ticket : AuthKind.Offer).u8(MODE_WIRE[p.mode]);
   if (p.kind === 'ticket') {
-    w.bytes(p.ticketId).u8(p.passwordSig ? 1 : 0).bytes(p.ticketSig);
+    w.bytes(p.ticketId).u8(p.passwordSig ? 1 : 0).bytes(p.holder).bytes(p.ticketSig).bytes(p.holderSig);
     if (p.passwordSig) w.bytes(p.passwordSig);
   } else {
     w.bytes(p.identity).bytes(p.signature);
@@ -157,9 +168,11 @@ export function decodeAuthPayload(bytes: Uint8Array): AuthPayload {
     const flagsAt = r.offset;
     const flags = r.u8('flags');
     if (flags & ~1) throw invalidField('auth', 'flags', flagsAt, 'has unknown bits set', flags);
+    const holder = r.bytesCopy(SIGN_PUBLIC_BYTES, 'holder');
     const ticketSig = r.bytesCopy(SIGNATURE_BYTES, 'ticketSignature');
+    const holderSig = r.bytesCopy(SIGNATURE_BYTES, 'holderSignature');
     const passwordSig = flags & 1 ? r.bytesCopy(SIGNATURE_BYTES, 'passwordSignature') : undefined;
-    p = { kind: 'ticket', mode, ticketId, ticketSig, passwordSig };
+    p = { kind: 'ticket', mode, ticketId, holder, ticketSig, holderSig, passwordSig };
   } else if (kind === AuthKind.Offer) {
     const identity = r.bytesCopy(SIGN_PUBLIC_BYTES, 'identity');
     const signature = r.bytesCopy(SIGNATURE_BYTES, 'signature');
@@ -200,10 +213,40 @@ export function encodeRefusal(wire: number): Uint8Array {
 export function decodeRefusal(bytes: Uint8Array): Refusal {
   const r = new ByteReader(bytes, 'refusal');
   expectType(r, MessageType.Refusal, 'refusal');
-  const code = r.u16('code');
+  const refusal = readRefusalCode(r, 'refusal', 1);
   r.end();
+  return refusal;
+}
+
+/** The plaintext of a sealed refusal: the code (u16). */
+export function encodeRefusalCode(wire: number): Uint8Array {
+  return new ByteWriter(2).u16(wire).toBytes();
+}
+
+/** @throws {ProtocolError} TESSERA_ERR_TRUNCATED, TESSERA_ERR_INVALID_FIELD (unknown code), TESSERA_ERR_TRAILING_BYTES */
+export function decodeRefusalCode(bytes: Uint8Array): Refusal {
+  const r = new ByteReader(bytes, 'sealed-refusal');
+  const refusal = readRefusalCode(r, 'sealed-refusal', 0);
+  r.end();
+  return refusal;
+}
+
+/**
+ * The sealed refusal's ciphertext (exactly the code and its tag, §3.6).
+ * @throws {ProtocolError} TESSERA_ERR_TRUNCATED, TESSERA_ERR_UNEXPECTED_MESSAGE, TESSERA_ERR_TRAILING_BYTES
+ */
+export function decodeSealedRefusal(bytes: Uint8Array): Uint8Array {
+  const r = new ByteReader(bytes, 'sealed-refusal');
+  expectType(r, MessageType.SealedRefusal, 'sealed-refusal');
+  const ct = r.bytesCopy(SEALED_REFUSAL_BYTES - 1, 'ciphertext');
+  r.end();
+  return ct;
+}
+
+function readRefusalCode(r: ByteReader, context: string, at: number): Refusal {
+  const code = r.u16('code');
   const refusal = refusalFromWire(code);
-  if (refusal === undefined || !WIRE_REFUSALS.has(code)) throw invalidField('refusal', 'code', 1, 'is not a known refusal code', code);
+  if (refusal === undefined || !WIRE_REFUSALS.has(code)) throw invalidField(context, 'code', at, 'is not a known refusal code', code);
   return refusal;
 }
 

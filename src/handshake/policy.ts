@@ -22,6 +22,8 @@ export interface SolicitedPolicy {
   readonly permit: Mode;
   readonly maxTicketTime: Duration;
   readonly emailMethod: 'mailto' | 'attachment';
+  /** Most different helpers one invitation may admit (1..100); `--uses` is capped at this. */
+  readonly maxUses: number;
 }
 
 /** The offered-help setting (a known helper offers). */
@@ -46,7 +48,7 @@ export interface Helpers {
 
 /** Solicited on with control and a 6-hour cap, mailto; offer off. */
 export const DEFAULT_POLICY: Policy = Object.freeze({
-  solicited: Object.freeze({ enabled: true, permit: 'control', maxTicketTime: Object.freeze({ value: 6, units: 'hours' }), emailMethod: 'mailto' }),
+  solicited: Object.freeze({ enabled: true, permit: 'control', maxTicketTime: Object.freeze({ value: 6, units: 'hours' }), emailMethod: 'mailto', maxUses: 10 }),
   offer: Object.freeze({ enabled: false, permit: 'control', helpers: Object.freeze([]) as readonly string[] }),
 }) as Policy;
 
@@ -54,6 +56,8 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
 export const EMPTY_HELPERS: Helpers = { users: new Map(), groups: new Map() };
 
 const MS: Readonly<Record<TimeUnits, number>> = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
+/** Largest `solicited.maxUses` a policy may set. */
+export const MAX_TICKET_USES = 100;
 /** Longest ticket lifetime any policy may allow: 30 days. */
 export const MAX_TICKET_MS = 30 * MS.days;
 const NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -87,13 +91,14 @@ export function parseDuration(v: unknown, where: string): Duration {
 export function parsePolicy(input: unknown): Policy {
   const root = obj(parseJson(input, 'policy'), 'policy', ['solicited', 'offer']);
   const d = DEFAULT_POLICY;
-  const s = root.solicited === undefined ? {} : obj(root.solicited, 'policy: solicited', ['enabled', 'permit', 'maxTicketTime', 'emailMethod']);
+  const s = root.solicited === undefined ? {} : obj(root.solicited, 'policy: solicited', ['enabled', 'permit', 'maxTicketTime', 'emailMethod', 'maxUses']);
   const o = root.offer === undefined ? {} : obj(root.offer, 'policy: offer', ['enabled', 'permit', 'helpers']);
   const solicited: SolicitedPolicy = {
     enabled: bool(s.enabled, 'policy: solicited.enabled', d.solicited.enabled),
     permit: mode(s.permit, 'policy: solicited.permit', d.solicited.permit),
     maxTicketTime: s.maxTicketTime === undefined ? d.solicited.maxTicketTime : parseDuration(s.maxTicketTime, 'policy: solicited.maxTicketTime'),
     emailMethod: oneOf(s.emailMethod, 'policy: solicited.emailMethod', ['mailto', 'attachment'] as const, d.solicited.emailMethod, 'mailto or attachment'),
+    maxUses: s.maxUses === undefined ? d.solicited.maxUses : maxUses(s.maxUses),
   };
   let helpers: string[] = [];
   if (o.helpers !== undefined) {
@@ -111,6 +116,13 @@ export function parsePolicy(input: unknown): Policy {
     helpers: Object.freeze(helpers),
   };
   return Object.freeze({ solicited: Object.freeze(solicited), offer: Object.freeze(offer) });
+}
+
+function maxUses(v: unknown): number {
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_TICKET_USES)) {
+    throw bad(`policy: solicited.maxUses must be an integer from 1 to ${MAX_TICKET_USES}`, 'solicited.maxUses');
+  }
+  return v;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   decodeClientHello,
   decodeSealed,
   encodeRefusal,
+  encodeRefusalCode,
   encodeSealed,
   encodeServerHello,
   encodeWelcomePayload,
@@ -23,7 +24,7 @@ import { DEFAULT_POLICY, EMPTY_HELPERS, allowedHelper, type Helpers, type Policy
 import { HandshakeError, Refusal } from './refusal.js';
 import { SessionKeys, makeProtector, type HandshakeResult, type PeerInfo } from './result.js';
 import type { Throttle } from './throttle.js';
-import type { TicketStore } from './ticket.js';
+import { findHolder, holderFingerprint, ticketMaxUses, type TicketStore } from './ticket.js';
 import { SymmetricState } from './transcript.js';
 
 /** Options of HandshakeResponder. */
@@ -56,6 +57,21 @@ export interface ConsentRequest {
   readonly helper?: string | undefined;
   /** The helper's Ed25519 identity key, for an offer. */
   readonly identityKey?: Uint8Array | undefined;
+  /**
+   * Solicited: the helper's holder key for this invitation (spec §3.3), and its short fingerprint (holderFingerprint).
+   * The helper's program made it for this invitation: it tells one helper from another on the same invitation, and
+   * a returning helper from a new one; it does not say who the helper is.
+   */
+  readonly holderKey?: Uint8Array | undefined;
+  readonly holderFingerprint?: string | undefined;
+  /** Solicited: true when this holder was admitted with this invitation before (a reconnection). */
+  readonly returning?: boolean | undefined;
+  /** Solicited: sessions admitted with this invitation before this one (every helper), and when the last began. */
+  readonly previousUses?: number | undefined;
+  readonly lastUsedMs?: number | undefined;
+  /** Solicited: different helpers admitted before, and the most the invitation admits (capped by policy). */
+  readonly holders?: number | undefined;
+  readonly maxUses?: number | undefined;
   /** Mode the helper asked for. */
   readonly requestedMode: Mode;
   /** Most the host may grant: least of policy permit, invitation mode and requested mode. */
@@ -83,7 +99,8 @@ export type ResponderStep =
 
 /** The outcome of a handshake for the audit log (no secrets). */
 export interface ResponderOutcome {
-  readonly decision: 'accepted' | 'refused';
+  /** 'reconnected': accepted, and the holder had used this invitation before. */
+  readonly decision: 'accepted' | 'reconnected' | 'refused';
   readonly code: Refusal | null;
   readonly mode: Mode | null;
   readonly ticketId: string | null;
@@ -99,12 +116,16 @@ export class HandshakeResponder {
   readonly #ciphers: readonly AeadSuite[];
   readonly #peer: string;
   #ss: SymmetricState;
+  /** The state right after ServerHello: once set, refusals go sealed under its refusal key (spec §3.6). */
+  #afterHello: SymmetricState | undefined;
   #cipher: AeadSuite | undefined;
   #outgoing: Uint8Array[] = [];
   #request: ConsentRequest | undefined;
   #granted: { mode: Mode; width: number; height: number; codecs: CodecCaps } | undefined;
   #ticketId: string | null = null;
   #helper: string | null = null;
+  #holderKey: Uint8Array | undefined;
+  #maxUses = 1;
   #outcome: ResponderOutcome | undefined;
 
   constructor(o: ResponderOptions) {
@@ -180,6 +201,7 @@ export class HandshakeResponder {
     ss.mixKey(es);
     const tag = ss.encrypt(new Uint8Array(0));
     this.#ss = ss;
+    this.#afterHello = ss.fork();
     this.#cipher = cipher;
     this.#outgoing.push(encodeServerHello({ ephemeral: eph.publicKey, cipher: cipher.id, tag }));
     this.#state = 'await-auth';
@@ -212,7 +234,7 @@ export class HandshakeResponder {
         return this.#refuse('TICKET_UNKNOWN');
       }
       // The proofs are checked before the ticket's status, so only a holder of the secret learns it.
-      let ok = verifyLabelled(ticket.verifier, Label.ticketProof, proofHash, auth.ticketSig);
+      let ok = verifyLabelled(ticket.verifier, Label.ticketProof, proofHash, auth.ticketSig) && verifyLabelled(auth.holder, Label.holderProof, proofHash, auth.holderSig);
       if (ticket.passwordVerifier) {
         ok = ok && auth.passwordSig !== undefined && verifyLabelled(ticket.passwordVerifier, Label.passwordProof, proofHash, auth.passwordSig);
       } else if (auth.passwordSig !== undefined) {
@@ -222,10 +244,33 @@ export class HandshakeResponder {
         throttle?.recordFailure(id, this.#peer);
         return this.#refuse('BAD_PROOF');
       }
+      const fingerprint = holderFingerprint(auth.holder);
+      this.#helper = `holder:${fingerprint.replace(/ /g, '')}`;
       if (ticket.revoked) return this.#refuse('TICKET_REVOKED');
       if (!(now < ticket.expiresMs)) return this.#refuse('TICKET_EXPIRED');
+      // One helper per place (spec §2.5): a holder seen before comes back; another takes a free place or is refused.
+      const maxUses = Math.min(ticketMaxUses(ticket), this.#policy.solicited.maxUses);
+      const returning = findHolder(ticket, auth.holder) !== undefined;
+      const holders = ticket.holders?.length ?? 0;
+      if (!returning && holders >= maxUses) return this.#refuse('TICKET_IN_USE');
+      this.#holderKey = auth.holder;
+      this.#maxUses = maxUses;
       maxMode = leastMode(this.#policy.solicited.permit, ticket.mode, auth.mode);
-      request = { kind: 'ticket', ticketId: id, ticketName: ticket.name, requestedMode: auth.mode, maxMode, peer: this.#peer };
+      request = {
+        kind: 'ticket',
+        ticketId: id,
+        ticketName: ticket.name,
+        holderKey: auth.holder,
+        holderFingerprint: fingerprint,
+        returning,
+        previousUses: ticket.uses,
+        lastUsedMs: ticket.lastUsedMs,
+        holders,
+        maxUses,
+        requestedMode: auth.mode,
+        maxMode,
+        peer: this.#peer,
+      };
     } else {
       if (throttle?.isThrottled(undefined, this.#peer)) return this.#refuse('THROTTLED');
       if (!this.#policy.offer.enabled) return this.#refuse('POLICY_DENIED');
@@ -247,9 +292,12 @@ export class HandshakeResponder {
 
   /**
    * The user allows the connection; queues Welcome. Granted mode = least of answer.mode and maxMode.
+   * For an invitation the use is recorded first, atomically: when another helper took the last place meanwhile
+   * (two were asked at once), a TICKET_IN_USE refusal is queued instead, the state is 'failed', and that refusal is returned.
+   * @returns undefined when Welcome was queued, else the refusal (send next(), then close)
    * @throws {StateError} unless a consent request is pending, or when width/height/codecs are out of range
    */
-  accept(answer: ConsentAnswer): void {
+  accept(answer: ConsentAnswer): HandshakeError | undefined {
     if (this.#state !== 'await-consent') throw new StateError(`responder cannot accept in state ${this.#state}`);
     if (answer.mode !== 'view' && answer.mode !== 'control') throw new StateError('consent mode must be view or control');
     if (!(Number.isInteger(answer.width) && Number.isInteger(answer.height) && answer.width >= 0 && answer.height >= 0 && answer.width <= 16384 && answer.height <= 16384)) {
@@ -263,13 +311,19 @@ export class HandshakeResponder {
     } catch (err) {
       throw new StateError('codec capabilities must be at most 32 short entries', { cause: err });
     }
+    let decision: 'accepted' | 'reconnected' = 'accepted';
+    if (this.#request!.kind === 'ticket') {
+      const claim = this.#o.tickets.recordUse(this.#request!.ticketId!, this.#o.clock(), this.#holderKey, this.#maxUses);
+      if (claim === 'full') return this.#refuse('TICKET_IN_USE').error;
+      if (claim === 'again') decision = 'reconnected';
+    }
     const ss = this.#ss.fork();
     this.#outgoing.push(encodeSealed(MessageType.Welcome, ss.encrypt(payload)));
     this.#ss = ss;
     this.#granted = { mode, width: answer.width, height: answer.height, codecs };
-    if (this.#request!.kind === 'ticket') this.#o.tickets.recordUse(this.#request!.ticketId!, this.#o.clock());
-    this.#outcome = { decision: 'accepted', code: null, mode, ticketId: this.#ticketId, helper: this.#helper };
+    this.#outcome = { decision, code: null, mode, ticketId: this.#ticketId, helper: this.#helper };
     this.#state = 'done';
+    return undefined;
   }
 
   /**
@@ -304,11 +358,13 @@ export class HandshakeResponder {
     };
   }
 
+  /** Queues the refusal: sealed under the handshake keys once ServerHello went out, in the clear before (spec §3.5, §3.6). */
   #refuse(code: Refusal): { type: 'refused'; error: HandshakeError } {
     this.#state = 'failed';
-    this.#outgoing = [encodeRefusal(Refusal[code])];
+    const sealed = this.#afterHello !== undefined;
+    this.#outgoing = [sealed ? encodeSealed(MessageType.SealedRefusal, this.#afterHello!.sealRefusal(encodeRefusalCode(Refusal[code]))) : encodeRefusal(Refusal[code])];
     this.#outcome = { decision: 'refused', code, mode: null, ticketId: this.#ticketId, helper: this.#helper };
-    return { type: 'refused', error: new HandshakeError(code) };
+    return { type: 'refused', error: new HandshakeError(code, {}, sealed) };
   }
 
   [INSPECT](): string {

@@ -4,9 +4,9 @@
  * secret (the secret itself is never stored), the public key derived from the password (if any) with its salt,
  * the mode, times, uses and the revoked flag. Stealing a ticket store lets nobody prove a ticket.
  */
-import { INSPECT, toHex } from '../core/index.js';
+import { INSPECT, equalBytes, toHex } from '../core/index.js';
 import { Label, type Mode } from './constants.js';
-import { derivedSigningKey } from './crypto.js';
+import { derivedSigningKey, sha512 } from './crypto.js';
 
 /** The host's record of one invitation. */
 export interface TicketRecord {
@@ -24,12 +24,60 @@ export interface TicketRecord {
   /** Expiry time, ms since the epoch. */
   readonly expiresMs: number;
   readonly revoked: boolean;
-  /** Number of accepted sessions. */
+  /** Number of accepted sessions (every helper, first connections and reconnections). */
   readonly uses: number;
   /** Time of the last accepted session, if any. */
   readonly lastUsedMs?: number | undefined;
   /** Display name shown in the invitation (not secret). */
   readonly name?: string | undefined;
+  /** Most different helpers (holder keys) this invitation admits; absent (an older record) means 1 (spec §2.4). */
+  readonly maxUses?: number | undefined;
+  /** The helpers admitted so far, by their holder keys (public keys: verifiers, never secrets). Absent means none. */
+  readonly holders?: readonly TicketHolder[] | undefined;
+}
+
+/** One helper an invitation admitted: its holder key (an Ed25519 public key, spec §3.3) and its use. */
+export interface TicketHolder {
+  /** The holder key: verifies the helper's holder proof on reconnection. Public, not a secret. */
+  readonly key: Uint8Array;
+  readonly firstUsedMs: number;
+  readonly lastUsedMs: number;
+  /** Sessions this holder was admitted to. */
+  readonly uses: number;
+}
+
+/**
+ * What recording a use found: 'new' (a helper not seen before took a free place), 'again' (a known holder came back),
+ * 'full' (another helper: every place is taken, nothing recorded), 'unknown' (no such ticket).
+ */
+export type TicketClaim = 'new' | 'again' | 'full' | 'unknown';
+
+/** Most different helpers a ticket admits (1 for records written before uses were limited). */
+export function ticketMaxUses(t: TicketRecord): number {
+  return t.maxUses ?? 1;
+}
+
+/** The holder entry of `key` on this ticket, if it was admitted before. */
+export function findHolder(t: TicketRecord, key: Uint8Array): TicketHolder | undefined {
+  return (t.holders ?? []).find((h) => equalBytes(h.key, key));
+}
+
+/**
+ * Records one accepted session on a ticket record (pure; both stores use it). Without a holder key it only counts.
+ * `maxUses` caps the places (the least of the ticket's and the policy's).
+ */
+export function claimTicket(t: TicketRecord, nowMs: number, holder: Uint8Array | undefined, maxUses: number): { record: TicketRecord; claim: TicketClaim } {
+  const holders = t.holders ?? [];
+  const counted = { ...t, uses: t.uses + 1, lastUsedMs: nowMs };
+  if (holder === undefined) return { record: counted, claim: 'new' };
+  const known = findHolder(t, holder);
+  if (known) {
+    const again = { ...known, uses: known.uses + 1, lastUsedMs: nowMs };
+    return { record: { ...counted, holders: holders.map((h) => (h === known ? again : h)) }, claim: 'again' };
+  }
+  if (holders.length >= maxUses) return { record: t, claim: 'full' };
+  const added: TicketHolder = { key: holder.slice(), firstUsedMs: nowMs, lastUsedMs: nowMs, uses: 1 };
+  return { record: { ...counted, holders: [...holders, added] }, claim: 'new' };
 }
 
 /**
@@ -41,8 +89,11 @@ export interface TicketStore {
   get(id: string): TicketRecord | undefined;
   /** Adds a new ticket (replaces one with the same id). */
   add(record: TicketRecord): void;
-  /** Counts one accepted session. */
-  recordUse(id: string, nowMs: number): void;
+  /**
+   * Records one accepted session, atomically: with a holder key, a known holder is 'again', a new one takes a free place
+   * ('new') or finds none ('full', nothing recorded); `maxUses` defaults to the ticket's own (ticketMaxUses).
+   */
+  recordUse(id: string, nowMs: number, holder?: Uint8Array, maxUses?: number): TicketClaim;
   /** Marks a ticket revoked; returns false when unknown. */
   revoke(id: string): boolean;
   /** All tickets, oldest first. */
@@ -63,9 +114,12 @@ export class MemoryTicketStore implements TicketStore {
     this.#tickets.set(record.id, record);
   }
 
-  recordUse(id: string, nowMs: number): void {
+  recordUse(id: string, nowMs: number, holder?: Uint8Array, maxUses?: number): TicketClaim {
     const t = this.#tickets.get(id);
-    if (t) this.#tickets.set(id, { ...t, uses: t.uses + 1, lastUsedMs: nowMs });
+    if (!t) return 'unknown';
+    const { record, claim } = claimTicket(t, nowMs, holder, maxUses ?? ticketMaxUses(t));
+    this.#tickets.set(id, record);
+    return claim;
   }
 
   revoke(id: string): boolean {
@@ -114,4 +168,12 @@ export type PasswordKdf = (password: string, salt: Uint8Array) => Uint8Array;
 /** Ticket id bytes as the hex id used by stores. */
 export function ticketIdHex(id: Uint8Array): string {
   return toHex(id);
+}
+
+/**
+ * A short, printable fingerprint of a holder key (spec §2.5): the first 8 bytes of SHA-512(key) in hex, in four
+ * groups of four digits ("3f2a 91c0 7d44 e810"). Tells helpers of one invitation apart; not an identity.
+ */
+export function holderFingerprint(key: Uint8Array): string {
+  return toHex(sha512(key).subarray(0, 8)).replace(/(.{4})(?!$)/g, '$1 ');
 }

@@ -67,6 +67,25 @@ export class SymmetricState {
     return pt;
   }
 
+  /**
+   * The key of a sealed refusal (spec/handshake.md §3.6): first 32 bytes of HMAC-SHA-512(k, "tessera/1 refusal" || h),
+   * taken from the state right after ServerHello. Its own label keeps it apart from every message key.
+   */
+  refusalKey(): Uint8Array {
+    if (!this.k) throw new Error('no key mixed yet');
+    return hmacSha512(this.k, utf8(Label.refusalKey), this.h).slice(0, 32);
+  }
+
+  /** Seals a refusal's code plaintext under refusalKey() (zero nonce; one refusal per handshake). */
+  sealRefusal(plaintext: Uint8Array): Uint8Array {
+    return nacl.secretbox(plaintext, ZERO_NONCE, this.refusalKey());
+  }
+
+  /** Opens a sealed refusal; undefined when it does not authenticate. */
+  openRefusal(ciphertext: Uint8Array): Uint8Array | undefined {
+    return nacl.secretbox.open(ciphertext, ZERO_NONCE, this.refusalKey()) ?? undefined;
+  }
+
   /** Transport keys: HKDF-Expand(HKDF-Extract(ck, empty), "tessera/1 transport" || h, 64) split helper->host / host->helper. */
   split(): { initiatorToResponder: Uint8Array; responderToInitiator: Uint8Array } {
     const okm = hkdf(this.ck, new Uint8Array(0), concat(utf8(Label.transport), this.h), 64);

@@ -26,6 +26,8 @@ export interface IssueInvitationOptions {
   readonly expires: Duration;
   readonly mode?: Mode;
   readonly password?: string;
+  /** Most different helpers the invitation admits (default 1); capped by policy.solicited.maxUses. */
+  readonly uses?: number;
   readonly name: string;
   readonly policy?: Policy;
   /** A relay where the host also waits; the invitation gets its URL and the ticket's rendezvous id (spec/relay.md). */
@@ -53,6 +55,7 @@ export function issueInvitation(o: IssueInvitationOptions): CreatedInvitation {
     kdf: scryptKdf,
     ...(o.mode !== undefined ? { mode: o.mode } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.uses !== undefined ? { uses: o.uses } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.relayUrl !== undefined ? { relayUrl: o.relayUrl, relayId: (ticketId: Uint8Array) => rendezvousId(o.hostKey.secretKey, ticketId) } : {}),
   });

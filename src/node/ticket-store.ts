@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError, INSPECT } from '../core/index.js';
 import { fromBase64, toBase64 } from '../handshake/crypto.js';
 import type { Mode } from '../handshake/constants.js';
-import type { TicketRecord, TicketStore } from '../handshake/ticket.js';
+import { claimTicket, ticketMaxUses, type TicketClaim, type TicketHolder, type TicketRecord, type TicketStore } from '../handshake/ticket.js';
 import { ensureStateDir, ioError, writeFileAtomic } from './state-dir.js';
 
 const FILE = 'tickets.json';
@@ -43,11 +43,16 @@ export class FileTicketStore implements TicketStore {
     this.#update((m) => m.set(record.id, record));
   }
 
-  recordUse(id: string, nowMs: number): void {
+  recordUse(id: string, nowMs: number, holder?: Uint8Array, maxUses?: number): TicketClaim {
+    let claim: TicketClaim = 'unknown';
     this.#update((m) => {
       const t = m.get(id);
-      if (t) m.set(id, { ...t, uses: t.uses + 1, lastUsedMs: nowMs });
+      if (!t) return;
+      const out = claimTicket(t, nowMs, holder, maxUses ?? ticketMaxUses(t));
+      m.set(id, out.record);
+      claim = out.claim;
     });
+    return claim;
   }
 
   revoke(id: string): boolean {
@@ -149,6 +154,8 @@ function serialize(m: Map<string, TicketRecord>): string {
     uses: t.uses,
     ...(t.lastUsedMs !== undefined ? { lastUsed: t.lastUsedMs } : {}),
     ...(t.name !== undefined ? { name: t.name } : {}),
+    ...(t.maxUses !== undefined ? { maxUses: t.maxUses } : {}),
+    ...(t.holders !== undefined ? { holders: t.holders.map((h) => ({ key: toBase64(h.key), first: h.firstUsedMs, last: h.lastUsedMs, uses: h.uses })) } : {}),
   }));
   return JSON.stringify({ version: 1, tickets }, null, 1) + '\n';
 }
@@ -180,6 +187,9 @@ function parse(text: string): Map<string, TicketRecord> {
     if (typeof t.revoked !== 'boolean') throw bad(`${where}.revoked must be true or false`);
     if (t.lastUsed !== undefined && (typeof t.lastUsed !== 'number' || !Number.isSafeInteger(t.lastUsed))) throw bad(`${where}.lastUsed must be an integer`);
     if (t.name !== undefined && typeof t.name !== 'string') throw bad(`${where}.name must be a string`);
+    // maxUses and holders came later: a file without them (written before) stays readable, as a one-helper invitation.
+    if (t.maxUses !== undefined && !(typeof t.maxUses === 'number' && Number.isSafeInteger(t.maxUses) && t.maxUses >= 1)) throw bad(`${where}.maxUses must be a positive integer`);
+    const holders = t.holders === undefined ? undefined : parseHolders(t.holders, `${where}.holders`);
     m.set(t.id, {
       id: t.id,
       verifier,
@@ -192,9 +202,23 @@ function parse(text: string): Map<string, TicketRecord> {
       uses: t.uses as number,
       lastUsedMs: t.lastUsed as number | undefined,
       name: t.name as string | undefined,
+      maxUses: t.maxUses as number | undefined,
+      holders,
     });
   });
   return m;
+}
+
+function parseHolders(v: unknown, where: string): TicketHolder[] {
+  if (!Array.isArray(v) || v.length > 1000) throw bad(`${where} must be an array`);
+  return v.map((raw: unknown, i: number) => {
+    const h = raw as Record<string, unknown>;
+    if (typeof h !== 'object' || h === null) throw bad(`${where}[${i}] must be an object`);
+    for (const f of ['first', 'last', 'uses'] as const) {
+      if (typeof h[f] !== 'number' || !Number.isSafeInteger(h[f]) || (h[f] as number) < 0) throw bad(`${where}[${i}].${f} must be a non-negative integer`);
+    }
+    return { key: key(h.key, `${where}[${i}].key`, 32), firstUsedMs: h.first as number, lastUsedMs: h.last as number, uses: h.uses as number };
+  });
 }
 
 function key(v: unknown, where: string, n: number): Uint8Array {

@@ -10,7 +10,7 @@ import { ErrorCode, TesseraError, type Clock, type Random } from '../core/index.
 import type { AeadSuite } from '../framing/aead.js';
 import type { Deframer } from '../framing/deframer.js';
 import type { Mode } from '../handshake/constants.js';
-import { HandshakeInitiator } from '../handshake/initiator.js';
+import { HandshakeInitiator, type HolderKey } from '../handshake/initiator.js';
 import type { Invitation } from '../handshake/invitation.js';
 import type { HandshakeResult } from '../handshake/result.js';
 import type { PasswordKdf } from '../handshake/ticket.js';
@@ -42,6 +42,8 @@ export interface ConnectHandshakeOptions {
   readonly hostKey?: Uint8Array;
   /** Ed25519 identity key pair (nacl.sign) for an offer. */
   readonly identity?: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
+  /** The holder key to prove with the invitation (spec/handshake.md §2.5); default a fresh one. */
+  readonly holder?: HolderKey;
   /** Default: the invitation's mode, or control for an offer. */
   readonly requestMode?: Mode;
   /** Default 10 000 ms until the host has proved its key. */
@@ -115,6 +117,7 @@ export function createInitiator(o: ConnectHandshakeOptions): HandshakeInitiator 
       kdf: o.kdf ?? scryptKdf,
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.requestMode ? { requestMode: o.requestMode } : {}),
+      ...(o.holder ? { holder: o.holder } : {}),
     });
   }
   if (o.hostKey && o.identity) {

@@ -42,7 +42,8 @@ export async function startHost(options: Partial<HostOptions> = {}, size = { wid
   host.on('audit', (e: AuditEvent) => audit.push(e));
   host.on('error', () => {});
   await host.listen({ port: 0 });
-  const invitation = await host.createInvitation({ expires: '30m', mode: 'view' });
+  // Several peers (legit helpers, hostile clients, raw handshakes) share this invitation: it admits as many as policy allows.
+  const invitation = await host.createInvitation({ expires: '30m', mode: 'view', uses: 10 });
   const ticker = setInterval(() => {
     screenNow += 1000;
     screen.tick();

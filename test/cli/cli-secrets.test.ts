@@ -56,7 +56,7 @@ t.test('a bare --password still means "ask": without a terminal that is a usage 
 });
 
 t.test('TESSERA_PASSWORD protects an invitation and answers it; a wrong one is BAD_PROOF', async (t) => {
-  const host = new CliProcess(['host', '--port', '0', '--json', '--accept', 'auto'], { env: env({ TESSERA_PASSWORD: SECRET }) });
+  const host = new CliProcess(['host', '--port', '0', '--json', '--accept', 'auto', '--uses', '2'], { env: env({ TESSERA_PASSWORD: SECRET }) });
   t.teardown(() => host.stop());
   const listening = await host.waitFor('listening');
   const url = String(listening.url);
@@ -66,6 +66,7 @@ t.test('TESSERA_PASSWORD protects an invitation and answers it; a wrong one is B
   const wrong = await runCli(['connect', url, '--json'], { env: env({ TESSERA_PASSWORD: 'wrong' }) });
   t.equal(wrong.code, 3, wrong.stderr);
   t.match(wrong.events.find((e) => e.event === 'refused'), { code: 'BAD_PROOF' });
+  // Two different helpers (two processes, two holder keys): the host admits two (--uses 2).
   const ok = await runCli(['connect', url, '--frames', '1', '--json'], { env: env({ TESSERA_PASSWORD: SECRET }) });
   t.equal(ok.code, 0, ok.stderr);
   const pw = join(tmp, 'pw');

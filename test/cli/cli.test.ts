@@ -163,7 +163,7 @@ t.test('keygen, an offer by an allow-listed helper, and invitations list/revoke'
   const list = await runCli(['invitations', 'list', '--state', state, '--json']);
   t.equal(list.code, 0, list.stderr);
   const inv = list.events.find((e) => e.event === 'invitation');
-  t.match(inv, { id: listening.id, status: 'valid' });
+  t.match(inv, { id: listening.id, status: 'valid', helpers: 0, maxHelpers: 1 });
   const revoke = await runCli(['invitations', 'revoke', String(listening.id), '--state', state]);
   t.equal(revoke.code, 0, revoke.stderr);
   const after = await runCli(['connect', String(listening.url), '--json']);

@@ -5,7 +5,7 @@
 import nacl from 'tweetnacl';
 import { fromHex, toHex } from '../../src/core/index.js';
 import {
-  HandshakeInitiator, HandshakeResponder, MemoryTicketStore, createInvitation, dhKeyPair, parsePolicy, parseHelpers, sha512, type HandshakeResult,
+  HandshakeError, HandshakeInitiator, HandshakeResponder, MemoryTicketStore, createInvitation, dhKeyPair, parsePolicy, parseHelpers, sha512, type HandshakeResult,
 } from '../../src/handshake/index.js';
 
 export interface VectorCase {
@@ -20,6 +20,8 @@ export interface VectorCase {
   ticketSecret?: string;
   passwordSalt?: string;
   passwordKey?: string;
+  /** Ticket cases: the seed of the helper's holder key (consumed after the ephemeral secret). */
+  holderSeed?: string;
   invitationText?: string;
   invitationUrl?: string;
   /** Offer cases: the helper's Ed25519 seed. */
@@ -56,7 +58,7 @@ export function setupCase(c: VectorCase) {
     });
     store.add(ticket);
     initiator = HandshakeInitiator.fromInvitation(invitation, {
-      random: fixedRandom([c.helperEphemeralSecret]), requestMode: c.requestMode,
+      random: fixedRandom([c.helperEphemeralSecret, c.holderSeed!]), requestMode: c.requestMode,
       ...(c.passwordSalt ? { password: 'not used', kdf: () => fromHex(c.passwordKey!)! } : {}),
     });
     return { hostKey, store, policy, initiator, invitation };
@@ -102,6 +104,52 @@ export function runCase(c: VectorCase): VectorCase {
   return out;
 }
 
+/**
+ * A refused handshake (spec/handshake.md §3.6): a ticket case whose host store was prepared first, so that the host
+ * answers Auth (or the user's decision) with a sealed refusal.
+ */
+export interface RefusalCase extends Omit<VectorCase, 'consent' | 'messages' | 'result'> {
+  /** What the host's store or user does: revoke the ticket, give its one place to another holder key, or decline. */
+  prepare: 'revoke' | 'other-holder' | 'decline';
+  /** Other-holder cases: the holder key (public, 32 bytes) already on the ticket. */
+  otherHolder?: string;
+  refusal: string;
+  authenticated: boolean;
+  messages: { clientHello: string; serverHello: string; auth: string; refusal: string };
+}
+
+/** The host's side of a refusal case, up to the point where it answers Auth. */
+export function prepareRefusal(c: RefusalCase, s: ReturnType<typeof setupCase>): void {
+  const id = toHex(fromHex(c.ticketId!)!);
+  if (c.prepare === 'revoke') s.store.revoke(id);
+  if (c.prepare === 'other-holder') s.store.recordUse(id, c.now - 60_000, fromHex(c.otherHolder!)!, 1);
+}
+
+/** The host's reply to Auth in a refusal case (the responder has taken Auth). */
+export function refusalReply(c: RefusalCase, res: HandshakeResponder, step: ReturnType<HandshakeResponder['receive']>): HandshakeError {
+  if (c.prepare === 'decline') {
+    if (step.type !== 'consent') throw new Error(`expected consent, got ${step.type}`);
+    return res.decline();
+  }
+  if (step.type !== 'refused') throw new Error(`expected a refusal, got ${step.type}`);
+  return step.error;
+}
+
+/** Runs a refusal case and fills in its messages. */
+export function runRefusalCase(c: RefusalCase): RefusalCase {
+  const s = setupCase(c as unknown as VectorCase);
+  prepareRefusal(c, s);
+  const res = makeResponder(c as unknown as VectorCase, s);
+  const m1 = s.initiator.next()!;
+  res.receive(m1);
+  const m2 = res.next()!;
+  s.initiator.receive(m2);
+  const m3 = s.initiator.next()!;
+  const err = refusalReply(c, res, res.receive(m3));
+  const m4 = res.next()!;
+  return { ...c, refusal: err.refusal, authenticated: err.authenticated, messages: { clientHello: toHex(m1), serverHello: toHex(m2), auth: toHex(m3), refusal: toHex(m4) } };
+}
+
 const seq = (start: number, n = 32) => toHex(Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff));
 
 if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
@@ -109,7 +157,7 @@ if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
   const base = { now: 1_900_000_000_000, hostStaticSecret: seq(0x01), hostEphemeralSecret: seq(0x21), helperEphemeralSecret: seq(0x41) };
   const cases: VectorCase[] = [
     runCase({
-      ...base, name: 'ticket with password, control', kind: 'ticket', ticketId: seq(0x61, 16), ticketSecret: seq(0x71), passwordSalt: seq(0xa1, 16), passwordKey: seq(0xb1),
+      ...base, name: 'ticket with password, control', kind: 'ticket', ticketId: seq(0x61, 16), ticketSecret: seq(0x71), passwordSalt: seq(0xa1, 16), passwordKey: seq(0xb1), holderSeed: seq(0xc1),
       policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { tile: 64, lossy: true } },
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
@@ -120,5 +168,18 @@ if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
   ];
-  console.log(JSON.stringify({ description: 'tessera handshake vectors (spec/handshake.md); hex unless noted; random chunks are consumed in the order listed', cases }, null, 2));
+  const ticket = { ...base, kind: 'ticket' as const, ticketId: seq(0x61, 16), ticketSecret: seq(0x71), holderSeed: seq(0xc1), policy: {}, requestMode: 'control' as const };
+  const blank = { refusal: '', authenticated: false, messages: { clientHello: '', serverHello: '', auth: '', refusal: '' } };
+  const refusals: RefusalCase[] = [
+    runRefusalCase({ ...ticket, ...blank, name: 'sealed refusal: ticket revoked', prepare: 'revoke' }),
+    runRefusalCase({ ...ticket, ...blank, name: 'sealed refusal: invitation taken by another holder', prepare: 'other-holder', otherHolder: seq(0xd1) }),
+    runRefusalCase({ ...ticket, ...blank, name: 'sealed refusal: the host user declined (after Auth)', prepare: 'decline' }),
+  ];
+  console.log(
+    JSON.stringify(
+      { description: 'tessera handshake vectors (spec/handshake.md); hex unless noted; random chunks are consumed in the order listed; refusals are sealed (§3.6)', cases, refusals },
+      null,
+      2,
+    ),
+  );
 }

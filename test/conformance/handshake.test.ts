@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../../src/core/index.js';
-import { readInvitation } from '../../src/handshake/index.js';
-import { setupCase, makeResponder, summarize, type VectorCase } from './handshake-vectors.js';
+import { HandshakeError, readInvitation } from '../../src/handshake/index.js';
+import { setupCase, makeResponder, prepareRefusal, refusalReply, summarize, type RefusalCase, type VectorCase } from './handshake-vectors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../spec/vectors/handshake.json', import.meta.url), 'utf8')) as { cases: VectorCase[] };
 const hex = (s: string) => fromHex(s)!;
@@ -33,5 +33,39 @@ for (const c of vectors.cases) {
     res.accept(c.consent);
     t.equal(toHex(res.next()!), c.messages.welcome);
     t.same(summarize(res.finish(), 'host'), c.result);
+  });
+}
+
+const refusals = (JSON.parse(readFileSync(new URL('../../spec/vectors/handshake.json', import.meta.url), 'utf8')) as { refusals: RefusalCase[] }).refusals;
+
+for (const c of refusals) {
+  t.test(`${c.name}: the initiator opens the sealed refusal as the host's authenticated word`, async (t) => {
+    const s = setupCase(c as unknown as VectorCase);
+    t.equal(toHex(s.initiator.next()!), c.messages.clientHello);
+    t.same(s.initiator.receive(hex(c.messages.serverHello)), { type: 'send' });
+    t.equal(toHex(s.initiator.next()!), c.messages.auth);
+    const err = (() => {
+      try {
+        s.initiator.receive(hex(c.messages.refusal));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    t.ok(err instanceof HandshakeError, 'a HandshakeError');
+    t.equal((err as HandshakeError).refusal, c.refusal);
+    t.equal((err as HandshakeError).authenticated, c.authenticated);
+  });
+
+  t.test(`${c.name}: the responder fed those bytes seals the same refusal`, async (t) => {
+    const s = setupCase(c as unknown as VectorCase);
+    prepareRefusal(c, s);
+    const res = makeResponder(c as unknown as VectorCase, s);
+    t.same(res.receive(hex(c.messages.clientHello)), { type: 'send' });
+    t.equal(toHex(res.next()!), c.messages.serverHello);
+    const err = refusalReply(c, res, res.receive(hex(c.messages.auth)));
+    t.equal(err.refusal, c.refusal);
+    t.equal(toHex(res.next()!), c.messages.refusal);
+    t.equal(res.next(), undefined, 'nothing after the refusal');
   });
 }

@@ -33,7 +33,7 @@ t.test(`message decoders (seed ${SEED})`, async (t) => {
   const rng = new Prng(SEED);
   const msgs = vectors.cases.flatMap((c) => Object.values(c.messages).map(hex));
   const payloads = [
-    encodeAuthPayload({ kind: 'ticket', mode: 'control', ticketId: new Uint8Array(16), ticketSig: new Uint8Array(64), passwordSig: new Uint8Array(64) }),
+    encodeAuthPayload({ kind: 'ticket', mode: 'control', ticketId: new Uint8Array(16), holder: new Uint8Array(32), ticketSig: new Uint8Array(64), holderSig: new Uint8Array(64), passwordSig: new Uint8Array(64) }),
     encodeAuthPayload({ kind: 'offer', mode: 'view', identity: new Uint8Array(32), signature: new Uint8Array(64) }),
     encodeWelcomePayload({ mode: 'control', width: 1920, height: 1080, codecs: { tile: 64, name: 'x', ok: true } }),
     Uint8Array.of(0x7f, 0, 4),

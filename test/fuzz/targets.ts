@@ -18,7 +18,7 @@ import {
   Channel, Deframer, FrameReader, FrameWriter, NullProtector, decodeControl, encodeControl, encodeFrame, type ControlMessage,
 } from '../../src/framing/index.js';
 import {
-  HandshakeResponder, MessageType, createInvitation, decodeAuthPayload, decodeClientHello, decodeInvitationBinary, decodeRefusal, decodeSealed,
+  HandshakeError, HandshakeInitiator, HandshakeResponder, MessageType, createInvitation, decodeAuthPayload, decodeClientHello, decodeInvitationBinary, decodeRefusal, decodeSealed,
   decodeServerHello, decodeWelcomePayload, dhKeyPair, encodeAuthPayload, encodeRefusal, encodeWelcomePayload, parseHelpers, parsePolicy, readInvitation,
   decodeRelayMessage, encodeRelayMessage,
 } from '../../src/handshake/index.js';
@@ -31,7 +31,7 @@ import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputE
 import { HostSession } from '../../src/session/host-session.js';
 import { HelperSession } from '../../src/session/helper-session.js';
 import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
-import { setupCase, makeResponder, type VectorCase } from '../conformance/handshake-vectors.js';
+import { setupCase, makeResponder, type RefusalCase, type VectorCase } from '../conformance/handshake-vectors.js';
 import type { Prng } from '../helpers/prng.js';
 import { concat } from '../helpers/mutate.js';
 
@@ -196,6 +196,7 @@ const controlTarget: FuzzTarget<null> = {
 // Handshake
 
 const handshakeVectors = (): VectorCase[] => readJson<{ cases: VectorCase[] }>('spec/vectors/handshake.json').cases;
+const refusalVectors = (): RefusalCase[] => readJson<{ refusals: RefusalCase[] }>('spec/vectors/handshake.json').refusals;
 
 function statelessTarget(name: string, description: string, seeds: () => Uint8Array[], decode: (b: Uint8Array) => unknown): FuzzTarget<Uint8Array[]> {
   return {
@@ -220,8 +221,10 @@ function statelessTarget(name: string, description: string, seeds: () => Uint8Ar
 }
 
 const AUTH_PAYLOADS = (): Uint8Array[] => [
-  encodeAuthPayload({ kind: 'ticket', mode: 'control', ticketId: new Uint8Array(16).fill(7), ticketSig: new Uint8Array(64).fill(1), passwordSig: new Uint8Array(64).fill(2) }),
-  encodeAuthPayload({ kind: 'ticket', mode: 'view', ticketId: new Uint8Array(16).fill(9), ticketSig: new Uint8Array(64).fill(3) }),
+  encodeAuthPayload({
+    kind: 'ticket', mode: 'control', ticketId: new Uint8Array(16).fill(7), holder: new Uint8Array(32).fill(8), ticketSig: new Uint8Array(64).fill(1), holderSig: new Uint8Array(64).fill(4), passwordSig: new Uint8Array(64).fill(2),
+  }),
+  encodeAuthPayload({ kind: 'ticket', mode: 'view', ticketId: new Uint8Array(16).fill(9), holder: new Uint8Array(32).fill(10), ticketSig: new Uint8Array(64).fill(3), holderSig: new Uint8Array(64).fill(11) }),
   encodeAuthPayload({ kind: 'offer', mode: 'view', identity: new Uint8Array(32).fill(5), signature: new Uint8Array(64).fill(6) }),
 ].map(bytesOf);
 
@@ -270,6 +273,61 @@ const responderTarget: FuzzTarget<ResponderInstance> = {
     check(r.receive(hex(c.messages.auth)).type === 'consent', 'auth of a vector case');
   },
 };
+
+interface InitiatorRefusalInstance {
+  initiator: HandshakeInitiator;
+}
+
+/**
+ * Refusals as the helper sees them (spec §3.5, §3.6): a sealed refusal fed to an initiator that sent Auth in a refusal
+ * vector, a refusal in the clear fed to one still waiting for ServerHello (where it is allowed).
+ */
+const initiatorRefusalTarget: FuzzTarget<InitiatorRefusalInstance> = {
+  name: 'hs-refusals',
+  description:
+    'HandshakeInitiator fed mutated refusals: after Auth, a sealed refusal (decodeSealedRefusal, the refusal key, decodeRefusalCode; a refusal in the clear is a protocol error there); before ServerHello, a refusal in the clear (unauthenticated); a refusal ends the handshake, so each case builds a fresh initiator, and valid() checks the vector refusal still opens as the host word',
+  reset: 'after-error',
+  cost: 10,
+  contextual: true,
+  seeds: () => refusalVectors().flatMap((c) => [hex(c.messages.refusal), bytesOf(encodeRefusal(1))]),
+  create: () => ({ initiator: initiatorAfterAuth(refusalVectors()[0]!) }),
+  decode(bytes, inst, ctx) {
+    const cases = refusalVectors();
+    const c = cases[Math.floor(ctx.seedIndex / 2) % cases.length]!;
+    if (ctx.seedIndex % 2 === 1) {
+      const s = setupCase(c as unknown as VectorCase);
+      s.initiator.next();
+      inst.initiator = s.initiator;
+    } else {
+      inst.initiator = initiatorAfterAuth(c);
+    }
+    try {
+      inst.initiator.receive(bytes);
+    } catch (err) {
+      // A refusal that decoded is this decoder's success: sealed after Auth (the host's word), in the clear before ServerHello.
+      if (err instanceof HandshakeError && err.authenticated === (ctx.seedIndex % 2 === 0)) return;
+      throw err;
+    }
+  },
+  valid() {
+    const c = refusalVectors()[0]!;
+    try {
+      initiatorAfterAuth(c).receive(hex(c.messages.refusal));
+    } catch (err) {
+      check(err instanceof HandshakeError && err.authenticated && err.refusal === c.refusal, 'the vector refusal opens as the host word');
+      return;
+    }
+    check(false, 'the vector refusal ends the handshake');
+  },
+};
+
+function initiatorAfterAuth(c: RefusalCase): HandshakeInitiator {
+  const s = setupCase(c as unknown as VectorCase);
+  s.initiator.next();
+  s.initiator.receive(hex(c.messages.serverHello));
+  s.initiator.next();
+  return s.initiator;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Invitations
@@ -688,8 +746,9 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
     b[0] === MessageType.Auth ? decodeSealed(b, MessageType.Auth, 'auth') : decodeAuthPayload(b)),
   statelessTarget('hs-welcome', 'decodeSealed(Welcome) and decodeWelcomePayload', () => [...handshakeVectors().map((c) => hex(c.messages.welcome)), ...WELCOME_PAYLOADS()], (b) =>
     b[0] === MessageType.Welcome ? decodeSealed(b, MessageType.Welcome, 'welcome') : decodeWelcomePayload(b)),
-  statelessTarget('hs-refusal', 'decodeRefusal', () => [1, 2, 3, 4, 5, 6, 7, 8].map((c) => bytesOf(encodeRefusal(c))), decodeRefusal),
+  statelessTarget('hs-refusal', 'decodeRefusal', () => [1, 2, 3, 4, 5, 6, 7, 8, 10].map((c) => bytesOf(encodeRefusal(c))), decodeRefusal),
   responderTarget,
+  initiatorRefusalTarget,
   invitationTarget('text'),
   invitationTarget('url'),
   invitationTarget('binary'),

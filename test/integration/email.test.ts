@@ -155,7 +155,7 @@ t.test('credentials in the smtp url log in', async (t) => {
 t.test('the policy chooses the method when none is given', async (t) => {
   const { invitation } = await setup(t);
   const server = await smtp(t);
-  const policy = { solicited: { enabled: true, permit: 'control', maxTicketTime: { value: 6, units: 'hours' }, emailMethod: 'attachment' }, offer: { enabled: false, permit: 'view', helpers: [] } } as const;
+  const policy = { solicited: { enabled: true, permit: 'control', maxTicketTime: { value: 6, units: 'hours' }, emailMethod: 'attachment', maxUses: 1 }, offer: { enabled: false, permit: 'view', helpers: [] } } as const;
   const sent = await sendInvitation(invitation.invitation, { to: 'helper@example.test', from: 'host@example.test', smtp: server.url, policy });
   t.equal(sent.method, 'attachment');
   const mail = await simpleParser(server.messages[0]!.raw);

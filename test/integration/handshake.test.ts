@@ -7,7 +7,8 @@ import { toHex } from '../../src/core/index.js';
 import { Channel } from '../../src/framing/constants.js';
 import { encodeFrame } from '../../src/framing/frame.js';
 import { Deframer } from '../../src/framing/deframer.js';
-import { Invitation, parsePolicy, parseHelpers, encodeClientHello, toBase64, toBase64Url, HandshakeError } from '../../src/handshake/index.js';
+import { Invitation, parsePolicy, parseHelpers, encodeClientHello, toBase64, toBase64Url, HandshakeError, newHolderKey } from '../../src/handshake/index.js';
+import { nodeRandom } from '../../src/transport/handshake-crypto.js';
 import { startHost, invite, helperConnect, hostResult, dial } from './handshake-fixture.js';
 
 async function refusalOf(p: Promise<unknown>): Promise<string> {
@@ -77,7 +78,16 @@ t.test('each refusal code is reached over TCP and logged without secrets', async
     return code;
   };
   const { invitation } = invite(fx, { password: 'pw-1' });
-  t.equal(await attempt({ invitation, password: 'pw-1' }), 'accepted');
+  // One helper (one holder key) throughout: an invitation admits the same helper again, and no other (spec §2.5).
+  const holder = newHolderKey(nodeRandom);
+  t.equal(await attempt({ invitation, password: 'pw-1', holder }), 'accepted');
+
+  // TICKET_IN_USE: another helper with the same invitation and password; the refusal comes sealed, the host's word.
+  const { result: second } = await helperConnect(fx, { invitation, password: 'pw-1', holder: newHolderKey(nodeRandom) });
+  n++;
+  const inUse = await second.then(() => undefined, (e: unknown) => e);
+  t.ok(inUse instanceof HandshakeError && inUse.refusal === 'TICKET_IN_USE' && inUse.authenticated, 'a second helper is refused TICKET_IN_USE, authenticated');
+  await refusalOf((await hostResult(fx, n)).result);
 
   // TICKET_UNKNOWN: an invitation whose ticket this host never stored.
   const other = await startHost();
@@ -94,14 +104,14 @@ t.test('each refusal code is reached over TCP and logged without secrets', async
   }
 
   // BAD_PROOF then THROTTLED after 5 wrong passwords, released after 10 minutes.
-  for (let i = 0; i < 5; i++) t.equal(await attempt({ invitation, password: `wrong-${i}` }), 'BAD_PROOF');
-  t.equal(await attempt({ invitation, password: 'pw-1' }), 'THROTTLED', 'even the right password is not checked');
+  for (let i = 0; i < 5; i++) t.equal(await attempt({ invitation, password: `wrong-${i}`, holder }), 'BAD_PROOF');
+  t.equal(await attempt({ invitation, password: 'pw-1', holder }), 'THROTTLED', 'even the right password is not checked');
   fx.now += 10 * 60_000 + 1;
-  t.equal(await attempt({ invitation, password: 'pw-1' }), 'accepted', 'released with time');
+  t.equal(await attempt({ invitation, password: 'pw-1', holder }), 'accepted', 'released with time');
 
   // USER_DECLINED
   fx.consent = () => 'decline';
-  t.equal(await attempt({ invitation, password: 'pw-1' }), 'USER_DECLINED');
+  t.equal(await attempt({ invitation, password: 'pw-1', holder }), 'USER_DECLINED');
   fx.consent = () => ({ mode: 'control', width: 1, height: 1 });
 
   // TICKET_REVOKED
@@ -132,8 +142,9 @@ t.test('each refusal code is reached over TCP and logged without secrets', async
   // The audit log holds each decision and no secret.
   const events = fx.log.read();
   const codes = new Set(events.map((e) => e.code));
-  for (const c of ['TICKET_UNKNOWN', 'BAD_PROOF', 'THROTTLED', 'USER_DECLINED', 'TICKET_REVOKED', 'TICKET_EXPIRED', 'VERSION_MISMATCH']) t.ok(codes.has(c), `audit has ${c}`);
+  for (const c of ['TICKET_UNKNOWN', 'BAD_PROOF', 'THROTTLED', 'USER_DECLINED', 'TICKET_REVOKED', 'TICKET_EXPIRED', 'VERSION_MISMATCH', 'TICKET_IN_USE']) t.ok(codes.has(c), `audit has ${c}`);
   t.ok(events.some((e) => e.decision === 'accepted' && e.ticketId === invitation.ticketIdHex && e.mode === 'control'));
+  t.ok(events.some((e) => e.decision === 'reconnected' && e.ticketId === invitation.ticketIdHex && e.helper?.startsWith('holder:')), 'the same helper again is audited as reconnected');
   t.ok(events.some((e) => e.decision === 'created'));
   const log = readFileSync(fx.log.path);
   const text = log.toString('utf8');

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { Host, VirtualScreen, loadPng, type HostSessionHandle, type ScreenSource } from '../../src/index.js';
+import { Helper, Host, VirtualScreen, loadPng, type HostSessionHandle, type ScreenSource } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
 import { defaultCorpusDir } from '../helpers/codec-corpus.js';
 import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
@@ -259,6 +259,15 @@ t.test('each refusal and the end of a session get their own screen', async (t) =
     host.revokeInvitation(inv.id);
     const page = await open(t, web.url(inv));
     t.equal(await messageCode(page), 'TICKET_REVOKED');
+  });
+  await t.test('taken by another helper', async (t) => {
+    const { host, web } = await setup(t);
+    await host.listen({ port: 0 });
+    const inv = await host.createInvitation({ expires: '30m' });
+    const first = await Helper.connect(inv.toURL());
+    t.teardown(() => first.close());
+    const page = await open(t, web.url(inv));
+    t.equal(await messageCode(page), 'TICKET_IN_USE', 'the invitation admits one helper');
   });
   await t.test('host key mismatch', async (t) => {
     const a = await setup(t);

@@ -566,11 +566,14 @@ export class Host extends EventEmitter {
         }
       },
       add: (record) => store.add(record),
-      recordUse: (id, nowMs) => {
+      recordUse: (id, nowMs, holder, maxUses) => {
         try {
-          store.recordUse(id, nowMs);
+          return store.recordUse(id, nowMs, holder, maxUses);
         } catch (err) {
+          // The responder already checked the places against the ticket it read; only a race with another
+          // handshake could have taken the last one meanwhile, and that cannot be told without the store.
           this.#reportError(toTesseraError(err, 'the ticket use could not be recorded'));
+          return 'new';
         }
       },
       revoke: (id) => store.revoke(id),

@@ -18,6 +18,11 @@ export interface CreateInvitationOptions {
   readonly expires?: Duration | string;
   /** When set, the helper must also know this password (told to them another way). */
   readonly password?: string;
+  /**
+   * Most different helpers the invitation admits (default 1: one helper, who may reconnect); capped by
+   * policy.solicited.maxUses (spec/handshake.md §2.5).
+   */
+  readonly uses?: number;
   /** Display name for this invitation (default: the host's name). */
   readonly name?: string;
   /** Addresses written into the invitation (default: the listening address; none when only a relay is in use). */
@@ -29,12 +34,16 @@ export interface CreateInvitationOptions {
 /** An invitation the host created, with the forms it can be sent in. */
 export class HostInvitation {
   readonly invitation: Invitation;
-  /** True when policy shortened the lifetime or lowered the mode. */
+  /** True when policy shortened the lifetime, lowered the mode or the uses. */
   readonly capped: boolean;
 
-  constructor(invitation: Invitation, capped: boolean) {
+  /** Most different helpers it admits, after the policy cap. */
+  readonly uses: number;
+
+  constructor(invitation: Invitation, capped: boolean, uses = 1) {
     this.invitation = invitation;
     this.capped = capped;
+    this.uses = uses;
   }
 
   /** The ticket id (hex): an identifier for listing and revoking, not a secret. */
@@ -126,6 +135,7 @@ export function createHostInvitation(ctx: InvitationContext, options: CreateInvi
     ...(options.mode ? { mode: options.mode } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
     ...(relay !== undefined ? { relayUrl: relay } : {}),
+    ...(options.uses !== undefined ? { uses: options.uses } : {}),
   });
-  return new HostInvitation(created.invitation, created.capped);
+  return new HostInvitation(created.invitation, created.capped, created.ticket.maxUses ?? 1);
 }

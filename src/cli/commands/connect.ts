@@ -122,8 +122,9 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   const recordDir = typeof values.record === 'string' ? values.record : undefined;
   const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
   if (recordDir) mkdirSync(recordDir, { recursive: true });
-  out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote, path: helper.path });
+  out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote, path: helper.path, ...(helper.holderFingerprint ? { helperKey: helper.holderFingerprint } : {}) });
   out.say(`connected to ${printable(helper.remote, 80)}${helper.path === 'relay' ? ' through the relay' : ''} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
+  if (helper.holderFingerprint) out.say(`your helper key for this invitation: ${helper.holderFingerprint} (the host's prompt shows it; kept in memory only)`);
 
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();

@@ -33,6 +33,26 @@ const CLOSE_MESSAGE_CHARS = 300;
 
 const SCAM_WARNING = 'Only accept help from someone you know and contacted yourself: tech-support scammers use exactly this kind of tool.';
 
+/**
+ * What the consent prompt says about the invitation's use and the helper's key (spec/handshake.md §2.5): how often it
+ * was used before and when, and the fingerprint of the key the helper's program made for this invitation, labelled
+ * for what it is (it tells this helper from others on the invitation; it does not say who they are).
+ */
+export function invitationUseLines(request: HostConsentRequest): string[] {
+  if (request.kind !== 'ticket' || request.holderFingerprint === undefined) return [];
+  const before = request.previousUses ?? 0;
+  const max = request.maxUses ?? 1;
+  const last = request.lastUsedMs !== undefined ? `, last at ${new Date(request.lastUsedMs).toISOString()}` : '';
+  const use = before === 0 ? 'first use' : `used ${before} ${before === 1 ? 'time' : 'times'} before${last}`;
+  const places = `by ${request.holders ?? 0} of at most ${max} ${max === 1 ? 'helper' : 'helpers'}`;
+  const key = printable(request.holderFingerprint, NAME_CHARS);
+  const seen = request.returning ? 'the same helper as before, reconnecting' : 'a helper not seen with this invitation before';
+  return [
+    `Invitation: ${use}${before === 0 ? ` (admits at most ${max} ${max === 1 ? 'helper' : 'helpers'})` : `, ${places}`}.`,
+    `Helper key ${key}: ${seen}. (This key was made by the helper's program for this invitation: it tells this helper from others, it does not tell you who they are. The helper can read it to you to compare.)`,
+  ];
+}
+
 export const runHost: Command = {
   usage: `usage: tessera host [options]
 
@@ -49,6 +69,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
   --mode view|control  mode the invitation offers (default control; policy may lower it)
   --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
+  --uses N             how many different helpers the invitation admits (default 1; policy caps it);
+                       each may reconnect with it until it expires, nobody else
   --password           protect the invitation with a password, asked on the terminal
   --password-file F    the password is the first line of F (for scripts; or set TESSERA_PASSWORD)
                        a password is never taken on the command line (--password VALUE is refused)
@@ -76,6 +98,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     bind: { type: 'string' },
     mode: { type: 'string' },
     expires: { type: 'string' },
+    uses: { type: 'string' },
     password: { type: 'boolean' },
     'password-file': { type: 'string' },
     invite: { type: 'string' },
@@ -107,6 +130,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const relayUrl = typeof values.relay === 'string' ? values.relay : undefined;
     if (port === undefined && relayUrl === undefined) throw new UsageError('--port none needs --relay URL: otherwise no helper could reach this host');
     if (relayUrl !== undefined && !/^wss?:\/\/[^\s#]+$/.test(relayUrl)) throw new UsageError('--relay must be a ws:// or wss:// URL');
+    const uses = numberOption(values.uses, 'uses', { min: 1, max: 100 });
     const fps = numberOption(values.fps, 'fps', { min: 1, max: 240 });
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
     const password = await passwordFrom(values, 'invitation password: ');
@@ -123,10 +147,28 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const consent = async (request: HostConsentRequest, signal: AbortSignal): Promise<ConsentReply> => {
       const who = request.kind === 'offer' ? `helper '${printable(request.helper ?? '', NAME_CHARS)}' (offering help)` : `the helper invited${request.ticketId ? ` by invitation ${request.ticketId.slice(0, 8)}` : ''}`;
       const what = request.reason === 'control' ? 'asks to take CONTROL of your keyboard and mouse' : `wants to ${request.requestedMode === 'control' && request.maxMode === 'control' ? 'see and CONTROL' : 'see'} your screen`;
-      out.event('consent-request', { reason: request.reason, kind: request.kind, helper: request.helper ?? null, ticketId: request.ticketId ?? null, peer: request.peer, requestedMode: request.requestedMode, maxMode: request.maxMode });
+      out.event('consent-request', {
+        reason: request.reason,
+        kind: request.kind,
+        helper: request.helper ?? null,
+        ticketId: request.ticketId ?? null,
+        peer: request.peer,
+        requestedMode: request.requestedMode,
+        maxMode: request.maxMode,
+        ...(request.holderFingerprint !== undefined
+          ? {
+              helperKey: request.holderFingerprint,
+              returning: request.returning ?? false,
+              previousUses: request.previousUses ?? 0,
+              lastUsed: request.lastUsedMs !== undefined ? new Date(request.lastUsedMs).toISOString() : null,
+              maxUses: request.maxUses ?? 1,
+            }
+          : {}),
+      });
       if (accept === 'auto') return request.reason === 'control' ? 'control' : request.maxMode;
       if (!terminal) return 'decline';
-      const yes = await terminal.ask(`\n${who} at ${printable(request.peer, NAME_CHARS)} ${what}.\n${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
+      const use = request.reason === 'connect' ? invitationUseLines(request).map((l) => `${l}\n`).join('') : '';
+      const yes = await terminal.ask(`\n${who} at ${printable(request.peer, NAME_CHARS)} ${what}.\n${use}${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
       if (!yes) return 'decline';
       return request.reason === 'control' ? 'control' : request.maxMode;
     };
@@ -179,10 +221,15 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (bound && bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
         out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
       }
-      const invitation = await host.createInvitation({ mode, ...(typeof values.expires === 'string' ? { expires: values.expires } : {}), ...(password !== undefined ? { password } : {}) });
+      const invitation = await host.createInvitation({
+        mode,
+        ...(typeof values.expires === 'string' ? { expires: values.expires } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(uses !== undefined ? { uses } : {}),
+      });
       const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
       if (invitePath) invitation.toFile(invitePath);
-      if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime or mode');
+      if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime, mode or uses');
       out.event('listening', {
         port: bound?.port ?? null,
         host: bound?.host ?? null,
@@ -191,6 +238,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         url: invitation.toURL(),
         id: invitation.id,
         mode: invitation.mode,
+        uses: invitation.uses,
         expires: invitation.expiresAt.toISOString(),
         hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
         ...(web ? { viewer: web.url(invitation) } : {}),
@@ -199,7 +247,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (bound) out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
       else out.say(`tessera host listening on no port (only through the relay), sharing ${source.width}x${source.height}`);
       if (relayUrl !== undefined) out.say(`waiting at the relay ${printable(relayUrl)} too`);
-      out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}):`);
+      out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}, ${invitation.uses === 1 ? 'for one helper' : `for up to ${invitation.uses} helpers`}):`);
       out.say(`  ${invitation.toURL()}`);
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');

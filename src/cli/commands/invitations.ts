@@ -27,10 +27,12 @@ later connections with it are refused with TICKET_REVOKED.`,
         status: t.revoked ? 'revoked' : t.expiresMs <= now ? 'expired' : 'valid',
         password: t.passwordVerifier !== undefined,
         uses: t.uses,
+        helpers: t.holders?.length ?? 0,
+        maxHelpers: t.maxUses ?? 1,
       }));
       for (const r of rows) out.event('invitation', r);
       if (rows.length === 0) out.say('no invitations');
-      for (const r of rows) out.say(`${r.id}  ${r.status.padEnd(7)}  ${r.mode.padEnd(7)}  expires ${new Date(r.expires).toLocaleString()}  uses ${r.uses}${r.password ? '  password' : ''}${r.name ? `  ${printable(r.name, 80)}` : ''}`);
+      for (const r of rows) out.say(`${r.id}  ${r.status.padEnd(7)}  ${r.mode.padEnd(7)}  expires ${new Date(r.expires).toLocaleString()}  uses ${r.uses}  helpers ${r.helpers}/${r.maxHelpers}${r.password ? '  password' : ''}${r.name ? `  ${printable(r.name, 80)}` : ''}`);
       return 0;
     }
     if (action === 'revoke') {

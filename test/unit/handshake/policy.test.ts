@@ -9,7 +9,7 @@ import { loadPolicy, loadHelpers } from '../../../src/node/index.js';
 
 t.test('defaults: solicited on with control and 6 hours, mailto; offer off', async (t) => {
   t.same(parsePolicy('{}'), DEFAULT_POLICY);
-  t.same(DEFAULT_POLICY.solicited, { enabled: true, permit: 'control', maxTicketTime: { value: 6, units: 'hours' }, emailMethod: 'mailto' });
+  t.same(DEFAULT_POLICY.solicited, { enabled: true, permit: 'control', maxTicketTime: { value: 6, units: 'hours' }, emailMethod: 'mailto', maxUses: 10 });
   t.equal(DEFAULT_POLICY.offer.enabled, false);
   const p = parsePolicy({ offer: { enabled: true, permit: 'view', helpers: ['user:bob', 'group:support'] }, solicited: { emailMethod: 'attachment' } });
   t.equal(p.offer.permit, 'view');
