@@ -19,7 +19,8 @@ t.test('a host with no open port, reached through a relay process; the relay kil
   const listening = await relay.waitFor('listening');
   t.match(listening, { port: Number, url: /^ws:\/\/127\.0\.0\.1:\d+$/, open: true, tls: false });
 
-  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view']);
+  // Two helper processes use the invitation below (each with its own holder key): it admits two (spec/handshake.md §2.5).
+  const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view', '--uses', '2']);
   t.teardown(() => host.stop());
   const hostListening = await host.waitFor('listening');
   t.equal(hostListening.port, null, 'no listening socket');

@@ -1,0 +1,150 @@
+/**
+ * The relay in a real network (issue #15): a small internet built in network namespaces (test/helpers/netlab.ts),
+ * the relay on it, the host behind one NAT router with no inbound and no listening socket, the helper behind another.
+ * A session works through the relay (pixel-exact, chat both ways), the relay's traffic on the internet carries no
+ * plaintext, a relay killed mid-session ends both sides with a clear reason, the host re-registers when the relay
+ * returns and the same invitation works again, and a helper on the host's own LAN takes the direct path.
+ * Skips with the reason where namespaces cannot be made (not root, no nftables).
+ */
+import t from 'tap';
+import { containsBytes, createLab, labAvailable, REPO_ROOT, type Lab, type LabProcess } from '../helpers/netlab.js';
+
+const available = labAvailable();
+const skip = available.ok ? false : available.why;
+const RELAY_PORT = 8080;
+
+/** The host: a VirtualScreen on a fixed clock (so its picture is stable), waiting at the relay; optionally listening. */
+const HOST = `
+import { createHash } from 'node:crypto';
+import { Host, VirtualScreen } from '${REPO_ROOT}/src/index.ts';
+const [relayUrl, listenAddress] = process.argv.slice(2);
+const screen = new VirtualScreen({ width: 640, height: 400, now: () => Date.UTC(2026, 11, 2, 9, 30, 0) });
+const host = new Host({ source: screen, sink: screen, consent: () => 'control', name: 'nat-host' });
+const say = (o) => console.log(JSON.stringify(o));
+host.on('error', () => {});
+host.on('relay-lost', (err) => say({ event: 'relay-lost', code: err.code }));
+host.on('session', (s) => {
+  say({ event: 'session', peer: s.peer });
+  s.on('chat', (text) => { say({ event: 'chat', text }); s.chat('host says: ' + text); });
+  s.on('close', (info) => say({ event: 'session-closed', reason: info.reason, code: info.error?.code ?? null }));
+});
+if (listenAddress) await host.listen({ port: 3389, host: listenAddress });
+let announced = false;
+host.on('relay-registered', async () => {
+  say({ event: 'relay-registered' });
+  if (announced) return;
+  announced = true;
+  const frame = (await screen.capture()).frame;
+  const invitation = await host.createInvitation({ mode: 'control', expires: '30m', uses: 5, ...(listenAddress ? { addresses: [listenAddress + ':3389'] } : {}) });
+  say({ event: 'invitation', url: invitation.toURL(), frame: createHash('sha256').update(frame.data).digest('hex') });
+});
+host.useRelay(relayUrl, { initialBackoffMs: 200, maxBackoffMs: 1000 });
+`;
+
+/** A helper: connects with the invitation, reports its path and picture, chats, then waits for the session to end. */
+const HELPER = `
+import { createHash } from 'node:crypto';
+import { Helper } from '${REPO_ROOT}/src/index.ts';
+const [url, marker, stay] = process.argv.slice(2);
+const say = (o) => console.log(JSON.stringify(o));
+const helper = await Helper.connect(url, { timeoutMs: 15000 });
+helper.on('error', () => {});
+const fb = await helper.waitForFrame(() => true);
+say({ event: 'connected', path: helper.path, frame: createHash('sha256').update(fb.data).digest('hex') });
+helper.on('chat', (text) => say({ event: 'chat', text }));
+helper.chat(marker);
+const info = await helper.closedPromise();
+say({ event: 'closed', reason: info.reason, code: info.error?.code ?? null });
+process.exit(0);
+`;
+
+const consumed = new WeakMap<LabProcess, Map<string, number>>();
+
+/** The next JSON line with `"event":"<name>"` that this test has not taken yet (each is taken once, in order). */
+async function event(p: LabProcess, name: string, ms = 30_000): Promise<Record<string, unknown>> {
+  const seen = consumed.get(p) ?? new Map<string, number>();
+  consumed.set(p, seen);
+  const n = seen.get(name) ?? 0;
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const lines = p.stdout().split('\n').filter((l) => l.includes(`"event":"${name}"`));
+    if (lines.length > n) {
+      seen.set(name, n + 1);
+      const line = lines[n]!;
+      return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+    }
+    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.role} exited before "${name}": ${p.stderr().slice(-800)}`);
+    if (Date.now() > deadline) throw new Error(`${p.role} printed no "${name}" within ${ms} ms: ${p.stderr().slice(-800)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startRelay(lab: Lab): Promise<LabProcess> {
+  const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json']);
+  await event(relay, 'listening');
+  return relay;
+}
+
+t.test('a host behind NAT with no open port is helped from behind another NAT through the relay', { skip }, async (t) => {
+  const lab = await createLab({ t });
+  const relayUrl = `ws://${lab.addresses.relay}:${RELAY_PORT}`;
+  const hostScript = lab.writeScript('nat-host.mts', HOST);
+  const helperScript = lab.writeScript('nat-helper.mts', HELPER);
+  let relay = await startRelay(lab);
+  const host = lab.spawnNode('host', hostScript, [relayUrl]);
+  t.teardown(() => host.kill());
+  const invitation = await event(host, 'invitation');
+  t.same(await lab.listeningTcp('host'), [], 'the host has no listening socket (ss -tln in its namespace is empty)');
+
+  // A session through the relay, captured on the internet segment.
+  const capture = await lab.tcpdump('internet');
+  const marker = `chat-marker-${process.pid}-${Date.now()}`;
+  const helper = lab.spawnNode('helper', helperScript, [String(invitation['url']), marker]);
+  t.teardown(() => helper.kill());
+  const connected = await event(helper, 'connected');
+  t.equal(connected['path'], 'relay', 'the helper behind the other NAT reached the host through the relay');
+  t.equal(connected['frame'], invitation['frame'], "the helper's picture is the host's, pixel for pixel");
+  t.equal((await event(host, 'chat'))['text'], marker, 'chat reaches the host');
+  t.equal((await event(helper, 'chat'))['text'], `host says: ${marker}`, 'and the host answers');
+  const pcap = await capture.stop();
+  const payload = Buffer.concat(pcap.packets.map((p) => Buffer.from(p.data)));
+  t.ok(payload.length > 10_000, `the session crossed the internet segment (${payload.length} bytes captured)`);
+  t.notOk(containsBytes(payload, new TextEncoder().encode(marker)), 'the chat message is not on the wire in plaintext');
+  t.notOk(containsBytes(payload, new TextEncoder().encode('nat-host')), "nor is the host's name");
+
+  // The relay dies mid-session: both ends learn it within seconds, with a clear reason.
+  const killedAt = Date.now();
+  await relay.kill();
+  const helperClosed = await event(helper, 'closed', 15_000);
+  t.equal(helperClosed['code'], 'TESSERA_ERR_RELAY_LOST', 'the helper ends with RELAY_LOST');
+  t.match(await event(host, 'session-closed', 15_000), { reason: 'connection-lost' }, 'the host session ends too');
+  t.ok(Date.now() - killedAt < 15_000, `both ends noticed in ${Date.now() - killedAt} ms`);
+  await event(host, 'relay-lost', 15_000);
+
+  // The relay comes back: the host registers again and the same invitation works.
+  relay = await startRelay(lab);
+  t.teardown(() => relay.kill());
+  await event(host, 'relay-registered', 20_000);
+  const again = lab.spawnNode('helper', helperScript, [String(invitation['url']), `${marker}-again`]);
+  t.teardown(() => again.kill());
+  t.match(await event(again, 'connected'), { path: 'relay' }, 'the same invitation works through the returned relay');
+  await event(host, 'session');
+});
+
+t.test('a helper on the host’s own LAN takes the direct path; one behind another NAT takes the relay', { skip }, async (t) => {
+  const lab = await createLab({ t });
+  const relayUrl = `ws://${lab.addresses.relay}:${RELAY_PORT}`;
+  const hostScript = lab.writeScript('lan-host.mts', HOST);
+  const helperScript = lab.writeScript('lan-helper.mts', HELPER);
+  const relay = await startRelay(lab);
+  t.teardown(() => relay.kill());
+  const host = lab.spawnNode('host', hostScript, [relayUrl, lab.addresses.host]);
+  t.teardown(() => host.kill());
+  const invitation = await event(host, 'invitation');
+  const neighbour = lab.spawnNode('hostPeer', helperScript, [String(invitation['url']), 'from the LAN']);
+  t.teardown(() => neighbour.kill());
+  t.match(await event(neighbour, 'connected'), { path: 'direct', frame: invitation['frame'] }, 'the helper on the same LAN connects directly');
+  const remote = lab.spawnNode('helper', helperScript, [String(invitation['url']), 'from outside']);
+  t.teardown(() => remote.kill());
+  t.match(await event(remote, 'connected'), { path: 'relay', frame: invitation['frame'] }, 'the helper outside cannot reach 198.19.1.10 and goes through the relay');
+});
