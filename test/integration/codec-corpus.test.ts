@@ -1,6 +1,6 @@
 import t from 'tap';
-import { corpusSequences, defaultCorpusDir, loadSequence } from '../../helpers/codec-corpus.js';
-import { firstDiff, makePair } from '../../helpers/codec-harness.js';
+import { corpusSequences, defaultCorpusDir, loadSequence } from '../helpers/codec-corpus.js';
+import { firstDiff, makePair } from '../helpers/codec-harness.js';
 
 const sequences = corpusSequences();
 
