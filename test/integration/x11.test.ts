@@ -25,12 +25,12 @@ interface Fixture {
   sessions: HostSessionHandle[];
 }
 
-async function setup(t: Test, mode: 'view' | 'control' = 'control'): Promise<Fixture> {
+async function setup(t: Test, mode: 'view' | 'control' = 'control', hostOptions: { maxEventsPerSecond?: number } = {}): Promise<Fixture> {
   const server = await startXvfb({ width: WIDTH, height: HEIGHT });
   t.teardown(() => server.stop());
   const screen = await X11Screen.open({ display: server.display });
   const input = await X11Input.open({ display: server.display });
-  const host = new Host({ source: screen, sink: input, consent: () => mode, name: 'x11-test' });
+  const host = new Host({ source: screen, sink: input, consent: () => mode, name: 'x11-test', ...hostOptions });
   const sessions: HostSessionHandle[] = [];
   host.on('session', (s: HostSessionHandle) => sessions.push(s));
   await host.listen({ port: 0 });
@@ -214,24 +214,8 @@ t.test('a window mapped on the display reaches the helper promptly', { skip }, a
 });
 
 t.test('revoking control stops a long paste mid-way: input already queued for the X server is not injected', { skip }, async (t) => {
-  const server = await startXvfb({ width: WIDTH, height: HEIGHT });
-  t.teardown(() => server.stop());
-  const screen = await X11Screen.open({ display: server.display });
-  const input = await X11Input.open({ display: server.display });
   // A generous rate limit: the whole paste passes the gate at once and waits in the host's queue for the sink.
-  const host = new Host({ source: screen, sink: input, consent: () => 'control', name: 'x11-paste', maxEventsPerSecond: 1_000_000 });
-  const sessions: HostSessionHandle[] = [];
-  host.on('session', (s: HostSessionHandle) => sessions.push(s));
-  await host.listen({ port: 0 });
-  t.teardown(async () => {
-    await input.close();
-    await screen.close();
-  });
-  t.teardown(() => host.close());
-  const invitation = await host.createInvitation({ mode: 'control', expires: '30m' });
-  const helper = await Helper.connect(invitation.toURL(), { requestControl: true });
-  t.teardown(() => helper.close());
-  await helper.waitForFrame(() => true);
+  const { server, helper, sessions } = await setup(t, 'control', { maxEventsPerSecond: 1_000_000 });
   const { file } = await catTerminal(t, server);
 
   // The paste: 200 numbered lines of 40 characters, each ended with Enter (cat writes a line once it is complete).
