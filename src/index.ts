@@ -51,6 +51,7 @@ export {
   RelayError,
   RelayRefusal,
   rendezvousId,
+  offerRendezvousId,
   encodeRelayMessage,
   decodeRelayMessage,
 } from './handshake/index.js';

@@ -4,9 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
+import { ConfigError, ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
 import { DEFAULT_HELPER_MAX_QUEUED_BYTES, DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
-import { formatAddress, holderFingerprint, newHolderKey, parseAddress, type HolderKey, type Invitation, type Mode } from '../handshake/index.js';
+import { formatAddress, holderFingerprint, newHolderKey, offerRendezvousId, parseAddress, type HolderKey, type Invitation, type Mode } from '../handshake/index.js';
 import { nodeRandom } from '../transport/handshake-crypto.js';
 import { TileDecoder, type Framebuffer, type Rect } from '../codec/index.js';
 import type { InputEvent } from '../input/events.js';
@@ -80,6 +80,12 @@ export interface HelperOfferOptions extends Omit<HelperConnectOptions, 'password
   readonly identity: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
   /** The host's static public key (pinned: the connection is refused unless the host proves it holds it). */
   readonly hostKey: Uint8Array;
+  /**
+   * A relay where the host keeps a standing registration (spec/relay.md §5.1): tried side by side with the address,
+   * after its head start (Happy Eyeballs), or alone when there is no address. A relay of a cluster may send the
+   * helper on to the relay that holds the host.
+   */
+  readonly relay?: string;
 }
 
 /** What a decoded update changed. */
@@ -149,7 +155,8 @@ export class Helper extends EventEmitter {
     const clock = options.clock ?? Date.now;
     const invitation = typeof target === 'string' ? loadInvitation(target, { now: clock }) : target;
     throwIfAborted(options.signal);
-    const { stream: socket, path } = await connectAnyPath(invitation, options);
+    const direct = invitation.addresses.map((a) => formatAddress(a));
+    const { stream: socket, path } = await connectAnyPath(direct, invitation.relay, options);
     return Helper.attach(socket, {
       ...options,
       path,
@@ -165,13 +172,18 @@ export class Helper extends EventEmitter {
   /**
    * Offers help to a host that did not invite: the host's policy must allow offers and list this identity,
    * and the host user must accept.
-   * @param address "host" or "host:port" (default port 3389)
+   * @param address "host" or "host:port" (default port 3389); undefined to go through `options.relay` only
+   * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED when the relay was the only way and it refused (UNKNOWN_ID: the
+   *   host keeps no standing registration there)
    */
-  static async offer(address: string, options: HelperOfferOptions): Promise<Helper> {
+  static async offer(address: string | undefined, options: HelperOfferOptions): Promise<Helper> {
     throwIfAborted(options.signal);
-    const socket = await connectFirst([address], options);
+    if (address === undefined && options.relay === undefined) throw new ConfigError('offer needs an address or a relay', { field: 'address' });
+    const relay = options.relay !== undefined ? { url: options.relay, id: offerRendezvousId(options.hostKey) } : undefined;
+    const { stream: socket, path } = await connectAnyPath(address !== undefined ? [address] : [], relay, options);
     return Helper.attach(socket, {
       ...options,
+      path,
       handshake: { hostKey: options.hostKey, identity: options.identity, requestMode: options.requestControl ? 'control' : 'view' },
     });
   }
@@ -402,9 +414,11 @@ export class Helper extends EventEmitter {
  * as every direct address failed). The first stream that reaches the host wins; the other attempt is aborted, and
  * closed if it completed anyway.
  */
-async function connectAnyPath(invitation: Invitation, options: HelperConnectOptions): Promise<{ stream: Duplex; path: ConnectionPath }> {
-  const direct = invitation.addresses.map((a) => formatAddress(a));
-  const relay = invitation.relay;
+async function connectAnyPath(
+  direct: readonly string[],
+  relay: { readonly url: string; readonly id: Uint8Array } | undefined,
+  options: HelperConnectOptions,
+): Promise<{ stream: Duplex; path: ConnectionPath }> {
   if (!relay) return { stream: await connectFirst(direct, options), path: 'direct' };
   const ctrl = new AbortController();
   const outer = options.signal;

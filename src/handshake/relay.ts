@@ -29,6 +29,11 @@ const PEER_RE = /^[\x21-\x7e]{1,64}$/;
 export const RELAY_REGISTER_LABEL = 'tessera relay register v1';
 /** Label of a ticket's rendezvous id (HKDF info). */
 export const RENDEZVOUS_LABEL = 'tessera/1 rendezvous';
+/** Label of a host's offer rendezvous id (HKDF info). */
+export const OFFER_RENDEZVOUS_LABEL = 'tessera/1 offer rendezvous';
+/** Most characters of the relay URL in a Redirect message. */
+export const MAX_REDIRECT_URL_CHARS = 255;
+const REDIRECT_RE = /^wss?:\/\/[\x21-\x7e]{1,249}$/;
 
 /** WebSocket paths of the relay (spec/relay.md §2). */
 export const RelayPath = {
@@ -60,6 +65,7 @@ export const RelayMessageType = {
   Accept: 7,
   Paired: 8,
   Refused: 9,
+  Redirect: 10,
 } as const;
 
 /** Why the relay refused (the byte in a Refused message). */
@@ -103,7 +109,8 @@ export type RelayMessage =
   | { readonly type: 'connect'; readonly id: Uint8Array }
   | { readonly type: 'accept'; readonly token: Uint8Array }
   | { readonly type: 'paired' }
-  | { readonly type: 'refused'; readonly code: number };
+  | { readonly type: 'refused'; readonly code: number }
+  | { readonly type: 'redirect'; readonly url: string };
 
 /** A relay refused, or a relay message was not as expected: TESSERA_ERR_RELAY_REFUSED with the refusal's name. */
 export class RelayError extends TesseraError {
@@ -150,6 +157,10 @@ export function encodeRelayMessage(m: RelayMessage): Uint8Array {
     case 'refused':
       if (!(Number.isInteger(m.code) && m.code >= 1 && m.code <= 255)) throw new ProtocolError(ErrorCode.InvalidField, 'refusal code must be 1..255', { context: 'relay', field: 'code' });
       w.u8(RelayMessageType.Refused).u8(m.code);
+      break;
+    case 'redirect':
+      if (!isRedirectUrl(m.url)) throw new ProtocolError(ErrorCode.InvalidField, `a redirect names a ws:// or wss:// url of at most ${MAX_REDIRECT_URL_CHARS} printable ascii characters`, { context: 'relay', field: 'url' });
+      w.u8(RelayMessageType.Redirect).u8(m.url.length).utf8(m.url);
       break;
   }
   return w.toBytes();
@@ -215,6 +226,13 @@ export function decodeRelayMessage(bytes: Uint8Array): RelayMessage {
       m = { type: 'refused', code };
       break;
     }
+    case RelayMessageType.Redirect: {
+      const n = r.u8('urlLength');
+      const url = r.utf8(n, 'url');
+      if (!isRedirectUrl(url)) throw new ProtocolError(ErrorCode.InvalidField, 'a redirect must name a ws:// or wss:// url in printable ascii', { context: 'relay', field: 'url', received: n });
+      m = { type: 'redirect', url };
+      break;
+    }
     default:
       throw new ProtocolError(ErrorCode.UnknownMessage, `unknown relay message type ${type}`, { context: 'relay', field: 'type', received: type });
   }
@@ -259,6 +277,26 @@ export function verifyRelayRegisterMac(relaySecretKey: Uint8Array, relayKey: Uin
  */
 export function rendezvousId(hostSecretKey: Uint8Array, ticketId: Uint8Array): Uint8Array {
   return hkdf(ticketId, hostSecretKey, utf8(RENDEZVOUS_LABEL), RENDEZVOUS_ID_BYTES);
+}
+
+/**
+ * The offer rendezvous id of a host: HKDF-SHA-512(salt = "", ikm = hostPublicKey, info = OFFER_RENDEZVOUS_LABEL, 16).
+ * Anyone who knows the host key (an allow-listed helper offering help) computes it; a relay reserves it for the host
+ * that proved that key, so nobody else can serve it (spec/relay.md §5.1).
+ */
+export function offerRendezvousId(hostPublicKey: Uint8Array): Uint8Array {
+  return hkdf(new Uint8Array(0), fixed(hostPublicKey, 32, 'hostKey'), utf8(OFFER_RENDEZVOUS_LABEL), RENDEZVOUS_ID_BYTES);
+}
+
+/** Whether a text is a relay URL a Redirect may carry: ws:// or wss://, printable ASCII, at most 255 characters. */
+export function isRedirectUrl(url: string): boolean {
+  if (typeof url !== 'string' || url.length > MAX_REDIRECT_URL_CHARS || !REDIRECT_RE.test(url)) return false;
+  try {
+    const u = new URL(url);
+    return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.hostname !== '' && u.username === '' && u.password === '' && u.hash === '' && u.search === '';
+  } catch {
+    return false;
+  }
 }
 
 /** A short, non-reversible tag of an id or key for logs: the first 6 bytes of SHA-512, hex. */

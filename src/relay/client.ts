@@ -102,23 +102,40 @@ export interface DialRelayOptions {
 /**
  * A helper's connection to a host through a relay: connect with the rendezvous id, wait until the relay paired it
  * with the host's data connection, and return the spliced stream (the tessera handshake runs over it).
- * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED (UNKNOWN_ID, PAIRING_TIMEOUT, BUSY, HOST_GONE, ...)
+ * A relay of a cluster may send the helper to the relay where the host waits (Redirect); that is followed once.
+ * @throws {RelayError} TESSERA_ERR_RELAY_REFUSED (UNKNOWN_ID, PAIRING_TIMEOUT, BUSY, HOST_GONE, REDIRECT_LOOP, ...)
  * @throws {TesseraError} TESSERA_ERR_IO when the relay cannot be reached, TESSERA_ERR_TIMEOUT
  * @throws {AbortError} when `signal` aborts
  */
-export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialRelayOptions = {}): Promise<WebSocketStream> {
-  const { ws, reply, remote } = await openAndAsk(relayEndpoint(relayUrl, RelayPath.Connect), { type: 'connect', id }, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    timeoutMs: options.timeoutMs ?? 2 * RELAY_CONNECT_TIMEOUT_MS,
-    maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
-  });
-  if (reply.type !== 'paired') {
-    ws.terminate();
-    throw refusedError(reply, 'the helper');
+export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialRelayOptions = {}): Promise<DialedRelay> {
+  let url = relayUrl;
+  for (let hop = 0; ; hop++) {
+    const { ws, reply, remote } = await openAndAsk(relayEndpoint(url, RelayPath.Connect), { type: 'connect', id }, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeoutMs: options.timeoutMs ?? 2 * RELAY_CONNECT_TIMEOUT_MS,
+      maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
+    });
+    if (reply.type === 'redirect') {
+      ws.terminate();
+      // One hop: the relay that holds the host never redirects (spec/relay.md §5.2), so a second redirect is a loop.
+      if (hop >= MAX_RELAY_REDIRECTS || reply.url === url) throw new RelayError(ErrorCode.RelayRefused, 'the relay redirected the helper more than once', 'REDIRECT_LOOP');
+      url = reply.url;
+      continue;
+    }
+    if (reply.type !== 'paired') {
+      ws.terminate();
+      throw refusedError(reply, 'the helper');
+    }
+    const at = remote.lastIndexOf(':');
+    return Object.assign(new WebSocketStream(ws, { remoteAddress: remote.slice(0, at), remotePort: Number(remote.slice(at + 1)) }), { relayUrl: url });
   }
-  const at = remote.lastIndexOf(':');
-  return new WebSocketStream(ws, { remoteAddress: remote.slice(0, at), remotePort: Number(remote.slice(at + 1)) });
 }
+
+/** Redirects a helper follows (a relay of a cluster sends it to the relay where the host waits). */
+export const MAX_RELAY_REDIRECTS = 1;
+
+/** The spliced stream of dialRelay, with the relay that paired it (after a redirect, not the one dialled). */
+export type DialedRelay = WebSocketStream & { readonly relayUrl: string };
 
 /** Options of RelayRegistration. */
 export interface RelayRegistrationOptions {

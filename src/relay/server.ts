@@ -15,11 +15,12 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ConfigError, ErrorCode, TesseraError, toHex, type Clock } from '../core/index.js';
 import {
   MAX_RELAY_MESSAGE_BYTES, PAIRING_TOKEN_BYTES, RELAY_NONCE_BYTES, RelayPath, RelayRefusal, decodeRelayMessage, dhKeyPair, encodeRelayMessage, idKey,
-  relayRefusalName, shortHash, verifyRelayRegisterMac, type RelayMessage,
+  offerRendezvousId, relayRefusalName, shortHash, verifyRelayRegisterMac, type RelayMessage,
 } from '../handshake/index.js';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketStream } from '../transport/websocket.js';
 import { nodeRandom } from '../node/crypto.js';
 import type { WebAssets } from '../node/web-server.js';
+import { RelayPresence } from './presence.js';
 
 /** Defaults of the relay (spec/relay.md §6). */
 export const RELAY_DEFAULTS = {
@@ -62,6 +63,11 @@ export interface RelayOptions {
   readonly pingIntervalMs?: number;
   /** JSON-lines audit file (appended, 0600). */
   readonly auditFile?: string;
+  /**
+   * Join a cluster: publish the hosts with a standing registration (offers) on NATS and send a helper whose host
+   * waits at another relay of the cluster there (Redirect). `publicUrl` is how helpers reach this relay.
+   */
+  readonly cluster?: { readonly nats: string; readonly publicUrl: string; readonly ttlMs?: number; readonly refreshMs?: number };
   /** The browser viewer's files, served on GET from the same origin (optional). */
   readonly assets?: WebAssets;
   readonly signal?: AbortSignal;
@@ -73,7 +79,7 @@ export interface RelayOptions {
 /** One line of the relay's audit log. Never a secret, never a rendezvous id or token in full. */
 export interface RelayAuditEvent {
   readonly time: string;
-  /** registered, register-refused, unregistered, paired, refused, ended */
+  /** registered, register-refused, unregistered, paired, refused, redirected, ended */
   readonly event: string;
   /** The refusal or end reason (BAD_PROOF, UNKNOWN_ID, PAIRING_TIMEOUT, IDLE, BYTE_CAP, CLOSED, ...). */
   readonly reason?: string;
@@ -93,6 +99,10 @@ interface ControlConn {
   hostKey: Uint8Array | undefined;
   hostTag: string | undefined;
   ids: Set<string>;
+  /** The host's offer rendezvous id (hex), reserved for it while it is registered. */
+  offerKey: string | undefined;
+  /** Whether it serves its offer id (a standing registration, published to the cluster). */
+  standing: boolean;
   pending: number;
   alive: boolean;
 }
@@ -126,6 +136,9 @@ export class RelayServer extends EventEmitter {
   readonly #perAddress = new Map<string, number>();
   readonly #hosts = new Map<string, ControlConn>();
   readonly #ids = new Map<string, ControlConn>();
+  /** Offer ids of registered hosts: reserved for them, whoever else serves them. */
+  readonly #offerOwners = new Map<string, ControlConn>();
+  readonly #presence: RelayPresence | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #pairs = new Set<() => void>();
   readonly #pinger: NodeJS.Timeout;
@@ -164,6 +177,21 @@ export class RelayServer extends EventEmitter {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
     this.#pinger = setInterval(() => this.#ping(), this.#o.pingIntervalMs);
     this.#pinger.unref();
+    this.#presence = options.cluster ? new RelayPresence(options.cluster, () => this.#standingIds()) : undefined;
+  }
+
+  /** Whether this relay's cluster link (NATS) is up; undefined without a cluster. */
+  get clusterConnected(): boolean | undefined {
+    return this.#presence?.connected;
+  }
+
+  /** Offer ids of standing registrations held elsewhere in the cluster, as known now. */
+  get clusterEntries(): number {
+    return this.#presence?.size ?? 0;
+  }
+
+  *#standingIds(): Iterable<string> {
+    for (const conn of this.#hosts.values()) if (conn.standing && conn.offerKey) yield conn.offerKey;
   }
 
   /** Hosts registered now. */
@@ -181,6 +209,7 @@ export class RelayServer extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pinger);
+    this.#presence?.close();
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     for (const end of [...this.#pairs]) end();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -257,7 +286,7 @@ export class RelayServer extends EventEmitter {
   #control(ws: WebSocket, peer: string): void {
     const kp = dhKeyPair(nodeRandom(32));
     const nonce = nodeRandom(RELAY_NONCE_BYTES);
-    const conn: ControlConn = { ws, peer, hostKey: undefined, hostTag: undefined, ids: new Set(), pending: 0, alive: true };
+    const conn: ControlConn = { ws, peer, hostKey: undefined, hostTag: undefined, ids: new Set(), offerKey: undefined, standing: false, pending: 0, alive: true };
     const hello = setTimeout(() => refuse(RelayRefusal.Malformed, 'HELLO_TIMEOUT'), this.#o.helloTimeoutMs);
     hello.unref();
     const refuse = (code: RelayRefusal, reason = relayRefusalName(code)): void => {
@@ -290,6 +319,14 @@ export class RelayServer extends EventEmitter {
           sendAndClose(previous.ws, { type: 'refused', code: RelayRefusal.Replaced });
         }
         this.#hosts.set(keyHex, conn);
+        // The host's offer id is its own: whoever else serves it loses it now (spec/relay.md §5.1).
+        conn.offerKey = idKey(offerRendezvousId(m.hostKey));
+        this.#offerOwners.set(conn.offerKey, conn);
+        const squatter = this.#ids.get(conn.offerKey);
+        if (squatter && squatter !== conn) {
+          this.#ids.delete(conn.offerKey);
+          squatter.ids.delete(conn.offerKey);
+        }
         ws.send(encodeRelayMessage({ type: 'registered' }));
         this.#audit({ event: 'registered', peer, host: conn.hostTag });
         return;
@@ -300,10 +337,19 @@ export class RelayServer extends EventEmitter {
       for (const id of m.ids) {
         const k = idKey(id);
         const owner = this.#ids.get(k);
-        // An id served by another host stays with it (ids are derived from the host's secret: a clash is an attack).
+        // An id served by another host stays with it (ids are derived from the host's secret: a clash is an attack),
+        // and another registered host's offer id is never served by this one.
         if (owner && owner !== conn) continue;
+        const offerOwner = this.#offerOwners.get(k);
+        if (offerOwner && offerOwner !== conn) continue;
         this.#ids.set(k, conn);
         conn.ids.add(k);
+      }
+      const standing = conn.offerKey !== undefined && conn.ids.has(conn.offerKey);
+      if (standing !== conn.standing) {
+        conn.standing = standing;
+        if (standing) this.#presence?.add(conn.offerKey!);
+        else this.#presence?.remove(conn.offerKey!);
       }
     });
     ws.once('close', () => {
@@ -319,6 +365,11 @@ export class RelayServer extends EventEmitter {
     if (conn.hostKey && this.#hosts.get(toHex(conn.hostKey)) === conn) this.#hosts.delete(toHex(conn.hostKey));
     for (const k of conn.ids) if (this.#ids.get(k) === conn) this.#ids.delete(k);
     conn.ids = new Set();
+    if (conn.offerKey && this.#offerOwners.get(conn.offerKey) === conn) this.#offerOwners.delete(conn.offerKey);
+    if (conn.standing) {
+      conn.standing = false;
+      this.#presence?.remove(conn.offerKey!);
+    }
     for (const [token, p] of this.#pending) {
       if (p.control !== conn) continue;
       this.#pending.delete(token);
@@ -378,6 +429,12 @@ export class RelayServer extends EventEmitter {
     const idTag = shortHash(id);
     const control = this.#ids.get(idKey(id));
     if (!control) {
+      // A standing registration at another relay of the cluster: send the helper there (bytes never cross relays).
+      const elsewhere = this.#presence?.lookup(idKey(id));
+      if (elsewhere) {
+        this.#audit({ event: 'redirected', reason: 'ELSEWHERE', peer, id: idTag });
+        return sendAndClose(helper, { type: 'redirect', url: elsewhere });
+      }
       this.#audit({ event: 'refused', reason: 'UNKNOWN_ID', peer, id: idTag });
       return sendAndClose(helper, { type: 'refused', code: RelayRefusal.UnknownId });
     }
@@ -508,7 +565,7 @@ class TokenBucket {
 
 function sendAndClose(ws: WebSocket, m: RelayMessage): void {
   if (ws.readyState !== WebSocket.OPEN) return void ws.terminate();
-  ws.send(encodeRelayMessage(m), () => ws.close(CLOSE_POLICY, m.type === 'refused' ? relayRefusalName(m.code) : ''));
+  ws.send(encodeRelayMessage(m), () => (m.type === 'redirect' ? ws.close(1000, 'REDIRECT') : ws.close(CLOSE_POLICY, m.type === 'refused' ? relayRefusalName(m.code) : '')));
   setTimeout(() => ws.terminate(), 2_000).unref();
 }
 

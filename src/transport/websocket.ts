@@ -122,7 +122,11 @@ export class WebSocketStream extends Duplex {
     const state = this.ws.readyState;
     if (state === WebSocket.CONNECTING || state === WebSocket.OPEN) {
       if (err) this.ws.terminate();
-      else this.ws.close(CLOSE_NORMAL);
+      else {
+        // A paused socket would never read the peer's close frame, and the close would hang for ws's 30 s timeout.
+        if (this.ws.isPaused) this.ws.resume();
+        this.ws.close(CLOSE_NORMAL);
+      }
     }
     callback(err);
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { runCli, CliProcess } from '../helpers/cli.js';
+import { natsSkip, startNatsServer } from '../helpers/nats.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tessera-relay-cli-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
@@ -66,6 +67,51 @@ t.test('a relay with --hosts refuses a host that is not on it, and says why on b
   const bad = await runCli(['relay', '--port', '0', '--hosts', join(tmp, 'bad.json')]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /must hold a JSON list/);
+});
+
+t.test('offers through a cluster: host at relay A, tessera offer --relay B is redirected to A and the host user is asked', { skip: natsSkip() }, async (t) => {
+  const nats = await startNatsServer();
+  t.teardown(() => nats.stop());
+  const refused = await runCli(['relay', '--port', '0', '--nats', 'nats://user:secret@127.0.0.1:4222']);
+  t.equal(refused.code, 2, 'credentials in argv are refused');
+  t.match(refused.stderr, /TESSERA_NATS_URL/);
+  t.notMatch(refused.stderr, /secret/);
+
+  const startRelayCli = async (): Promise<{ proc: CliProcess; url: string }> => {
+    // The public URL names the port, so pick a free one first.
+    const probe = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--json']);
+    const port = Number((await probe.waitFor('listening')).port);
+    await probe.stop();
+    const url = `ws://127.0.0.1:${port}`;
+    const proc = new CliProcess(['relay', '--port', String(port), '--bind', '127.0.0.1', '--json'], { env: { ...process.env, TESSERA_NATS_URL: nats.url } });
+    t.teardown(() => proc.stop());
+    t.match(await proc.waitFor('listening'), { cluster: url });
+    return { proc, url };
+  };
+  const A = await startRelayCli();
+  const B = await startRelayCli();
+
+  const id = join(tmp, 'offer-id.json');
+  const k = await runCli(['keygen', '--out', id, '--json']);
+  const policy = join(tmp, 'offer-policy.json');
+  writeFileSync(policy, JSON.stringify({ offer: { enabled: true, permit: 'control', helpers: ['user:alice'] } }));
+  const helpers = join(tmp, 'offer-helpers.json');
+  writeFileSync(helpers, JSON.stringify({ users: { alice: [String(k.events[0]!.publicKey)] } }));
+  const host = new CliProcess(['host', '--port', 'none', '--relay', A.url, '--policy', policy, '--helpers', helpers, '--json', '--accept', 'auto']);
+  t.teardown(() => host.stop());
+  const registered = await host.waitFor('relay-registered');
+  // Relay B hears of the standing registration within a snapshot or the add; try until it redirects (bounded).
+  let r: Awaited<ReturnType<typeof runCli>> | undefined;
+  for (let i = 0; i < 20; i++) {
+    r = await runCli(['offer', '--relay', B.url, '--identity', id, '--host-key', String(registered.hostKey), '--frames', '1', '--json']);
+    if (r.code === 0) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  t.equal(r!.code, 0, r!.stderr);
+  t.match(r!.events.find((e) => e.event === 'connected'), { path: 'relay' });
+  t.match(await B.proc.waitFor('audit', (e) => e.action === 'redirected'), { reason: 'ELSEWHERE' });
+  t.match(await A.proc.waitFor('audit', (e) => e.action === 'paired'), { host: /^[0-9a-f]{12}$/ });
+  t.match(await host.waitFor('helper-joined'), {});
 });
 
 /** A self-signed certificate for 127.0.0.1, or undefined without openssl. */

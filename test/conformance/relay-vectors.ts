@@ -5,7 +5,7 @@
  * Regenerate: node --import tsx test/conformance/relay-vectors.ts > spec/vectors/relay.json
  */
 import { toHex, fromHex } from '../../src/core/index.js';
-import { createInvitation, dhKeyPair, encodeRelayMessage, relayRegisterMac, rendezvousId, type RelayMessage } from '../../src/handshake/index.js';
+import { createInvitation, dhKeyPair, encodeRelayMessage, offerRendezvousId, relayRegisterMac, rendezvousId, type RelayMessage } from '../../src/handshake/index.js';
 
 /** A message in JSON: byte fields as hex. */
 export type JsonMessage = Record<string, string | number | string[]>;
@@ -15,6 +15,7 @@ export interface RelayVectors {
   readonly messages: { name: string; message: JsonMessage; hex: string }[];
   readonly proof: { hostSecret: string; hostPublic: string; relaySecret: string; relayPublic: string; nonce: string; mac: string };
   readonly rendezvous: { hostSecret: string; ticketId: string; id: string }[];
+  readonly offer: { hostPublic: string; id: string }[];
   readonly invitation: { now: number; hostSecret: string; random: string; relayUrl: string; addresses: string[]; name: string; text: string; url: string; binary: string };
 }
 
@@ -29,7 +30,7 @@ export function toJsonMessage(m: RelayMessage): JsonMessage {
 export function fromJsonMessage(j: JsonMessage): RelayMessage {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(j)) {
-    if (k === 'type' || k === 'peer' || k === 'code') out[k] = v;
+    if (k === 'type' || k === 'peer' || k === 'code' || k === 'url') out[k] = v;
     else if (Array.isArray(v)) out[k] = v.map((x) => fromHex(x)!);
     else out[k] = fromHex(String(v))!;
   }
@@ -53,7 +54,9 @@ export function buildRelayVectors(): RelayVectors {
     ['accept', { type: 'accept', token: fill(16, 0xc0) }],
     ['paired', { type: 'paired' }],
     ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((code): [string, RelayMessage] => [`refused ${code}`, { type: 'refused', code }]),
+    ['redirect', { type: 'redirect', url: 'wss://relay-a.example:8443/t' }],
   ];
+  const other = dhKeyPair(fill(32, 0x30));
   const tickets = [fill(16, 0x00), fill(16, 0x61)];
   let counter = 0x21;
   const random = (n: number) => new Uint8Array(n).fill(counter++ & 0xff);
@@ -68,6 +71,7 @@ export function buildRelayVectors(): RelayVectors {
     messages: messages.map(([name, m]) => ({ name, message: toJsonMessage(m), hex: toHex(encodeRelayMessage(m)) })),
     proof: { hostSecret: toHex(host.secretKey), hostPublic: toHex(host.publicKey), relaySecret: toHex(relay.secretKey), relayPublic: toHex(relay.publicKey), nonce: toHex(nonce), mac: toHex(mac) },
     rendezvous: tickets.map((ticketId) => ({ hostSecret: toHex(host.secretKey), ticketId: toHex(ticketId), id: toHex(rendezvousId(host.secretKey, ticketId)) })),
+    offer: [host.publicKey, other.publicKey].map((k) => ({ hostPublic: toHex(k), id: toHex(offerRendezvousId(k)) })),
     invitation: {
       now, hostSecret: toHex(host.secretKey), random: 'each call fills its bytes with one counter value, from 0x21 upwards', relayUrl, addresses: [], name: 'Relay Vector Host',
       text: invitation.toText(), url: invitation.toUrl(), binary: toHex(invitation.toBinary()),

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../../src/core/index.js';
-import { decodeInvitationBinary, decodeRelayMessage, dhKeyPair, encodeRelayMessage, readInvitation, relayRegisterMac, rendezvousId, verifyRelayRegisterMac } from '../../src/handshake/index.js';
+import { decodeInvitationBinary, decodeRelayMessage, dhKeyPair, encodeRelayMessage, offerRendezvousId, readInvitation, relayRegisterMac, rendezvousId, verifyRelayRegisterMac } from '../../src/handshake/index.js';
 import { buildRelayVectors, fromJsonMessage, toJsonMessage, type RelayVectors } from './relay-vectors.js';
 
 const v = JSON.parse(readFileSync(new URL('../../spec/vectors/relay.json', import.meta.url), 'utf8')) as RelayVectors;
@@ -20,7 +20,7 @@ t.test('every message: bytes to fields and fields to bytes', async (t) => {
     t.equal(toHex(encodeRelayMessage(fromJsonMessage(m.message))), m.hex, `${m.name}: encodes`);
   }
   const types = new Set(v.messages.map((m) => m.message.type));
-  for (const type of ['challenge', 'register', 'registered', 'serve', 'incoming', 'connect', 'accept', 'paired', 'refused']) t.ok(types.has(type), `covers ${type}`);
+  for (const type of ['challenge', 'register', 'registered', 'serve', 'incoming', 'connect', 'accept', 'paired', 'refused', 'redirect']) t.ok(types.has(type), `covers ${type}`);
 });
 
 t.test('the registration proof', async (t) => {
@@ -40,6 +40,11 @@ t.test('the registration proof', async (t) => {
 
 t.test('rendezvous ids', async (t) => {
   for (const r of v.rendezvous) t.equal(toHex(rendezvousId(hex(r.hostSecret), hex(r.ticketId))), r.id);
+});
+
+t.test('offer rendezvous ids (from the host public key)', async (t) => {
+  t.ok(v.offer.length >= 2);
+  for (const o of v.offer) t.equal(toHex(offerRendezvousId(hex(o.hostPublic))), o.id);
 });
 
 t.test('an invitation naming a relay', async (t) => {

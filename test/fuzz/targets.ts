@@ -31,6 +31,8 @@ import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputE
 import { HostSession } from '../../src/session/host-session.js';
 import { HelperSession } from '../../src/session/helper-session.js';
 import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
+import { NatsParser } from '../../src/relay/nats.js';
+import { decodePresence, PRESENCE_SUBJECT } from '../../src/relay/presence.js';
 import { setupCase, makeResponder, type RefusalCase, type VectorCase } from '../conformance/handshake-vectors.js';
 import type { Prng } from '../helpers/prng.js';
 import { concat } from '../helpers/mutate.js';
@@ -729,9 +731,32 @@ function relaySeeds(): Uint8Array[] {
     { type: 'accept', token: b(16, 8) },
     { type: 'paired' },
     { type: 'refused', code: 4 },
+    { type: 'redirect', url: 'ws://198.18.0.20:8080' },
   ] as const) seeds.push(bytesOf(encodeRelayMessage(m)));
   return seeds;
 }
+
+// NATS (src/relay/nats.ts, what a nats-server sends a relay) and relay presence (src/relay/presence.ts).
+const NATS_SEEDS = (): Uint8Array[] => [
+  'INFO {"server_id":"x","version":"2.9.10","max_payload":1048576}\r\n',
+  'PING\r\nPONG\r\n+OK\r\n',
+  "-ERR 'Authorization Violation'\r\n",
+  'MSG tessera.relay.1.presence 1 5\r\nhello\r\n',
+  'MSG tessera.relay.1.sync 2 _INBOX.x 2\r\n{}\r\nPING\r\n',
+].map((t) => enc.encode(t));
+
+/** Parses the bytes in two pieces (the parser is incremental), so a split inside a line or payload is covered. */
+function natsDecode(b: Uint8Array): unknown {
+  const parser = new NatsParser();
+  const cut = b.byteLength >> 1;
+  return [...parser.push(b.subarray(0, cut)), ...parser.push(b.subarray(cut))];
+}
+
+const PRESENCE_SEEDS = (): Uint8Array[] => [
+  '{"v":1,"relay":"wss://relay-a.example","op":"add","ids":["00112233445566778899aabbccddeeff"]}',
+  '{"v":1,"relay":"ws://198.18.0.10:8080","op":"snapshot","ids":[]}',
+  '{"v":1,"relay":"ws://198.18.0.10:8080","op":"remove","ids":["ffeeddccbbaa99887766554433221100"]}',
+].map((t) => enc.encode(t));
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -763,6 +788,8 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   sessionTarget('helper'),
   emlTarget,
   statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),
+  statelessTarget('nats', 'NatsParser (what a nats-server sends a relay of a cluster), fed in two pieces', NATS_SEEDS, natsDecode),
+  statelessTarget('relay-presence', 'decodePresence (what other relays of a cluster publish on NATS)', PRESENCE_SEEDS, (b) => decodePresence(b, PRESENCE_SUBJECT)),
 ];
 
 export function targetByName(name: string): FuzzTarget<any> | undefined {

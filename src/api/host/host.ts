@@ -13,7 +13,7 @@ import {
   DEFAULT_POLICY,
   EMPTY_HELPERS,
   MAX_SERVED_IDS,
-  rendezvousId,
+  rendezvousId, offerRendezvousId,
   MemoryTicketStore,
   auditEvent,
   leastMode,
@@ -344,10 +344,16 @@ export class Host extends EventEmitter {
       return [];
     }
     const now = this.#clock();
-    return records
-      .filter((r) => !r.revoked && r.expiresMs > now)
-      .slice(-MAX_SERVED_IDS)
-      .map((r) => rendezvousId(this.hostKey.secretKey, fromHex(r.id)!));
+    // A host whose policy allows offers keeps a standing registration: its offer id, which an allow-listed helper
+    // computes from the host key (tessera offer --relay); the host user is still asked for every connection.
+    const standing = this.policy.offer.enabled ? [offerRendezvousId(this.hostKey.publicKey)] : [];
+    return [
+      ...standing,
+      ...records
+        .filter((r) => !r.revoked && r.expiresMs > now)
+        .slice(-(MAX_SERVED_IDS - standing.length))
+        .map((r) => rendezvousId(this.hostKey.secretKey, fromHex(r.id)!)),
+    ];
   }
 
   #refreshRelays(): void {

@@ -78,28 +78,35 @@ Exit codes: 0 the session ended (host ended it, or --frames/--duration reached),
 };
 
 export const runOffer: Command = {
-  usage: `usage: tessera offer HOST[:PORT] --identity FILE --host-key KEY [options]
+  usage: `usage: tessera offer [HOST[:PORT]] --identity FILE --host-key KEY [--relay URL] [options]
 
 Offers help to a host that did not invite you. The host's policy must allow offers and list your
 identity (by user or group) in its helpers directory, and the host user must accept.
   --identity FILE      your identity from 'tessera keygen'
   --host-key KEY       the host's public key (printed by 'tessera host'); the connection is refused
                        unless the host proves it holds this key
+  --relay URL          reach the host through a relay where it keeps a standing registration
+                       (tessera host --relay URL with offers allowed); with HOST too, both are tried
+                       (HOST first) and the first to reach the host is kept
 ${VIEW_USAGE}`,
-  options: { ...VIEW_OPTIONS, identity: { type: 'string' }, 'host-key': { type: 'string' } },
-  positionals: { min: 1, max: 1 },
+  options: { ...VIEW_OPTIONS, identity: { type: 'string' }, 'host-key': { type: 'string' }, relay: { type: 'string' } },
+  positionals: { min: 0, max: 1 },
   async run(values, positionals, out) {
     if (typeof values.identity !== 'string') throw new UsageError('offer needs --identity FILE (make one with tessera keygen)');
     if (typeof values['host-key'] !== 'string') throw new UsageError('offer needs --host-key KEY (tessera host prints it)');
+    const relay = typeof values.relay === 'string' ? values.relay : undefined;
+    if (positionals.length === 0 && relay === undefined) throw new UsageError('offer needs HOST[:PORT] or --relay URL');
+    if (relay !== undefined && !/^wss?:\/\//.test(relay)) throw new UsageError('--relay must be a ws:// or wss:// url');
     const hostKey = parseKey(values['host-key']);
     if (!hostKey) throw new UsageError('--host-key must be a 32-byte key in base64 or hex');
     const identity = readIdentity(values.identity);
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     try {
-      const helper = await Helper.offer(positionals[0]!, {
+      const helper = await Helper.offer(positionals[0], {
         identity,
         hostKey,
+        ...(relay !== undefined ? { relay } : {}),
         requestControl: Boolean(values['request-control']),
         signal: controller.signal,
         timeoutMs: (numberOption(values.timeout, 'timeout', { min: 1, max: 3600 }) ?? 10) * 1000,

@@ -209,8 +209,9 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts });
       if (relayUrl !== undefined) {
         host.on('relay-registered', ({ relay }: { relay: string }) => {
-          out.event('relay-registered', { relay, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64') });
-          out.say(`registered at the relay ${printable(relay)}`);
+          const offers = host.policy.offer.enabled;
+          out.event('relay-registered', { relay, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'), offers });
+          out.say(`registered at the relay ${printable(relay)}${offers ? ' (allow-listed helpers may offer help through it: tessera offer --relay URL --host-key KEY)' : ''}`);
         });
         host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
           out.event('relay-lost', { relay: relayUrl, code: err.code, refusal: err.refusal ?? null, message: err.message, retryInMs });

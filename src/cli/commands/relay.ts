@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { printable } from '../printable.js';
 import { onInterrupt, sleep } from './common.js';
 import { startRelay, loadWebAssets, RELAY_DEFAULTS, type RelayAuditEvent } from '../../index.js';
-import { fromBase64 } from '../../handshake/index.js';
+import { fromBase64, isRedirectUrl } from '../../handshake/index.js';
 
 export const runRelay: Command = {
   usage: `usage: tessera relay [options]
@@ -22,6 +22,11 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
                        to any host that proves its key
   --web                also serve the browser viewer from the relay's origin: a helper opens
                        http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
+  --nats URL           join a cluster of relays through NATS (nats://host:4222): hosts that keep a standing
+                       registration here (offers) are published, and a helper who asks this relay for a host
+                       waiting at another relay of the cluster is sent there (sessions never cross relays);
+                       credentials go in the environment (TESSERA_NATS_URL=nats://user:pass@host:port), never in argv
+  --public-url URL     with --nats: the ws:// or wss:// url helpers reach this relay at (default: the listening url)
   --audit FILE         append the audit log (JSON lines: registrations, pairings, refusals; short hashes only)
   --max-connections N  connections open at once (default ${RELAY_DEFAULTS.maxConnections})
   --max-per-address N  connections open at once from one address (default ${RELAY_DEFAULTS.maxConnectionsPerAddress})
@@ -44,6 +49,8 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
     'pair-rate': { type: 'string' },
     idle: { type: 'string' },
     'pairing-timeout': { type: 'string' },
+    nats: { type: 'string' },
+    'public-url': { type: 'string' },
   },
   async run(values, _positionals, out) {
     const certPath = values['tls-cert'];
@@ -66,11 +73,21 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       idleTimeoutMs: idle,
       pairingTimeoutMs: pairing,
     };
+    const nats = natsUrl(values.nats);
+    if (values['public-url'] !== undefined && !nats) throw new UsageError('--public-url goes with --nats (or TESSERA_NATS_URL)');
+    const bindHost = typeof values.bind === 'string' ? values.bind : '0.0.0.0';
+    let publicUrl = typeof values['public-url'] === 'string' ? values['public-url'] : undefined;
+    if (nats && publicUrl === undefined) {
+      if (port === 0 || bindHost === '0.0.0.0' || bindHost === '::') throw new UsageError('--nats needs --public-url URL (how helpers reach this relay) unless --bind and --port name it');
+      publicUrl = `${tls ? 'wss' : 'ws'}://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}`;
+    }
+    if (publicUrl !== undefined && !isRedirectUrl(publicUrl)) throw new UsageError('--public-url must be a ws:// or wss:// url without credentials, query or fragment');
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     const relay = await startRelay({
+      ...(nats ? { cluster: { nats, publicUrl: publicUrl! } } : {}),
       port,
-      host: typeof values.bind === 'string' ? values.bind : '0.0.0.0',
+      host: bindHost,
       ...(tls ? { tls } : {}),
       ...(allowedHosts ? { allowedHosts } : {}),
       ...(typeof values.audit === 'string' ? { auditFile: values.audit } : {}),
@@ -84,8 +101,9 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       out.say(`${e.time} ${e.event}${e.reason ? ` ${e.reason}` : ''}${e.peer ? ` from ${printable(e.peer, 80)}` : ''}${e.host ? ` host ${e.host}` : ''}${e.id ? ` id ${e.id}` : ''}`);
     });
     try {
-      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: Boolean(values.web) });
+      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: Boolean(values.web), cluster: publicUrl ?? null });
       out.say(`tessera relay listening on ${relay.host}:${relay.port} (${relay.url})`);
+      if (publicUrl) out.say(`in a cluster through NATS as ${publicUrl}`);
       if (relay.open) out.warn('this relay is open: any host that proves its key may register (restrict it with --hosts FILE)');
       else out.say(`${allowedHosts!.length} host(s) may register`);
       if (!tls) out.warn('no TLS: registrations and pairings travel in the clear (sessions stay end-to-end encrypted); use --tls-cert and --tls-key in production');
@@ -98,6 +116,22 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
     }
   },
 };
+
+/** The NATS URL from --nats (no credentials allowed there) or TESSERA_NATS_URL (which may carry them). */
+function natsUrl(flag: unknown): string | undefined {
+  if (typeof flag === 'string') {
+    let u: URL;
+    try {
+      u = new URL(flag);
+    } catch {
+      throw new UsageError('--nats must be a url like nats://127.0.0.1:4222');
+    }
+    if (u.username || u.password) throw new UsageError('--nats must not carry credentials (argv is visible to every user): set TESSERA_NATS_URL instead');
+    return flag;
+  }
+  const env = process.env.TESSERA_NATS_URL;
+  return env && env.trim() !== '' ? env.trim() : undefined;
+}
 
 /** Reads --hosts: a JSON list of base64 or base64url X25519 public keys. */
 function readHosts(path: string): Uint8Array[] {
