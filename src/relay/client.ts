@@ -18,8 +18,23 @@ export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
 
 export { relayEndpoint };
 
-/** Opens a WebSocket, then waits for one relay message; resolves with both (the socket paused on further messages). */
-function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: AbortSignal; timeoutMs?: number; maxPayload: number }): Promise<{ ws: WebSocket; reply: RelayMessage; remote: string }> {
+/** What openAndAsk resolves with: the socket, the relay's first answer, and `adopt`, which wraps the socket as a stream. */
+interface Answered {
+  readonly ws: WebSocket;
+  readonly reply: RelayMessage;
+  readonly remote: string;
+  /**
+   * Wraps the socket in a WebSocketStream that reads first the messages that came after the answer (ws parses a
+   * whole TCP chunk at once, so the peer's first bytes can arrive with Paired, before the caller resumes).
+   * @throws {TesseraError} TESSERA_ERR_RELAY_LOST when the socket closed meanwhile
+   */
+  adopt(options: { remoteAddress: string; remotePort: number }): WebSocketStream;
+  /** Stops holding messages and returns those held (for a control socket that reads relay messages itself). */
+  release(): Buffer[];
+}
+
+/** Opens a WebSocket, then waits for one relay message; resolves with it (later messages held until `adopt`). */
+function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: AbortSignal; timeoutMs?: number; maxPayload: number }): Promise<Answered> {
   const signal = o.signal;
   if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
   return new Promise((resolve, reject) => {
@@ -61,10 +76,41 @@ function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: 
       }
       cleanup();
       ws.on('error', () => {});
-      // Later messages are the spliced stream: hold them until the caller wraps the socket, in this same tick.
+      // Later messages are the spliced stream: read no more from the socket, and hold those already parsed
+      // (a text message is the peer's fault: the stream refuses it, so it is kept as a marker that ends it).
       ws.pause();
+      const held: Buffer[] = [];
+      let text = false;
+      let closed = false;
+      const hold = (data: RawData, isBinary: boolean): void => {
+        if (!isBinary) text = true;
+        else if (!text) held.push(data as Buffer);
+      };
+      const onEarlyClose = (): void => {
+        closed = true;
+      };
+      ws.on('message', hold);
+      ws.on('close', onEarlyClose);
       const sock = (ws as unknown as { _socket?: Socket })._socket;
-      resolve({ ws, reply: m, remote: `${sock?.remoteAddress ?? 'relay'}:${sock?.remotePort ?? 0}` });
+      resolve({
+        ws,
+        reply: m,
+        remote: `${sock?.remoteAddress ?? 'relay'}:${sock?.remotePort ?? 0}`,
+        release: () => {
+          ws.off('message', hold);
+          ws.off('close', onEarlyClose);
+          return held;
+        },
+        adopt: (options) => {
+          ws.off('message', hold);
+          ws.off('close', onEarlyClose);
+          if (closed || text || ws.readyState !== WebSocket.OPEN) {
+            ws.terminate();
+            throw new TesseraError(ErrorCode.RelayLost, 'the relay connection closed before the session began', { context: 'relay' });
+          }
+          return new WebSocketStream(ws, { ...options, initial: held });
+        },
+      });
     };
     const onError = (err: Error): void => fail(new TesseraError(ErrorCode.Io, `could not reach the relay: ${err.message.toLowerCase()}`, { context: 'relay', cause: err }));
     const onClose = (): void => fail(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
@@ -110,7 +156,7 @@ export interface DialRelayOptions {
 export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialRelayOptions = {}): Promise<DialedRelay> {
   let url = relayUrl;
   for (let hop = 0; ; hop++) {
-    const { ws, reply, remote } = await openAndAsk(relayEndpoint(url, RelayPath.Connect), { type: 'connect', id }, {
+    const { ws, reply, remote, adopt } = await openAndAsk(relayEndpoint(url, RelayPath.Connect), { type: 'connect', id }, {
       ...(options.signal ? { signal: options.signal } : {}),
       timeoutMs: options.timeoutMs ?? 2 * RELAY_CONNECT_TIMEOUT_MS,
       maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
@@ -127,7 +173,7 @@ export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialR
       throw refusedError(reply, 'the helper');
     }
     const at = remote.lastIndexOf(':');
-    return Object.assign(new WebSocketStream(ws, { remoteAddress: remote.slice(0, at), remotePort: Number(remote.slice(at + 1)) }), { relayUrl: url });
+    return Object.assign(adopt({ remoteAddress: remote.slice(0, at), remotePort: Number(remote.slice(at + 1)) }), { relayUrl: url });
   }
 }
 
@@ -211,16 +257,20 @@ export class RelayRegistration extends EventEmitter {
   async #attempt(): Promise<void> {
     this.#retry = undefined;
     let ws: WebSocket | undefined;
+    let inbox: ControlInbox | undefined;
     try {
       const first = await openAndAsk(relayEndpoint(this.url, RelayPath.Host), undefined, { signal: this.#abort.signal, maxPayload: MAX_RELAY_MESSAGE_BYTES, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) });
       ws = first.ws;
+      inbox = new ControlInbox(ws, first.release());
       if (this.#closed) return void ws.terminate();
       if (first.reply.type !== 'challenge') throw refusedError(first.reply, 'the registration');
       const { nonce, relayKey } = first.reply;
       const { publicKey, secretKey } = this.#o.hostKey;
-      const answer = await this.#next(ws, { type: 'register', hostKey: publicKey, mac: relayRegisterMac(secretKey, publicKey, nonce, relayKey) });
+      ws.send(encodeRelayMessage({ type: 'register', hostKey: publicKey, mac: relayRegisterMac(secretKey, publicKey, nonce, relayKey) }));
+      const answer = await inbox.next(this.#o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS);
       if (answer.type !== 'registered') throw refusedError(answer, 'the registration');
     } catch (err) {
+      inbox?.stop();
       ws?.terminate();
       if (this.#closed) return;
       this.#lost(err instanceof TesseraError ? err : new TesseraError(ErrorCode.Io, 'the relay registration failed', { context: 'relay', cause: err }));
@@ -229,8 +279,6 @@ export class RelayRegistration extends EventEmitter {
     this.#ws = ws;
     this.#registered = true;
     this.#backoff = this.#o.initialBackoffMs ?? 500;
-    ws.resume();
-    ws.on('message', (data: RawData) => this.#onControl(data));
     let alive = true;
     ws.on('pong', () => (alive = true));
     this.#pinger = setInterval(() => {
@@ -253,40 +301,12 @@ export class RelayRegistration extends EventEmitter {
     });
     this.refresh();
     this.emit('registered', { relay: this.url });
+    // From here on every control message (those already queued first) goes to #onControl.
+    inbox.forward((m) => this.#onControl(m));
   }
 
-  /** Sends one message on a paused control socket and waits for the next. */
-  #next(ws: WebSocket, m: RelayMessage): Promise<RelayMessage> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new TesseraError(ErrorCode.Timeout, 'the relay did not answer the registration', { context: 'relay' })), this.#o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS);
-      const done = (err: Error | undefined, value?: RelayMessage): void => {
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        ws.off('close', onClose);
-        ws.pause();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onMessage = (data: RawData): void => {
-        try {
-          done(undefined, decodeRelayMessage(new Uint8Array(data as Buffer)));
-        } catch (err) {
-          done(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED', { cause: err }));
-        }
-      };
-      const onClose = (): void => done(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
-      ws.on('message', onMessage);
-      ws.once('close', onClose);
-      ws.resume();
-      ws.send(encodeRelayMessage(m));
-    });
-  }
-
-  #onControl(data: RawData): void {
-    let m: RelayMessage;
-    try {
-      m = decodeRelayMessage(new Uint8Array(data as Buffer));
-    } catch {
+  #onControl(m: RelayMessage | undefined): void {
+    if (!m) {
       this.#ws?.terminate();
       return;
     }
@@ -296,7 +316,7 @@ export class RelayRegistration extends EventEmitter {
 
   async #openData(token: Uint8Array, peer: string): Promise<void> {
     try {
-      const { ws, reply } = await openAndAsk(relayEndpoint(this.url, RelayPath.Data), { type: 'accept', token }, {
+      const { ws, reply, adopt } = await openAndAsk(relayEndpoint(this.url, RelayPath.Data), { type: 'accept', token }, {
         signal: this.#abort.signal,
         maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
         ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}),
@@ -307,7 +327,7 @@ export class RelayRegistration extends EventEmitter {
       }
       const at = peer.lastIndexOf(':');
       const address = peer.slice(0, at).replace(/^\[(.*)\]$/, '$1');
-      this.#o.onStream(new WebSocketStream(ws, { remoteAddress: address, remotePort: Number(peer.slice(at + 1)) }), peer);
+      this.#o.onStream(adopt({ remoteAddress: address, remotePort: Number(peer.slice(at + 1)) }), peer);
     } catch (err) {
       if (this.#closed) return;
       // The helper left before the data connection arrived (it reached the host directly first): not a failure.
@@ -323,5 +343,91 @@ export class RelayRegistration extends EventEmitter {
     this.emit('lost', err, retryInMs);
     if (this.#closed) return;
     this.#retry = setTimeout(() => void this.#attempt(), retryInMs);
+  }
+}
+
+/** Messages a control connection may queue before they are read: the relay sends one at a time, so more is a flood. */
+const MAX_QUEUED_CONTROL_MESSAGES = 64;
+
+/**
+ * The relay messages of a host's control connection, read in order without losing any: those that arrived with
+ * the challenge, those that arrive while the host waits for Registered, then every later one handed on as it comes.
+ * A malformed message is handed on as `undefined` (the owner ends the connection), as is a flood of them.
+ */
+class ControlInbox {
+  readonly #ws: WebSocket;
+  readonly #queue: Array<RelayMessage | undefined> = [];
+  #waiter: { resolve(m: RelayMessage): void; reject(err: Error): void; timer: NodeJS.Timeout } | undefined;
+  #sink: ((m: RelayMessage | undefined) => void) | undefined;
+  #closed = false;
+
+  constructor(ws: WebSocket, held: readonly Buffer[]) {
+    this.#ws = ws;
+    for (const data of held) this.#push(data);
+    ws.on('message', this.#onMessage);
+    ws.on('close', this.#onClose);
+    ws.resume();
+  }
+
+  #onMessage = (data: RawData): void => this.#push(data as Buffer);
+
+  #onClose = (): void => {
+    this.#closed = true;
+    this.#settle(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
+  };
+
+  #push(data: Buffer): void {
+    let m: RelayMessage | undefined;
+    try {
+      m = decodeRelayMessage(new Uint8Array(data));
+    } catch {
+      m = undefined;
+    }
+    if (this.#sink) return this.#sink(m);
+    if (this.#waiter) {
+      if (m) this.#settle(undefined, m);
+      else this.#settle(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED'));
+      return;
+    }
+    if (this.#queue.length >= MAX_QUEUED_CONTROL_MESSAGES) m = undefined;
+    this.#queue.push(m);
+  }
+
+  #settle(err: Error | undefined, m?: RelayMessage): void {
+    const w = this.#waiter;
+    if (!w) return;
+    this.#waiter = undefined;
+    clearTimeout(w.timer);
+    if (err) w.reject(err);
+    else w.resolve(m!);
+  }
+
+  /** The next message. @throws {RelayError} MALFORMED @throws {TesseraError} TESSERA_ERR_RELAY_LOST, TESSERA_ERR_TIMEOUT */
+  next(timeoutMs: number): Promise<RelayMessage> {
+    if (this.#queue.length > 0) {
+      const m = this.#queue.shift();
+      return m ? Promise.resolve(m) : Promise.reject(new RelayError(ErrorCode.RelayRefused, 'the relay sent a malformed message', 'MALFORMED'));
+    }
+    if (this.#closed) return Promise.reject(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#settle(new TesseraError(ErrorCode.Timeout, 'the relay did not answer the registration', { context: 'relay' })), timeoutMs);
+      this.#waiter = { resolve, reject, timer };
+    });
+  }
+
+  /** Hands every queued and later message to `sink`, in order. */
+  forward(sink: (m: RelayMessage | undefined) => void): void {
+    this.#sink = sink;
+    for (const m of this.#queue.splice(0)) {
+      if (this.#sink !== sink) break;
+      sink(m);
+    }
+  }
+
+  stop(): void {
+    this.#sink = undefined;
+    this.#ws.off('message', this.#onMessage);
+    this.#ws.off('close', this.#onClose);
+    this.#settle(new TesseraError(ErrorCode.RelayLost, 'the relay closed the connection', { context: 'relay' }));
   }
 }

@@ -34,6 +34,8 @@ export interface WebSocketStreamOptions {
   readonly maxMessageBytes?: number;
   /** Readable/writable buffer sizes in bytes (default 64 KiB). */
   readonly highWaterMark?: number;
+  /** Binary messages that arrived before the stream took the socket over (read first, in order). */
+  readonly initial?: readonly Buffer[];
 }
 
 /**
@@ -58,6 +60,7 @@ export class WebSocketStream extends Duplex {
     this.remotePort = options.remotePort;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_WEBSOCKET_MESSAGE_BYTES;
     ws.binaryType = 'nodebuffer';
+    for (const chunk of options.initial ?? []) if (chunk.byteLength > 0) this.push(chunk);
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
     ws.on('error', this.#onError);
