@@ -34,13 +34,16 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Launches Chromium with a fresh user-data-dir; `viewport` sizes every page. */
-export async function launchChromium(options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
+/**
+ * Launches Chromium with a fresh user-data-dir; `viewport` sizes every page. `executablePath` runs another binary
+ * or a wrapper (e.g. one that starts Chromium inside a network namespace: playwright talks to it over a pipe).
+ */
+export async function launchChromium(options: { viewport?: { width: number; height: number }; executablePath?: string } = {}): Promise<BrowserSession> {
   const profile = await mkdtemp(join(tmpdir(), 'tessera-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH,
+      executablePath: options.executablePath ?? CHROMIUM_PATH,
       headless: true,
       args: [...CHROMIUM_ARGS],
       viewport: options.viewport ?? { width: 1280, height: 800 },

@@ -4,13 +4,21 @@
  * A session works through the relay (pixel-exact, chat both ways), the relay's traffic on the internet carries no
  * plaintext, a relay killed mid-session ends both sides with a clear reason, the host re-registers when the relay
  * returns and the same invitation works again, and a helper on the host's own LAN takes the direct path.
+ * Headless Chromium in the helper's namespace opens the viewer page on the relay and paints the host's screen.
  * Skips with the reason where namespaces cannot be made (not root, no nftables).
  */
 import t from 'tap';
+import { createHash } from 'node:crypto';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { relayViewerUrl } from '../../src/cli/commands/host.js';
+import { CHROMIUM_PATH, chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { containsBytes, createLab, labAvailable, REPO_ROOT, type Lab, type LabProcess } from '../helpers/netlab.js';
 
 const available = labAvailable();
 const skip = available.ok ? false : available.why;
+const browserMissing = chromiumMissing();
+const skipBrowser = skip || (browserMissing ? `skip: headless Chromium is not available: ${browserMissing}` : false);
 const RELAY_PORT = 8080;
 
 /** The host: a VirtualScreen on a fixed clock (so its picture is stable), waiting at the relay; optionally listening. */
@@ -79,8 +87,8 @@ async function event(p: LabProcess, name: string, ms = 30_000): Promise<Record<s
   }
 }
 
-async function startRelay(lab: Lab): Promise<LabProcess> {
-  const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json']);
+async function startRelay(lab: Lab, extra: readonly string[] = []): Promise<LabProcess> {
+  const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json', ...extra]);
   await event(relay, 'listening');
   return relay;
 }
@@ -148,4 +156,54 @@ t.test('a helper on the host’s own LAN takes the direct path; one behind anoth
   const remote = lab.spawnNode('helper', helperScript, [String(invitation['url']), 'from outside']);
   t.teardown(() => remote.kill());
   t.match(await event(remote, 'connected'), { path: 'relay', frame: invitation['frame'] }, 'the helper outside cannot reach 198.19.1.10 and goes through the relay');
+});
+
+t.test('Chromium behind NAT opens the viewer page on the relay and paints the screen of a host behind another NAT', { skip: skipBrowser }, async (t) => {
+  const lab = await createLab({ t });
+  const relayUrl = `ws://${lab.addresses.relay}:${RELAY_PORT}`;
+  const hostScript = lab.writeScript('browser-host.mts', HOST);
+  const relay = await startRelay(lab, ['--web']);
+  t.teardown(() => relay.kill());
+  const host = lab.spawnNode('host', hostScript, [relayUrl]);
+  t.teardown(() => host.kill());
+  const invitation = await event(host, 'invitation');
+  t.same(await lab.listeningTcp('host'), [], 'the host has no listening socket');
+  // Chromium runs in the helper's namespace (behind its NAT); playwright drives it over a pipe, which crosses namespaces.
+  const wrapper = join(lab.dir, 'chromium-in-helper.sh');
+  lab.writeScript('chromium-in-helper.sh', `#!/bin/sh\nexec ip netns exec '${lab.ns.helper}' '${CHROMIUM_PATH}' "$@"\n`);
+  chmodSync(wrapper, 0o700);
+  const browser = await launchChromium({ viewport: { width: 900, height: 600 }, executablePath: wrapper });
+  t.teardown(() => browser.close());
+  const capture = await lab.tcpdump('internet');
+  const page = await browser.newPage();
+  await page.goto(relayViewerUrl(relayUrl, String(invitation['url'])));
+  await page.waitForFunction(() => (window as any).tessera?.state === 'connected', undefined, { timeout: 30_000 });
+  const session = await event(host, 'session');
+  t.match(String(session['peer']), lab.addresses.helperRouterWan, "the host admitted the browser, which came from behind the helper's NAT (the relay names its router)");
+  let got = '';
+  for (let i = 0; i < 200 && got !== invitation['frame']; i++) {
+    // A page on http://198.18.0.10 is not a secure context (no crypto.subtle): the pixels come out as base64.
+    const pixels = await page.evaluate(() => {
+      const canvas = document.getElementById('screen') as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let text = '';
+      for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+      return btoa(text);
+    });
+    got = createHash('sha256').update(Buffer.from(pixels, 'base64')).digest('hex');
+    if (got !== invitation['frame']) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(got, invitation['frame'], "the canvas equals the host's screen, pixel for pixel");
+  const marker = `browser-chat-${process.pid}-${Date.now()}`;
+  await page.click('#chat-toggle');
+  await page.fill('#chat-input', marker);
+  await page.press('#chat-input', 'Enter');
+  t.equal((await event(host, 'chat'))['text'], marker, "the browser's chat reaches the host");
+  await page.waitForFunction((text) => document.getElementById('chat-log')!.textContent!.includes(text), `host says: ${marker}`, { timeout: 15_000 });
+  t.pass("and the host's answer shows in the page");
+  const pcap = await capture.stop();
+  const payload = Buffer.concat(pcap.packets.map((p) => Buffer.from(p.data)));
+  t.ok(containsBytes(payload, new TextEncoder().encode('/tessera-relay/1/connect')), `the capture holds the browser's connection to the relay (${payload.length} bytes)`);
+  t.notOk(containsBytes(payload, new TextEncoder().encode(marker)), 'the chat message is not on the wire in plaintext');
+  t.notOk(containsBytes(payload, new TextEncoder().encode('nat-host')), "nor is the host's name");
 });
