@@ -126,7 +126,7 @@ t.test('a host behind NAT with no open port is helped from behind another NAT th
   await relay.kill();
   const helperClosed = await event(helper, 'closed', 15_000);
   t.equal(helperClosed['code'], 'TESSERA_ERR_RELAY_LOST', 'the helper ends with RELAY_LOST');
-  t.match(await event(host, 'session-closed', 15_000), { reason: 'connection-lost' }, 'the host session ends too');
+  t.match(await event(host, 'session-closed', 15_000), { reason: 'connection-lost', code: 'TESSERA_ERR_RELAY_LOST' }, 'the host session ends too, with RELAY_LOST');
   t.ok(Date.now() - killedAt < 15_000, `both ends noticed in ${Date.now() - killedAt} ms`);
   await event(host, 'relay-lost', 15_000);
 

@@ -60,6 +60,7 @@ t.test('a helper with only the invitation reaches a host with no open port, pixe
   t.teardown(() => helper.close());
   t.equal(helper.path, 'relay');
   const session = await sessionP;
+  t.equal(session.path, 'relay', "the host's session says it came through the relay");
   await helper.waitForFrame(() => true);
   await helper.waitForFrame((fb) => equalFrames(fb.data, screen.snapshot().data));
   t.pass('the helper framebuffer equals the host screen');
@@ -102,8 +103,10 @@ t.test('direct and relay side by side: a reachable host is reached directly; an 
   const both = await host.createInvitation({ expires: '30m' });
   t.equal(both.invitation.addresses.length, 1, 'a listening host keeps its address');
   t.ok(both.invitation.relay, 'and names its relay');
+  const directSession = new Promise<HostSessionHandle>((resolve) => host.once('session', resolve));
   const direct = await Helper.connect(both.toURL(), { relayDelayMs: 5_000 });
   t.equal(direct.path, 'direct');
+  t.equal((await directSession).path, 'direct', "the host's session says it came directly");
   await direct.close();
   // An address where nothing listens: the relay wins.
   const dead = await host.createInvitation({ expires: '30m', addresses: ['127.0.0.1:1'] });
@@ -269,6 +272,7 @@ t.test('the relay dying mid-session ends both sides with a clear code; the host 
   t.equal(hc.reason, 'connection-lost');
   t.equal(hc.error?.code, 'TESSERA_ERR_RELAY_LOST', 'the helper says the relay went away');
   t.equal(sc.reason, 'connection-lost', 'the host session ends too');
+  t.equal(sc.error?.code, 'TESSERA_ERR_RELAY_LOST', 'and the host says the relay went away');
   await until(() => lost.length > 0, 'the host noticing');
   t.equal(lost[0]!.code, 'TESSERA_ERR_RELAY_LOST');
   t.notOk(host.sessions.length, 'no session is left');

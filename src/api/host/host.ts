@@ -239,7 +239,7 @@ export class Host extends EventEmitter {
     this.#listener = listener;
     this.#start();
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
-    void this.#admission.acceptLoop(listener, (est) => void this.#open(est));
+    void this.#admission.acceptLoop(listener, (est) => void this.#open(est, 'direct'));
     const bound = { port: listener.port, host: listener.host };
     this.emit('listening', bound);
     return bound;
@@ -250,7 +250,11 @@ export class Host extends EventEmitter {
    * Resolves with the session once the handshake and consent succeeded; rejects with the refusal otherwise.
    * `signal` cancels the handshake (AbortError) or ends the session that follows.
    */
-  async attach(duplex: Duplex, peer?: string, options: { signal?: AbortSignal } = {}): Promise<HostSessionHandle> {
+  attach(duplex: Duplex, peer?: string, options: { signal?: AbortSignal } = {}): Promise<HostSessionHandle> {
+    return this.#attach(duplex, peer, options, 'direct');
+  }
+
+  async #attach(duplex: Duplex, peer: string | undefined, options: { signal?: AbortSignal }, path: 'direct' | 'relay'): Promise<HostSessionHandle> {
     if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('host is closed');
     const { signal } = options;
     if (signal?.aborted) {
@@ -263,7 +267,7 @@ export class Host extends EventEmitter {
     const onAbort = () => (handle ? handle.close(CloseReason.HostEnded, 'cancelled') : duplex.destroy());
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      handle = this.#open(await this.#admission.admit(duplex, peer));
+      handle = this.#open(await this.#admission.admit(duplex, peer), path);
       handle.once('close', () => signal?.removeEventListener('abort', onAbort));
       return handle;
     } catch (err) {
@@ -308,7 +312,7 @@ export class Host extends EventEmitter {
         hostKey: this.hostKey,
         ids: () => this.#servedIds(),
         onStream: (stream, peer) => {
-          this.attach(stream, peer).catch(() => {
+          this.#attach(stream, peer, {}, 'relay').catch(() => {
             // Refusals are audited by admission; the stream is closed.
           });
         },
@@ -405,7 +409,7 @@ export class Host extends EventEmitter {
   }
 
   /** A handshake succeeded: the session starts, the app is told, the capture loop fans out to it. */
-  #open(est: Established): HostSessionHandle {
+  #open(est: Established, path: 'direct' | 'relay'): HostSessionHandle {
     if (this.#state !== 'listening') {
       est.link.destroy();
       throw new StateError('host is closed');
@@ -421,7 +425,7 @@ export class Host extends EventEmitter {
       clock: this.#clock,
       ...pick(this.#options, ['maxInFlight', 'maxEventsPerSecond']),
     });
-    const identity = { id: est.keys.sessionId, peer: est.link.remote, kind: est.peer.kind, ticketId: est.peer.ticketId, helper: est.peer.helper };
+    const identity = { id: est.keys.sessionId, peer: est.link.remote, kind: est.peer.kind, ticketId: est.peer.ticketId, helper: est.peer.helper, path };
     const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
     this.#sessions.add(entry);
     this.#capture.add(entry);

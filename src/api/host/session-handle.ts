@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { DISPLAY_LOW_WATER_BYTES } from '../../core/defaults.js';
+import { ErrorCode, TesseraError } from '../../core/errors.js';
 import type { AuditEvent, Mode } from '../../handshake/index.js';
 import type { InputEvent } from '../../input/events.js';
 import { CloseReason } from '../../session/constants.js';
@@ -57,6 +58,8 @@ export interface SessionIdentity {
   readonly kind: 'ticket' | 'offer';
   readonly ticketId: string | undefined;
   readonly helper: string | undefined;
+  /** How the helper reached the host: straight to its listener, or spliced by a relay (spec/relay.md). */
+  readonly path: 'direct' | 'relay';
 }
 
 /** The host's side of one session: driver, display member, hooks. Internal: apps see its HostSessionHandle. */
@@ -177,7 +180,11 @@ export class SessionEntry implements CaptureMember {
         return;
       case 'closed': {
         this.#inputEpoch++;
-        const info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };
+        let info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };
+        // Through a relay, a lost connection is the relay going away (or the helper behind it): the error says so.
+        if (this.identity.path === 'relay' && ev.reason === CloseReason.ConnectionLost) {
+          info = { ...info, error: new TesseraError(ErrorCode.RelayLost, `the connection through the relay was lost${ev.message ? `: ${ev.message}` : ''}`, { context: 'relay', ...(ev.error ? { cause: ev.error } : {}) }) };
+        }
         this.#closed = info;
         this.#hooks.detach(this, info);
         handle.emit('close', info);
@@ -199,6 +206,8 @@ export class HostSessionHandle extends EventEmitter {
   readonly ticketId: string | undefined;
   /** Verified helper user name (offers). */
   readonly helper: string | undefined;
+  /** 'relay' when a relay spliced the helper's connection to the host's registration, else 'direct'. */
+  readonly path: 'direct' | 'relay';
   readonly connectedAt: Date;
   readonly #entry: SessionEntry;
 
@@ -206,7 +215,7 @@ export class HostSessionHandle extends EventEmitter {
   constructor(entry: SessionEntry) {
     super();
     this.#entry = entry;
-    ({ id: this.id, peer: this.peer, kind: this.kind, ticketId: this.ticketId, helper: this.helper } = entry.identity);
+    ({ id: this.id, peer: this.peer, kind: this.kind, ticketId: this.ticketId, helper: this.helper, path: this.path } = entry.identity);
     this.connectedAt = new Date();
   }
 

@@ -25,6 +25,7 @@ import {
   type QualityMode,
   type Mode,
   type AuditEvent,
+  ErrorCode,
 } from '../../index.js';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
@@ -300,8 +301,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       host.on('session', (s: HostSessionHandle) => {
         servedAny = true;
         sessions.add(s);
-        out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode });
-        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); Esc revokes control, x ends`);
+        out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode, path: s.path });
+        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)}${s.path === 'relay' ? ' through the relay' : ''} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); Esc revokes control, x ends`);
         s.on('mode', ({ mode: m, paused }: { mode: Mode; paused: boolean }) => {
           out.event('control-changed', { session: s.id, mode: m, paused });
           out.say(`helper ${printable(s.peer, NAME_CHARS)} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
@@ -310,11 +311,12 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
           out.event('chat', { session: s.id, text });
           out.say(`helper: ${printable(text)}`);
         });
-        s.on('close', (info: { reason: string; message?: string }) => {
+        s.on('close', (info: { reason: string; message?: string; error?: { code: string } | undefined }) => {
           sessions.delete(s);
           const st = s.stats;
-          out.event('closed', { session: s.id, reason: info.reason, message: info.message ?? null, frames: st.updatesSent, bytesReceived: st.bytesReceived, bytesSent: st.bytesSent });
-          out.say(`helper ${printable(s.peer, NAME_CHARS)} left (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${st.updatesSent} updates, ${formatBytes(st.bytesSent)} sent`);
+          const lostRelay = info.error?.code === ErrorCode.RelayLost;
+          out.event('closed', { session: s.id, reason: info.reason, code: info.error?.code ?? null, message: info.message ?? null, frames: st.updatesSent, bytesReceived: st.bytesReceived, bytesSent: st.bytesSent });
+          out.say(`helper ${printable(s.peer, NAME_CHARS)} left (${lostRelay ? 'the relay connection was lost' : printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${st.updatesSent} updates, ${formatBytes(st.bytesSent)} sent`);
         });
       });
       const statsTimer = setInterval(() => {
