@@ -195,12 +195,12 @@ export interface ConnectResponse {
 }
 
 const STATUS_PREFIX = 'HTTP/1.';
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
+const STATUS_LINE = /^HTTP\/1\.[01] ([1-5]\d\d)(?: (.*))?$/;
 const HEADER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/;
 
 /**
  * Parses the start of a proxy's answer to CONNECT: undefined until the empty line that ends the headers arrived,
- * then the status. Lines end with CRLF (a bare LF is accepted); bytes other than tab, CR, LF, printable ASCII and
+ * then the status (100-599). Lines end with CRLF (a bare LF is accepted); bytes other than tab, CR, LF, printable ASCII and
  * 0x80-0xff are malformed. Total: any input returns or throws one of the errors below.
  * @param bytes everything the proxy sent so far
  * @param maxBytes the cap on status line and headers (default MAX_PROXY_RESPONSE_BYTES)
