@@ -6,10 +6,10 @@
  */
 // The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
 export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper } from './api/index.js';
-export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo } from './api/index.js';
+export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions } from './api/index.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './api/index.js';
 // The relay (spec/relay.md): a host behind NAT registers, a helper arrives with the invitation's rendezvous id.
-export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, relayEndpoint } from './relay/index.js';
+export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, relayEndpoint, resolveProxy, bypassesProxy } from './relay/index.js';
 export type { RelayOptions, RelayAuditEvent, RelayRegistrationOptions, DialRelayOptions } from './relay/index.js';
 // Node platform glue an app may want: expiry strings, email, .MsRcIncident files, the web viewer's server, files.
 export { parseExpires } from './node/expires.js';

@@ -45,6 +45,12 @@ export interface HelperConnectOptions {
   /** Head start of the direct addresses before the relay is tried too (Happy Eyeballs; default 250 ms). */
   readonly relayDelayMs?: number;
   /**
+   * The HTTP proxy to reach the relay through (`http://[user:password@]host:port`, CONNECT), false for none;
+   * default: the environment's HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (src/relay/proxy.ts).
+   * Direct addresses never go through it.
+   */
+  readonly proxy?: string | false;
+  /**
    * The holder key to prove with the invitation (spec/handshake.md §2.5). Default: the one this process used with the
    * same invitation before (kept in memory only, until the invitation expires), so a dropped connection reconnects as
    * the same helper; else a fresh one.
@@ -443,7 +449,11 @@ async function connectAnyPath(
     (async () => {
       if (direct.length > 0) await Promise.race([abortableSleep(options.relayDelayMs ?? DEFAULT_RELAY_DELAY_MS, ctrl.signal), directDone]);
       throwIfAborted(ctrl.signal);
-      const stream = await dialRelay(relay.url, relay.id, { signal: ctrl.signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+      const stream = await dialRelay(relay.url, relay.id, {
+        signal: ctrl.signal,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
+      });
       return { stream, path: 'relay' as const };
     })(),
   );

@@ -1,6 +1,6 @@
 /** The API an app embeds: Host (share a screen) and Helper (view or control one). */
 export { Host } from './host/host.js';
-export type { HostOptions, ListenOptions, ConsentReply, HostConsentRequest } from './host/host.js';
+export type { HostOptions, ListenOptions, ConsentReply, HostConsentRequest, UseRelayOptions } from './host/host.js';
 export { HostInvitation } from './host/invitations.js';
 export type { CreateInvitationOptions } from './host/invitations.js';
 export { HostSessionHandle } from './host/session-handle.js';

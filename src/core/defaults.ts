@@ -62,3 +62,6 @@ export const DEFAULT_LAG_SPLIT_MS = 1_000;
 
 /** Largest screen a helper accepts by default (a browser canvas's limit); bounds the decoder's memory. */
 export const DEFAULT_MAX_SCREEN_PX = 8192;
+
+/** Largest answer (status line and headers) an HTTP proxy may give to CONNECT before the tunnel opens. */
+export const MAX_PROXY_RESPONSE_BYTES = 8 * 1024;

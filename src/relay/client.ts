@@ -6,12 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import { AbortError, ErrorCode, TesseraError } from '../core/index.js';
 import {
   MAX_RELAY_MESSAGE_BYTES, RelayError, RelayPath, decodeRelayMessage, encodeRelayMessage, relayEndpoint, relayRefusalName, relayRegisterMac, type RelayMessage,
 } from '../handshake/index.js';
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketStream } from '../transport/websocket.js';
+import { connectThroughProxy, resolveProxy, type ProxyServer } from './proxy.js';
 
 /** Default deadline to open a relay connection and hear its first answer. */
 export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
@@ -33,15 +34,46 @@ interface Answered {
   release(): Buffer[];
 }
 
-/** Opens a WebSocket, then waits for one relay message; resolves with it (later messages held until `adopt`). */
-function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: AbortSignal; timeoutMs?: number; maxPayload: number }): Promise<Answered> {
+/** What openAndAsk needs: the deadline (default RELAY_CONNECT_TIMEOUT_MS) covers the proxy's tunnel too. */
+interface AskOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  readonly maxPayload: number;
+  /** Tunnel through this HTTP proxy (resolveProxy); undefined: connect directly. */
+  readonly proxy?: ProxyServer | undefined;
+}
+
+/**
+ * Opens a WebSocket (through the proxy's CONNECT tunnel when there is one), then waits for one relay message;
+ * resolves with it (later messages held until `adopt`).
+ */
+async function openAndAsk(url: string, first: RelayMessage | undefined, o: AskOptions): Promise<Answered> {
+  if (o.signal?.aborted) throw new AbortError(undefined, { cause: o.signal.reason });
+  if (!o.proxy) return ask(url, first, o, undefined);
+  const timeoutMs = o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS;
+  const started = Date.now();
+  const socket = await connectThroughProxy(o.proxy, url, { ...(o.signal ? { signal: o.signal } : {}), timeoutMs });
+  return ask(url, first, { ...o, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) }, socket);
+}
+
+function ask(url: string, first: RelayMessage | undefined, o: AskOptions, tunnel: Socket | undefined): Promise<Answered> {
   const signal = o.signal;
-  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  if (signal?.aborted) {
+    tunnel?.destroy();
+    return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  }
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { maxPayload: o.maxPayload, perMessageDeflate: false, handshakeTimeout: o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS });
+      ws = new WebSocket(url, {
+        maxPayload: o.maxPayload,
+        perMessageDeflate: false,
+        handshakeTimeout: o.timeoutMs ?? RELAY_CONNECT_TIMEOUT_MS,
+        // The tunnel (TLS over it for wss://) replaces ws's own TCP or TLS connection; the request runs on it as usual.
+        ...(tunnel ? { createConnection: (() => tunnel) as unknown as ClientOptions['createConnection'] } : {}),
+      });
     } catch (err) {
+      tunnel?.destroy();
       reject(new TesseraError(ErrorCode.Io, 'invalid relay url', { context: 'relay', cause: err }));
       return;
     }
@@ -95,7 +127,7 @@ function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: 
       resolve({
         ws,
         reply: m,
-        remote: `${sock?.remoteAddress ?? 'relay'}:${sock?.remotePort ?? 0}`,
+        remote: tunnel ? relayHostPort(url) : `${sock?.remoteAddress ?? 'relay'}:${sock?.remotePort ?? 0}`,
         release: () => {
           ws.off('message', hold);
           ws.off('close', onEarlyClose);
@@ -130,6 +162,12 @@ function openAndAsk(url: string, first: RelayMessage | undefined, o: { signal?: 
   });
 }
 
+/** The relay's host and port from its URL (the address shown for a connection through a proxy). */
+function relayHostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname.replace(/^\[(.*)\]$/, '$1')}:${u.port === '' ? (u.protocol === 'wss:' ? 443 : 80) : u.port}`;
+}
+
 function refusedError(m: RelayMessage, what: string): RelayError {
   if (m.type === 'refused') {
     const name = relayRefusalName(m.code);
@@ -143,6 +181,11 @@ export interface DialRelayOptions {
   readonly signal?: AbortSignal;
   /** Deadline for the relay's answer (paired or refused); default 10 s plus the relay's pairing time. */
   readonly timeoutMs?: number;
+  /**
+   * The HTTP proxy to tunnel through (`http://[user:password@]host:port`), false for none; default: the
+   * environment's HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (src/relay/proxy.ts).
+   */
+  readonly proxy?: string | false;
 }
 
 /**
@@ -158,6 +201,8 @@ export async function dialRelay(relayUrl: string, id: Uint8Array, options: DialR
   for (let hop = 0; ; hop++) {
     const { ws, reply, remote, adopt } = await openAndAsk(relayEndpoint(url, RelayPath.Connect), { type: 'connect', id }, {
       ...(options.signal ? { signal: options.signal } : {}),
+      // Per hop: NO_PROXY may exempt the relay a redirect names and not the first.
+      proxy: resolveProxy(url, options.proxy),
       timeoutMs: options.timeoutMs ?? 2 * RELAY_CONNECT_TIMEOUT_MS,
       maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
     });
@@ -199,6 +244,11 @@ export interface RelayRegistrationOptions {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly timeoutMs?: number;
+  /**
+   * The HTTP proxy for the control and data connections (`http://[user:password@]host:port`), false for none;
+   * default: the environment's HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (src/relay/proxy.ts).
+   */
+  readonly proxy?: string | false;
 }
 
 /**
@@ -209,6 +259,7 @@ export interface RelayRegistrationOptions {
 export class RelayRegistration extends EventEmitter {
   readonly url: string;
   readonly #o: RelayRegistrationOptions;
+  readonly #proxy: ProxyServer | undefined;
   #ws: WebSocket | undefined;
   #closed = false;
   #registered = false;
@@ -220,6 +271,7 @@ export class RelayRegistration extends EventEmitter {
   constructor(options: RelayRegistrationOptions) {
     super();
     relayEndpoint(options.url, RelayPath.Host);
+    this.#proxy = resolveProxy(options.url, options.proxy);
     this.url = options.url;
     this.#o = options;
     this.#backoff = options.initialBackoffMs ?? 500;
@@ -259,7 +311,7 @@ export class RelayRegistration extends EventEmitter {
     let ws: WebSocket | undefined;
     let inbox: ControlInbox | undefined;
     try {
-      const first = await openAndAsk(relayEndpoint(this.url, RelayPath.Host), undefined, { signal: this.#abort.signal, maxPayload: MAX_RELAY_MESSAGE_BYTES, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) });
+      const first = await openAndAsk(relayEndpoint(this.url, RelayPath.Host), undefined, { signal: this.#abort.signal, maxPayload: MAX_RELAY_MESSAGE_BYTES, proxy: this.#proxy, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) });
       ws = first.ws;
       inbox = new ControlInbox(ws, first.release());
       if (this.#closed) return void ws.terminate();
@@ -319,6 +371,7 @@ export class RelayRegistration extends EventEmitter {
       const { ws, reply, adopt } = await openAndAsk(relayEndpoint(this.url, RelayPath.Data), { type: 'accept', token }, {
         signal: this.#abort.signal,
         maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,
+        proxy: this.#proxy,
         ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}),
       });
       if (reply.type !== 'paired') {

@@ -13,7 +13,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { createHash } from 'node:crypto';
-import { ErrorCode, TesseraError, fromHex, isErrorCode } from '../../src/core/index.js';
+import { ErrorCode, MAX_PROXY_RESPONSE_BYTES, TesseraError, fromHex, isErrorCode } from '../../src/core/index.js';
 import {
   Channel, Deframer, FrameReader, FrameWriter, NullProtector, decodeControl, encodeControl, encodeFrame, type ControlMessage,
 } from '../../src/framing/index.js';
@@ -33,6 +33,7 @@ import { HelperSession } from '../../src/session/helper-session.js';
 import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
 import { NatsParser } from '../../src/relay/nats.js';
 import { decodePresence, PRESENCE_SUBJECT } from '../../src/relay/presence.js';
+import { parseConnectResponse } from '../../src/relay/proxy.js';
 import { setupCase, makeResponder, type RefusalCase, type VectorCase } from '../conformance/handshake-vectors.js';
 import type { Prng } from '../helpers/prng.js';
 import { concat } from '../helpers/mutate.js';
@@ -758,6 +759,35 @@ const PRESENCE_SEEDS = (): Uint8Array[] => [
   '{"v":1,"relay":"ws://198.18.0.10:8080","op":"remove","ids":["ffeeddccbbaa99887766554433221100"]}',
 ].map((t) => enc.encode(t));
 
+// An HTTP proxy's answer to CONNECT (src/relay/proxy.ts), what a corporate proxy sends before the tunnel opens.
+const PROXY_SEEDS = (): Uint8Array[] => [
+  'HTTP/1.1 200 Connection established\r\n\r\n',
+  'HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n',
+  'HTTP/1.1 200 OK\r\n\r\n\x81\x05hello',
+  'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.0 403 Access violation\r\nServer: tinyproxy/1.11.1\r\nContent-Type: text/html\r\n\r\n<html>',
+  'HTTP/1.1 200\n\n',
+].map((t) => enc.encode(t));
+
+/** The whole input at the default cap and at a small one (so the cap is reached); a result must lie within both. */
+function proxyDecode(b: Uint8Array): unknown {
+  const small = 64;
+  const results = [parseConnectResponse(b), (() => {
+    try {
+      return parseConnectResponse(b, small);
+    } catch (err) {
+      if (err instanceof TesseraError && err.code === ErrorCode.LimitExceeded) return undefined;
+      throw err;
+    }
+  })()];
+  for (const [i, r] of results.entries()) {
+    if (r && !(r.headerBytes <= b.length && r.headerBytes <= (i === 0 ? MAX_PROXY_RESPONSE_BYTES : small) && r.status >= 100 && r.status <= 599)) {
+      throw new Error(`parseConnectResponse answered out of bounds: ${JSON.stringify(r)}`);
+    }
+  }
+  return results;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Every target, in the order `npm run fuzz` runs them. */
@@ -790,6 +820,7 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),
   statelessTarget('nats', 'NatsParser (what a nats-server sends a relay of a cluster), fed in two pieces', NATS_SEEDS, natsDecode),
   statelessTarget('relay-presence', 'decodePresence (what other relays of a cluster publish on NATS)', PRESENCE_SEEDS, (b) => decodePresence(b, PRESENCE_SUBJECT)),
+  statelessTarget('proxy-connect-response', "parseConnectResponse (an HTTP proxy's answer to CONNECT before the relay tunnel opens), at the default and a small cap", PROXY_SEEDS, proxyDecode),
 ];
 
 export function targetByName(name: string): FuzzTarget<any> | undefined {

@@ -114,6 +114,20 @@ export interface ListenOptions {
 
 type HostState = 'idle' | 'listening' | 'closing' | 'closed';
 
+/** Options of Host.useRelay. */
+export interface UseRelayOptions {
+  /** Ends this registration. */
+  readonly signal?: AbortSignal;
+  /** First retry delay after a failure (default 500 ms), doubled per failure up to maxBackoffMs (default 30 s). */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /**
+   * The HTTP proxy to reach the relay through (`http://[user:password@]host:port`, CONNECT), false for none;
+   * default: the environment's HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (src/relay/proxy.ts).
+   */
+  readonly proxy?: string | false;
+}
+
 /** How often a host with a relay re-sends its served ids (new invitations from other processes, expiries). */
 const RELAY_REFRESH_MS = 30_000;
 
@@ -303,7 +317,7 @@ export class Host extends EventEmitter {
    * Events on the host: 'relay-registered' ({relay}), 'relay-lost' (TesseraError, retryInMs).
    * Invitations created afterwards carry the relay's URL and their rendezvous id.
    */
-  useRelay(url: string, options: { signal?: AbortSignal; initialBackoffMs?: number; maxBackoffMs?: number } = {}): RelayRegistration {
+  useRelay(url: string, options: UseRelayOptions = {}): RelayRegistration {
     if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('host is closed');
     let registration: RelayRegistration;
     try {
@@ -319,8 +333,11 @@ export class Host extends EventEmitter {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
         ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+        ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
       });
     } catch (err) {
+      // A proxy that cannot be used (its own ConfigError names the variable, never the URL's credentials).
+      if (err instanceof ConfigError && err.field === 'proxy') throw err;
       throw new ConfigError(`host: invalid relay url ${JSON.stringify(url)}`, { field: 'relay', cause: err });
     }
     this.#relays.add(registration);
