@@ -13,6 +13,7 @@ export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, 
 export type { RelayOptions, RelayAuditEvent, RelayRegistrationOptions, DialRelayOptions } from './relay/index.js';
 // Node platform glue an app may want: expiry strings, email, .MsRcIncident files, the web viewer's server, files.
 export { parseExpires } from './node/expires.js';
+export { relayViewerUrl } from './handshake/relay.js';
 export {
   sendInvitation,
   mailtoUri,
