@@ -155,8 +155,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
     const password = await passwordFrom(values, 'invitation password: ');
     const webPort = numberOption(values.web, 'web', { min: 0, max: 65535 });
+    if ((values['tls-cert'] ?? values['tls-key']) !== undefined && webPort === undefined) throw new UsageError('--tls-cert and --tls-key go with --web PORT');
     const tls = tlsFrom(values);
-    if (tls && webPort === undefined) throw new UsageError('--tls-cert and --tls-key go with --web PORT');
     const advertise = (values.advertise as string[] | undefined) ?? [];
     if (advertise.length > 0 && port === undefined) throw new UsageError('--advertise names where helpers reach the listening port: it needs a --port');
     if (values.force && values.email === undefined) throw new UsageError('--force goes with --email');
