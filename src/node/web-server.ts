@@ -1,6 +1,8 @@
 /**
- * The host's web front door: an HTTP server that serves the browser viewer (web/, bundled by esbuild) and the
- * WebSocket endpoint (src/transport/websocket.ts) whose streams go to `host.attach`. Loopback by default.
+ * The host's web front door: an HTTP server (HTTPS with `tls`) that serves the browser viewer (web/, bundled by
+ * esbuild) and the WebSocket endpoint (src/transport/websocket.ts) whose streams go to `host.attach`. Loopback by
+ * default. The page pins the host key, but a page served over plain HTTP to another machine can be replaced on the
+ * way, check and all: serve it with a certificate there.
  * The helper opens `http://HOST:PORT/#<tessera:// invitation URL, URI-encoded>`: the invitation rides in the
  * fragment, which browsers never send to a server, so it never reaches a log.
  *
