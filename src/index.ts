@@ -5,14 +5,15 @@
  * classes with their codes. ARCHITECTURE.md maps where each lives; every symbol is documented where it is declared.
  */
 // The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
-export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper } from './api/index.js';
-export type { HostOptions, ListenOptions, CreateInvitationOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions } from './api/index.js';
+export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper, reachableAddresses, isLoopbackOnly, isLoopback } from './api/index.js';
+export type { HostOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions } from './api/index.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './api/index.js';
 // The relay (spec/relay.md): a host behind NAT registers, a helper arrives with the invitation's rendezvous id.
 export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, relayEndpoint, resolveProxy, bypassesProxy } from './relay/index.js';
 export type { RelayOptions, RelayAuditEvent, RelayRegistrationOptions, DialRelayOptions } from './relay/index.js';
 // Node platform glue an app may want: expiry strings, email, .MsRcIncident files, the web viewer's server, files.
 export { parseExpires } from './node/expires.js';
+export { relayViewerUrl } from './handshake/relay.js';
 export {
   sendInvitation,
   mailtoUri,

@@ -2,6 +2,8 @@
 export { Host } from './host/host.js';
 export type { HostOptions, ListenOptions, ConsentReply, HostConsentRequest, UseRelayOptions } from './host/host.js';
 export { HostInvitation } from './host/invitations.js';
+export { reachableAddresses, isLoopbackOnly, isLoopback } from './host/addresses.js';
+export type { InterfaceAddress, InterfaceTable, ReachableAddressOptions } from './host/addresses.js';
 export type { CreateInvitationOptions } from './host/invitations.js';
 export { HostSessionHandle } from './host/session-handle.js';
 export type { SessionStats, SessionCloseInfo } from './host/session-handle.js';

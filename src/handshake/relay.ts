@@ -54,6 +54,17 @@ export function relayEndpoint(relayUrl: string, path: string): string {
   return u.toString();
 }
 
+/**
+ * The browser viewer on a relay's origin (`tessera relay --web`) with the invitation in the fragment, which a browser
+ * never sends to a server: `wss://relay.example/base` gives `https://relay.example/base/#<URI-encoded tessera:// URL>`
+ * (`ws://` gives `http://`). The invitation never goes into the path or the query.
+ */
+export function relayViewerUrl(relayUrl: string, invitationUrl: string): string {
+  const u = new URL(relayUrl);
+  const base = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/`;
+  return `${base}#${encodeURIComponent(invitationUrl)}`;
+}
+
 /** Message types (the first byte). */
 export const RelayMessageType = {
   Challenge: 1,

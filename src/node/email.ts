@@ -25,6 +25,7 @@ import {
   readInvitation,
 } from '../handshake/invitation.js';
 import type { Policy } from '../handshake/policy.js';
+import { relayViewerUrl } from '../handshake/relay.js';
 import { readInvitationFile } from './index.js';
 import { readFileBounded } from './bounded-read.js';
 
@@ -71,6 +72,12 @@ export interface InvitationMessageOptions {
   readonly subject?: string;
   /** Clock for "expires in 2 hours" (default Date.now). */
   readonly now?: Clock;
+  /**
+   * A link a helper opens in a web browser with nothing installed: an http(s) viewer page with the invitation in the
+   * fragment (never the path or query). Default: the relay's viewer (relayViewerUrl) when the invitation names a
+   * relay; false: no browser link.
+   */
+  readonly viewerUrl?: string | false;
 }
 
 /** Options of sendInvitation. There is no password option: the password is given to the helper another way. */
@@ -183,12 +190,22 @@ export function buildInvitationMessage(invitation: InvitationLike, options: Invi
   const warning = 'Do not forward this email: until it expires, whoever has the invitation can ask to connect.';
   const intro = `${who} is asking for your help with their computer, using tessera remote assistance.`;
   const link = inv.toUrl();
+  const viewer = viewerLink(inv, options.viewerUrl);
 
   const text: string[] = [intro, ''];
   const html: string[] = [`<p>${esc(intro)}</p>`];
   if (note) {
     text.push(note, '');
     html.push(`<p>${esc(note).replace(/\n/g, '<br>')}</p>`);
+  }
+  if (viewer !== undefined) {
+    text.push('To help from your web browser, with nothing to install, open this link:', '', `  ${viewer}`, '', 'Or, with tessera installed:', '');
+    html.push(
+      '<p><b>To help from your web browser</b>, with nothing to install, open this link:</p>',
+      `<p style="font-size:larger"><a href="${esc(viewer)}">Open the remote assistance viewer</a></p>`,
+      `<p><small>${esc(viewer)}</small></p>`,
+      '<p>Or, with tessera installed:</p>',
+    );
   }
   if (method === 'mailto') {
     text.push('To connect, run:', '', `  tessera connect '${link}'`, '', 'or open this link in the tessera web viewer:', '', link, '');
@@ -253,7 +270,7 @@ export async function buildInvitationEml(
  */
 export function mailtoUri(
   invitation: InvitationLike,
-  options: { readonly to?: string | readonly string[]; readonly subject?: string; readonly note?: string; readonly now?: Clock } = {},
+  options: { readonly to?: string | readonly string[]; readonly subject?: string; readonly note?: string; readonly now?: Clock; readonly viewerUrl?: string | false } = {},
 ): string {
   const inv = unwrap(invitation);
   const to = options.to === undefined ? [] : typeof options.to === 'string' ? [options.to] : [...options.to];
@@ -262,12 +279,14 @@ export function mailtoUri(
   const nowMs = (options.now ?? Date.now)();
   const subject = options.subject ?? `Remote assistance invitation from ${inv.name || 'a tessera host'}`;
   const link = inv.toUrl();
+  const viewer = viewerLink(inv, options.viewerUrl);
   const body = [
     `${inv.name || 'Someone'} is asking for your help (tessera remote assistance).`,
     ...(note ? ['', note] : []),
     '',
+    ...(viewer !== undefined ? ['Help from your web browser, nothing to install:', viewer, '', 'Or, with tessera installed:'] : []),
     `Connect with: tessera connect '${link}'`,
-    'or open the link in the tessera web viewer.',
+    ...(viewer === undefined ? ['or open the link in the tessera web viewer.'] : []),
     '',
     `It ${describeExpiry(inv.expiresMs, nowMs)}.`,
     ...(inv.passwordRequired ? ['You will also need a password, which you will get another way.'] : []),
@@ -282,6 +301,25 @@ export function mailtoUri(
     });
   }
   return uri;
+}
+
+/**
+ * The browser link of a message: the one given, else the relay's viewer when the invitation names a relay.
+ * @throws {ConfigError} a link that is not http(s), or that carries a query (the invitation goes in the fragment only)
+ */
+function viewerLink(inv: Invitation, given: string | false | undefined): string | undefined {
+  if (given === false) return undefined;
+  if (given === undefined) return inv.relay ? relayViewerUrl(inv.relay.url, inv.toUrl()) : undefined;
+  let u: URL;
+  try {
+    u = new URL(given);
+  } catch {
+    throw new ConfigError('email: the viewer link is not a url', { field: 'viewerUrl' });
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.search !== '' || u.username !== '' || u.password !== '' || /\s/.test(given)) {
+    throw new ConfigError('email: the viewer link must be an http(s) url with the invitation in the fragment only', { field: 'viewerUrl' });
+  }
+  return given;
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * The host's web front door: an HTTP server that serves the browser viewer (web/, bundled by esbuild) and the
- * WebSocket endpoint (src/transport/websocket.ts) whose streams go to `host.attach`. Loopback by default.
+ * The host's web front door: an HTTP server (HTTPS with `tls`) that serves the browser viewer (web/, bundled by
+ * esbuild) and the WebSocket endpoint (src/transport/websocket.ts) whose streams go to `host.attach`. Loopback by
+ * default. The page pins the host key, but a page served over plain HTTP to another machine can be replaced on the
+ * way, check and all: serve it with a certificate there.
  * The helper opens `http://HOST:PORT/#<tessera:// invitation URL, URI-encoded>`: the invitation rides in the
  * fragment, which browsers never send to a server, so it never reaches a log.
  *
@@ -9,6 +11,7 @@
  * without a manual build step; an installed package serves the prebuilt files.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -38,6 +41,12 @@ export interface ServeWebOptions {
    * site whose name was made to resolve here (DNS rebinding) cannot talk to the viewer or its WebSocket.
    */
   readonly hostNames?: readonly string[];
+  /**
+   * A certificate and its key (PEM): the page and its WebSocket are served over https:// and wss://. Without TLS, on
+   * an address other machines reach, anyone on the path can replace the page's JavaScript, which voids the host-key
+   * check the page performs: give a certificate there.
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** A running web server. */
@@ -45,10 +54,15 @@ export interface WebServer {
   readonly port: number;
   /** The bound address. */
   readonly host: string;
-  /** `http://HOST:PORT` of the viewer. */
+  /** `http://HOST:PORT` (or `https://` with TLS) of the viewer; on a wildcard bind, HOST is 127.0.0.1. */
   readonly origin: string;
-  /** The link a helper opens: the viewer URL with the invitation's tessera:// URL in the fragment. */
-  url(invitation: { toURL(): string } | Invitation | string): string;
+  /** True when served over TLS (https://, wss://). */
+  readonly secure: boolean;
+  /**
+   * The link a helper opens: the viewer URL with the invitation's tessera:// URL in the fragment.
+   * @param at the host name or IP address the helper uses (default: the origin's host); this server's port is kept
+   */
+  url(invitation: { toURL(): string } | Invitation | string, at?: string): string;
   /** WebSocket connections open now. */
   readonly connections: number;
   /** Stops listening and closes every WebSocket (sessions end as 'connection-lost' unless the host closed first). */
@@ -327,7 +341,9 @@ export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Pr
   let port = 0;
   let closed = false;
 
-  const server: Server = createServer((req, res) => handleRequest(req, res));
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => handleRequest(req, res))
+    : createServer((req, res) => handleRequest(req, res));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -397,8 +413,9 @@ export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Pr
   if (address === null || typeof address !== 'object') throw new StateError('the web server has no address');
   port = address.port;
   const boundHost = address.address;
-  const originHost = boundHost === '0.0.0.0' || boundHost === '::' ? '127.0.0.1' : boundHost;
-  const origin = `http://${originHost.includes(':') ? `[${originHost}]` : originHost}:${port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const originOf = (at: string): string => `${scheme}://${at.includes(':') && !at.startsWith('[') ? `[${at}]` : at}:${port}`;
+  const origin = originOf(boundHost === '0.0.0.0' || boundHost === '::' ? '127.0.0.1' : boundHost);
 
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -416,9 +433,10 @@ export async function serveWeb(host: WebHost, options: ServeWebOptions = {}): Pr
     port,
     host: boundHost,
     origin,
-    url(invitation) {
+    secure: Boolean(options.tls),
+    url(invitation, at) {
       const text = typeof invitation === 'string' ? invitation : 'toURL' in invitation ? invitation.toURL() : invitation.toUrl();
-      return `${origin}/#${encodeURIComponent(text)}`;
+      return `${at === undefined ? origin : originOf(at)}/#${encodeURIComponent(text)}`;
     },
     get connections() {
       return acceptor.connections;

@@ -19,7 +19,7 @@ t.test('host --email sends the invitation by SMTP and connect reads the saved .e
   const smtp = await startSmtp();
   t.teardown(() => smtp.close());
   for (const method of ['attachment', 'mailto']) {
-    const { host } = await startHost(['--email', 'helper@example.test', '--smtp', smtp.url, '--method', method]);
+    const { host } = await startHost(['--email', 'helper@example.test', '--smtp', smtp.url, '--method', method, '--force']);
     const sent = await host.waitFor('emailed');
     t.match(sent, { to: 'helper@example.test', method });
     const raw = smtp.messages.at(-1)!.raw;
@@ -41,7 +41,7 @@ t.test('a mail server that refuses the login leaves the invitation valid', async
   });
   t.teardown(() => smtp.close());
   const invite = join(tmp, 'fallback.tessera');
-  const { host } = await startHost(['--email', 'helper@example.test', '--smtp', `smtp://user:wrong@127.0.0.1:${smtp.port}`, '--invite', invite]);
+  const { host } = await startHost(['--email', 'helper@example.test', '--smtp', `smtp://user:wrong@127.0.0.1:${smtp.port}`, '--invite', invite, '--force']);
   const failed = await host.waitFor('email-failed');
   t.match(failed, { code: 'TESSERA_ERR_EMAIL_FAILED' });
   for (let i = 0; i < 100 && !/still valid/.test(host.stderr); i++) await new Promise((r) => setTimeout(r, 20));

@@ -11,7 +11,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { relayViewerUrl } from '../../src/cli/commands/host.js';
+import { relayViewerUrl } from '../../src/index.js';
 import { CHROMIUM_PATH, chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { containsBytes, createLab, labAvailable, REPO_ROOT, type Lab, type LabProcess } from '../helpers/netlab.js';
 

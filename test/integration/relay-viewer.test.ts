@@ -6,7 +6,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, startRelay, loadWebAssets } from '../../src/index.js';
-import { relayViewerUrl } from '../../src/cli/commands/host.js';
+import { relayViewerUrl } from '../../src/handshake/index.js';
 import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 
 const missing = chromiumMissing();

@@ -5,7 +5,7 @@
  * handshake slots, consent), invitations, the capture-and-fan-out loop, and the sessions; ARCHITECTURE.md maps them.
  */
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { AbortError, ConfigError, StateError, fromHex, toTesseraError, type Clock, type TesseraError } from '../../core/index.js';
 import { CLOSE_GRACE_MS, DEFAULT_CONSENT_TIMEOUT_MS, DEFAULT_MAX_HELPERS, DEFAULT_PORT, MAX_UNDECODED_UPDATES } from '../../core/defaults.js';
@@ -40,6 +40,7 @@ import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
 import { CaptureLoop } from './capture-loop.js';
+import { reachableAddresses } from './addresses.js';
 import { createHostInvitation, type CreateInvitationOptions, type HostInvitation } from './invitations.js';
 import { SessionEntry, type HostSessionHandle, type SessionCloseInfo, type SessionHooks } from './session-handle.js';
 
@@ -69,6 +70,12 @@ export interface HostOptions {
   readonly consent: (request: HostConsentRequest, signal: AbortSignal) => ConsentReply | Promise<ConsentReply>;
   /** Display name in invitations (default: the machine's host name). */
   readonly name?: string;
+  /**
+   * Names or addresses an invitation lists first ('NAME', 'NAME:PORT', '[v6]:PORT'; without a port, the listening
+   * port), e.g. a public name with a forwarded port; at most 8. Without them an invitation never names the machine's
+   * bare host name (see invitationAddresses).
+   */
+  readonly advertise?: readonly string[];
   /** Most captures per second when polling (default 30). */
   readonly maxFps?: number;
   /** Display updates in flight per helper (default 2, at most 16: spec/session.md §6.3). */
@@ -167,6 +174,8 @@ export class Host extends EventEmitter {
     if (options.maxInFlight !== undefined && !(Number.isSafeInteger(options.maxInFlight) && options.maxInFlight >= 1 && options.maxInFlight <= MAX_UNDECODED_UPDATES)) {
       throw new ConfigError(`host: maxInFlight must be 1 to ${MAX_UNDECODED_UPDATES}, got ${options.maxInFlight}`, { field: 'maxInFlight' });
     }
+    // An advertised name that could never go into an invitation is refused now, not at the first invitation.
+    if (options.advertise) reachableAddresses({ bind: '127.0.0.1', port: DEFAULT_PORT, interfaces: {}, advertise: options.advertise });
     this.#options = options;
     this.source = options.source;
     this.sink = options.sink;
@@ -239,6 +248,22 @@ export class Host extends EventEmitter {
   }
 
   /**
+   * The addresses an invitation lists by default ("host:port", best first, at most 8): the advertised names, then
+   * the listening address, or on a wildcard (0.0.0.0, ::; also before listen) the machine's non-loopback,
+   * non-link-local interface addresses, never the bare host name; the loopback address only when the machine has
+   * nothing else (isLoopbackOnly tells; warn the user then). Read afresh each time, as interfaces come and go.
+   * @throws {ConfigError} an advertised name is invalid
+   */
+  invitationAddresses(): string[] {
+    return reachableAddresses({
+      bind: this.#listener?.host,
+      port: this.#listener?.port ?? DEFAULT_PORT,
+      interfaces: networkInterfaces(),
+      ...(this.#options.advertise ? { advertise: this.#options.advertise } : {}),
+    });
+  }
+
+  /**
    * Starts accepting helpers on TCP (port 3389 by default, loopback by default).
    * @returns the bound port and address
    */
@@ -300,7 +325,7 @@ export class Host extends EventEmitter {
         policy: this.policy,
         name: this.name,
         clock: this.#clock,
-        defaultAddresses: () => (this.#listener || this.#relays.size === 0 ? [this.#defaultAddress()] : []),
+        defaultAddresses: () => (this.#listener || this.#relays.size === 0 ? this.invitationAddresses() : []),
         defaultRelay: () => this.#relays.values().next().value?.url,
         audit: (e) => this.#recordAudit(e),
       },
@@ -607,13 +632,6 @@ export class Host extends EventEmitter {
       list: () => store.list(),
       prune: (beforeMs) => store.prune(beforeMs),
     };
-  }
-
-  #defaultAddress(): string {
-    const port = this.#listener?.port ?? DEFAULT_PORT;
-    const host = this.#listener?.host;
-    if (!host || host === '0.0.0.0' || host === '::') return `${hostname()}:${port}`;
-    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 }
 

@@ -37,6 +37,26 @@ export async function passwordFrom(values: Record<string, unknown>, prompt = 'pa
   return env ? env : undefined;
 }
 
+/**
+ * The TLS certificate and key of --tls-cert F and --tls-key F (PEM), read once; undefined without them.
+ * @throws {UsageError} only one of the two, or a file that cannot be read
+ */
+export function tlsFrom(values: Record<string, unknown>): { cert: Buffer; key: Buffer } | undefined {
+  const certPath = values['tls-cert'];
+  const keyPath = values['tls-key'];
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (typeof certPath !== 'string' || typeof keyPath !== 'string') return undefined;
+  const read = (path: string, flag: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      throw new UsageError(`${flag} ${path} could not be read${typeof code === 'string' ? ` (${code})` : ''}`);
+    }
+  };
+  return { cert: read(certPath, '--tls-cert'), key: read(keyPath, '--tls-key') };
+}
+
 /** Sleeps for `ms`, or until `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

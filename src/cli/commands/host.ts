@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { HostTerminal } from '../terminal.js';
 import { printable } from '../printable.js';
-import { passwordFrom, onInterrupt, sleep } from './common.js';
+import { passwordFrom, onInterrupt, sleep, tlsFrom } from './common.js';
 import {
   Host,
   VirtualScreen,
@@ -26,7 +26,12 @@ import {
   type Mode,
   type AuditEvent,
   ErrorCode,
+  isLoopback,
+  isLoopbackOnly,
+  relayViewerUrl,
 } from '../../index.js';
+import { formatAddress, parseAddress } from '../../handshake/index.js';
+import { isIP } from 'node:net';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
 const NAME_CHARS = 80;
@@ -67,7 +72,11 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --port N|none        TCP port (default 3389; 0 picks a free one; none: open no port, reachable only through --relay)
   --relay URL          also wait for helpers at a relay (ws:// or wss://, see tessera relay): the host connects out,
                        proves its host key and re-registers when the relay drops; the invitation names the relay
-  --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines)
+  --bind ADDR          address to listen on (default 127.0.0.1; anything else is reachable from other machines);
+                       on 0.0.0.0 the invitation lists this machine's IPv4 addresses, on :: its IPv4 and IPv6
+                       addresses (never loopback, link-local or the bare host name; at most 8)
+  --advertise NAME     a name or address helpers reach this host at (NAME, NAME:PORT or [IPv6]:PORT; the listening
+                       port by default), listed first in the invitation, before the interface addresses (repeatable)
   --mode view|control  mode the invitation offers (default control; policy may lower it)
   --expires 30m|2h|1d  invitation lifetime (default 1h; policy caps it)
   --uses N             how many different helpers the invitation admits (default 1; policy caps it);
@@ -85,13 +94,20 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --fps N              most captures per second (default 30)
   --exit-after-replay  with --screen replay: close once every frame was delivered
   --web PORT           also serve the browser viewer on PORT (0 picks one); prints the link a helper opens
-  --web-host NAME      with --bind on a non-loopback address: a host name helpers use for the viewer (repeatable);
-                       requests naming any other host (DNS rebinding) are refused; IP addresses always work
-  --email ADDRESS      email the invitation to ADDRESS through --smtp URL (smtp://[user:pass@]host:port)
+  --web-host NAME      with --bind on a non-loopback address: a host name helpers use for the viewer (repeatable;
+                       --advertise names count too); requests naming any other host (DNS rebinding) are refused;
+                       IP addresses always work
+  --tls-cert FILE      with --web: serve the viewer over https:// with this certificate (PEM) and
+  --tls-key FILE       its key; over plain http on a non-loopback address the page can be changed on the way
+  --email ADDRESS      email the invitation to ADDRESS through --smtp URL (smtp://[user:pass@]host:port); with
+                       --relay the message leads with a browser link on the relay (nothing to install); refused
+                       when the invitation names only loopback addresses and no relay, unless --force
+  --force              with --email: send even an invitation no other machine can use
   --from ADDRESS       sender address for --email (default tessera@this host)
   --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
   --mailto-uri         print a mailto: link that opens your own mail program with the invitation filled in
-  --json               one JSON object per line: listening, relay-registered, relay-lost, helper-joined, control-changed, stats, closed`,
+  --json               one JSON object per line: listening, warning, relay-registered, relay-lost, helper-joined,
+                       control-changed, stats, closed`,
   options: {
     screen: { type: 'string' },
     input: { type: 'string' },
@@ -119,6 +135,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     method: { type: 'string' },
     'mailto-uri': { type: 'boolean' },
     relay: { type: 'string' },
+    advertise: { type: 'string', multiple: true },
+    force: { type: 'boolean' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -136,6 +156,11 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     const bind = typeof values.bind === 'string' ? values.bind : '127.0.0.1';
     const password = await passwordFrom(values, 'invitation password: ');
     const webPort = numberOption(values.web, 'web', { min: 0, max: 65535 });
+    if ((values['tls-cert'] ?? values['tls-key']) !== undefined && webPort === undefined) throw new UsageError('--tls-cert and --tls-key go with --web PORT');
+    const tls = tlsFrom(values);
+    const advertise = (values.advertise as string[] | undefined) ?? [];
+    if (advertise.length > 0 && port === undefined) throw new UsageError('--advertise names where helpers reach the listening port: it needs a --port');
+    if (values.force && values.email === undefined) throw new UsageError('--force goes with --email');
     if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
     if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
     const { source, sink, replay } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
@@ -183,6 +208,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       ...(typeof values.policy === 'string' ? { policy: loadPolicy(values.policy) } : {}),
       ...(typeof values.helpers === 'string' ? { helpers: loadHelpers(values.helpers) } : {}),
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      ...(advertise.length > 0 ? { advertise } : {}),
     });
     host.on('error', (err: Error) => {
       out.event('error', { code: (err as { code?: string }).code ?? null, message: err.message });
@@ -206,8 +232,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     });
     try {
       const bound = port !== undefined ? await host.listen({ port, host: bind, signal: controller.signal }) : undefined;
-      const webHosts = (values['web-host'] as string[] | undefined) ?? [];
-      if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts });
+      // The advertised names are names helpers use for this machine, so the viewer answers to them too.
+      const advertisedNames = advertise.filter((a) => !a.startsWith('[') && isIP(a) === 0).map((a) => a.replace(/:\d*$/, '').toLowerCase());
+      const webHosts = [...((values['web-host'] as string[] | undefined) ?? []), ...advertisedNames.filter((h) => isIP(h) === 0)];
+      if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts, ...(tls ? { tls } : {}) });
       if (relayUrl !== undefined) {
         host.on('relay-registered', ({ relay }: { relay: string }) => {
           const offers = host.policy.offer.enabled;
@@ -220,10 +248,36 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         });
         host.useRelay(relayUrl, { signal: controller.signal });
       }
-      if (bound && bind !== '127.0.0.1' && bind !== '::1' && bind !== 'localhost') {
+      if (bound && !isLoopback(bind)) {
         out.warn(`listening on ${bind}:${bound.port}: helpers on other machines can reach this host. Only share the invitation with someone you trust.`);
       }
+      const warning = (code: string, message: string, fields: Record<string, unknown> = {}): void => {
+        out.event('warning', { code, message, ...fields });
+        out.warn(message);
+      };
+      // Where a helper reaches this host: the advertised names, then the listening address or, on a wildcard, this
+      // machine's interface addresses (never the bare host name); nothing but the relay without a port.
+      const addresses = bound ? host.invitationAddresses() : [];
+      if (relayUrl === undefined && isLoopbackOnly(addresses)) {
+        warning(
+          'loopback-only',
+          `the invitation names only ${addresses.join(', ')}, this machine's own loopback address: a helper on another machine cannot use it. ` +
+            'Listen on an address others reach (--bind 0.0.0.0), name one (--advertise NAME) or wait at a relay (--relay URL).',
+          { addresses },
+        );
+        if (typeof values.email === 'string' && !values.force) {
+          throw new UsageError(`not emailing an invitation that names only this machine's loopback address (${addresses.join(', ')}): no helper elsewhere could use it; use --bind, --advertise or --relay, or --force to send it anyway`);
+        }
+      }
+      if (web && !web.secure && !isLoopback(web.host)) {
+        warning(
+          'web-plain-http',
+          `the browser viewer is served over plain HTTP on ${web.host}:${web.port}: anyone on the network path can change the page on its way to the helper, ` +
+            'and a changed page can skip the host-key check and show or send anything. Give a certificate (--tls-cert F --tls-key F) or use a relay with TLS.',
+        );
+      }
       const invitation = await host.createInvitation({
+        ...(bound ? { addresses } : {}),
         mode,
         ...(typeof values.expires === 'string' ? { expires: values.expires } : {}),
         ...(password !== undefined ? { password } : {}),
@@ -232,6 +286,16 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
       if (invitePath) invitation.toFile(invitePath);
       if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime, mode or uses');
+      const listed = invitation.invitation.addresses.map(formatAddress);
+      // The viewer's link names an address the helper reaches (or an advertised name it answers to), not 127.0.0.1.
+      const webAt =
+        web && (web.host === '0.0.0.0' || web.host === '::')
+          ? listed.map((a) => parseAddress(a).host).find((h) => !isLoopback(h) && (isIP(h) !== 0 || webHosts.includes(h)) && (web!.host === '::' || isIP(h) !== 6))
+          : undefined;
+      const webViewer = web ? web.url(invitation, webAt) : undefined;
+      const relayViewer = relayUrl !== undefined ? relayViewerUrl(relayUrl, invitation.toURL()) : undefined;
+      // The browser link a message carries: the relay's viewer, else this host's own when others can reach it.
+      const mailViewer = relayViewer ?? (web && webViewer && !isLoopback(new URL(webViewer).hostname) ? webViewer : undefined);
       out.event('listening', {
         port: bound?.port ?? null,
         host: bound?.host ?? null,
@@ -243,21 +307,23 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         uses: invitation.uses,
         expires: invitation.expiresAt.toISOString(),
         hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
-        ...(web ? { viewer: web.url(invitation) } : {}),
-        ...(relayUrl !== undefined ? { relayViewer: relayViewerUrl(relayUrl, invitation.toURL()) } : {}),
+        addresses: listed,
+        ...(webViewer !== undefined ? { viewer: webViewer } : {}),
+        ...(relayViewer !== undefined ? { relayViewer } : {}),
       });
       if (bound) out.say(`tessera host listening on ${bound.host}:${bound.port}, sharing ${source.width}x${source.height}`);
       else out.say(`tessera host listening on no port (only through the relay), sharing ${source.width}x${source.height}`);
       if (relayUrl !== undefined) out.say(`waiting at the relay ${printable(relayUrl)} too`);
+      if (listed.length > 0) out.say(`the invitation lists ${listed.join(', ')}`);
       out.say(`invitation (${invitation.mode}, expires ${invitation.expiresAt.toLocaleString()}, ${invitation.uses === 1 ? 'for one helper' : `for up to ${invitation.uses} helpers`}):`);
       out.say(`  ${invitation.toURL()}`);
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
       out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
-      if (web) out.say(`browser viewer: ${web.url(invitation)}`);
-      if (relayUrl !== undefined) out.say(`browser viewer through the relay (when it runs with --web): ${relayViewerUrl(relayUrl, invitation.toURL())}`);
+      if (webViewer !== undefined) out.say(`browser viewer: ${webViewer}`);
+      if (relayViewer !== undefined) out.say(`browser link for a helper with nothing installed (the relay must run with --web): ${relayViewer}`);
       if (values['mailto-uri']) {
-        const uri = invitation.mailtoUri(typeof values.email === 'string' ? { to: values.email } : {});
+        const uri = invitation.mailtoUri({ ...(typeof values.email === 'string' ? { to: values.email } : {}), ...(mailViewer !== undefined ? { viewerUrl: mailViewer } : {}) });
         out.event('mailto', { uri });
         out.say(`mailto link (opens your mail program): ${uri}`);
       }
@@ -267,6 +333,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
             to: values.email,
             smtp: String(values.smtp),
             policy: host.policy,
+            ...(mailViewer !== undefined ? { viewerUrl: mailViewer } : {}),
             ...(typeof values.from === 'string' ? { from: values.from } : {}),
             ...(values.method === 'mailto' || values.method === 'attachment' ? { method: values.method } : {}),
           });
@@ -356,13 +423,6 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
     }
   },
 };
-
-/** The viewer page on a relay's origin, with the invitation in the fragment (never sent to the server). */
-export function relayViewerUrl(relayUrl: string, invitationUrl: string): string {
-  const u = new URL(relayUrl);
-  const base = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/`;
-  return `${base}#${encodeURIComponent(invitationUrl)}`;
-}
 
 /** Opens the screen source and input sink the options name. */
 async function openScreen(spec: string, input: string | undefined): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined }> {

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../printable.js';
-import { onInterrupt, sleep } from './common.js';
+import { onInterrupt, sleep, tlsFrom } from './common.js';
 import { startRelay, loadWebAssets, RELAY_DEFAULTS, type RelayAuditEvent } from '../../index.js';
 import { fromBase64, isRedirectUrl } from '../../handshake/index.js';
 
@@ -53,10 +53,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
     'public-url': { type: 'string' },
   },
   async run(values, _positionals, out) {
-    const certPath = values['tls-cert'];
-    const keyPath = values['tls-key'];
-    if ((certPath === undefined) !== (keyPath === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-    const tls = typeof certPath === 'string' && typeof keyPath === 'string' ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : undefined;
+    const tls = tlsFrom(values);
     const port = numberOption(values.port, 'port', { min: 0, max: 65535 }) ?? (tls ? 443 : 8080);
     const allowedHosts = typeof values.hosts === 'string' ? readHosts(values.hosts) : undefined;
     const seconds = (name: string): number | undefined => {
