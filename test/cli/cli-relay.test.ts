@@ -18,7 +18,7 @@ t.test('a host with no open port, reached through a relay process; the relay kil
   const relay = new CliProcess(['relay', '--port', '0', '--bind', '127.0.0.1', '--json']);
   t.teardown(() => relay.stop());
   const listening = await relay.waitFor('listening');
-  t.match(listening, { port: Number, url: /^ws:\/\/127\.0\.0\.1:\d+$/, open: true, tls: false });
+  t.match(listening, { port: Number, url: /^ws:\/\/127\.0\.0\.1:\d+$/, open: true, tls: false, web: true });
 
   // Two helper processes use the invitation below (each with its own holder key): it admits two (spec/handshake.md §2.5).
   const host = new CliProcess(['host', '--port', 'none', '--relay', String(listening.url), '--json', '--accept', 'auto', '--mode', 'view', '--uses', '2']);
@@ -26,7 +26,16 @@ t.test('a host with no open port, reached through a relay process; the relay kil
   const hostListening = await host.waitFor('listening');
   t.equal(hostListening.port, null, 'no listening socket');
   t.equal(hostListening.relay, listening.url);
-  t.match(await host.waitFor('relay-registered'), { relay: listening.url });
+  const registered = await host.waitFor('relay-registered');
+  t.match(registered, { relay: listening.url });
+  // The browser link: the relay's own origin serves the viewer page, and the invitation rides only in the fragment.
+  const viewer = new URL(String(registered.viewer));
+  t.equal(viewer.origin, String(listening.url).replace(/^ws:/, 'http:'), 'the viewer link is on the relay');
+  t.equal(decodeURIComponent(viewer.hash.slice(1)), hostListening.url, 'its fragment is the invitation');
+  t.equal(viewer.search, '', 'nothing in the query');
+  const page = await fetch(new URL(viewer.pathname, viewer.origin));
+  t.equal(page.status, 200, 'the relay serves the viewer page by default');
+  t.match(await page.text(), /<canvas/i);
   await relay.waitFor('audit', (e) => e.action === 'registered');
   t.match(relay.stderr, /this relay is open/, 'an open relay says so at start');
   const url = String(hostListening.url);

@@ -87,8 +87,8 @@ async function event(p: LabProcess, name: string, ms = 30_000): Promise<Record<s
   }
 }
 
-async function startRelay(lab: Lab, extra: readonly string[] = []): Promise<LabProcess> {
-  const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json', ...extra]);
+async function startRelay(lab: Lab): Promise<LabProcess> {
+  const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json']);
   await event(relay, 'listening');
   return relay;
 }
@@ -162,7 +162,7 @@ t.test('Chromium behind NAT opens the viewer page on the relay and paints the sc
   const lab = await createLab({ t });
   const relayUrl = `ws://${lab.addresses.relay}:${RELAY_PORT}`;
   const hostScript = lab.writeScript('browser-host.mts', HOST);
-  const relay = await startRelay(lab, ['--web']);
+  const relay = await startRelay(lab);
   t.teardown(() => relay.kill());
   const host = lab.spawnNode('host', hostScript, [relayUrl]);
   t.teardown(() => host.kill());

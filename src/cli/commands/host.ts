@@ -25,6 +25,7 @@ import {
   type QualityMode,
   type Mode,
   type AuditEvent,
+  type HostInvitation,
   ErrorCode,
   isLoopback,
   isLoopbackOnly,
@@ -230,6 +231,8 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         out.warn(`${printable(message)}; check the state folder ${printable(values.state)}`);
       }
     });
+    let madeInvitation: (invitation: HostInvitation) => void = () => {};
+    const invitationMade = new Promise<HostInvitation>((resolve) => (madeInvitation = resolve));
     try {
       const bound = port !== undefined ? await host.listen({ port, host: bind, signal: controller.signal }) : undefined;
       // The advertised names are names helpers use for this machine, so the viewer answers to them too.
@@ -237,9 +240,11 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       const webHosts = [...((values['web-host'] as string[] | undefined) ?? []), ...advertisedNames.filter((h) => isIP(h) === 0)];
       if (webPort !== undefined) web = await serveWeb(host, { port: webPort, host: bind, signal: controller.signal, hostNames: webHosts, ...(tls ? { tls } : {}) });
       if (relayUrl !== undefined) {
-        host.on('relay-registered', ({ relay }: { relay: string }) => {
+        host.on('relay-registered', async ({ relay }: { relay: string }) => {
           const offers = host.policy.offer.enabled;
-          out.event('relay-registered', { relay, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'), offers });
+          // The browser link on this relay for the invitation (made once the host listens; registering may come first).
+          const viewer = relayViewerUrl(relay, (await invitationMade).toURL());
+          out.event('relay-registered', { relay, viewer, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'), offers });
           out.say(`registered at the relay ${printable(relay)}${offers ? ' (allow-listed helpers may offer help through it: tessera offer --relay URL --host-key KEY)' : ''}`);
         });
         host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
@@ -283,6 +288,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         ...(password !== undefined ? { password } : {}),
         ...(uses !== undefined ? { uses } : {}),
       });
+      madeInvitation(invitation);
       const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
       if (invitePath) invitation.toFile(invitePath);
       if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime, mode or uses');
@@ -321,7 +327,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
       out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
       if (webViewer !== undefined) out.say(`browser viewer: ${webViewer}`);
-      if (relayViewer !== undefined) out.say(`browser link for a helper with nothing installed (the relay must run with --web): ${relayViewer}`);
+      if (relayViewer !== undefined) out.say(`browser link for a helper with nothing installed (served by the relay): ${relayViewer}`);
       if (values['mailto-uri']) {
         const uri = invitation.mailtoUri({ ...(typeof values.email === 'string' ? { to: values.email } : {}), ...(mailViewer !== undefined ? { viewerUrl: mailViewer } : {}) });
         out.event('mailto', { uri });

@@ -20,8 +20,9 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
   --tls-key FILE       its key: the relay speaks wss://
   --hosts FILE         JSON list of the host public keys (base64) allowed to register; without it the relay is open
                        to any host that proves its key
-  --web                also serve the browser viewer from the relay's origin: a helper opens
-                       http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
+  --no-web             do not serve the browser viewer; by default the relay serves it from its own origin: a
+                       helper opens http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
+                       (--web: refuse to start when the viewer cannot be loaded)
   --nats URL           join a cluster of relays through NATS (nats://host:4222): hosts that keep a standing
                        registration here (offers) are published, and a helper who asks this relay for a host
                        waiting at another relay of the cluster is sent there (sessions never cross relays);
@@ -43,6 +44,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
     hosts: { type: 'string' },
     audit: { type: 'string' },
     web: { type: 'boolean' },
+    'no-web': { type: 'boolean' },
     'max-connections': { type: 'string' },
     'max-per-address': { type: 'string' },
     'pair-bytes': { type: 'string' },
@@ -79,6 +81,18 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       publicUrl = `${tls ? 'wss' : 'ws'}://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}`;
     }
     if (publicUrl !== undefined && !isRedirectUrl(publicUrl)) throw new UsageError('--public-url must be a ws:// or wss:// url without credentials, query or fragment');
+    if (values.web && values['no-web']) throw new UsageError('--web and --no-web contradict each other');
+    // The viewer page is served unless --no-web; without an explicit --web, a relay whose viewer cannot be loaded
+    // (an installation without the built page) still relays, and says so.
+    let assets: Awaited<ReturnType<typeof loadWebAssets>> | undefined;
+    if (!values['no-web']) {
+      try {
+        assets = await loadWebAssets();
+      } catch (err) {
+        if (values.web) throw err;
+        out.warn(`not serving the browser viewer: ${printable((err as Error).message)}`);
+      }
+    }
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     const relay = await startRelay({
@@ -88,7 +102,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       ...(tls ? { tls } : {}),
       ...(allowedHosts ? { allowedHosts } : {}),
       ...(typeof values.audit === 'string' ? { auditFile: values.audit } : {}),
-      ...(values.web ? { assets: await loadWebAssets() } : {}),
+      ...(assets ? { assets } : {}),
       ...Object.fromEntries(Object.entries(caps).filter(([, v]) => v !== undefined)),
       signal: controller.signal,
     });
@@ -98,7 +112,7 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
       out.say(`${e.time} ${e.event}${e.reason ? ` ${e.reason}` : ''}${e.peer ? ` from ${printable(e.peer, 80)}` : ''}${e.host ? ` host ${e.host}` : ''}${e.id ? ` id ${e.id}` : ''}`);
     });
     try {
-      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: Boolean(values.web), cluster: publicUrl ?? null });
+      out.event('listening', { port: relay.port, host: relay.host, url: relay.url, tls: Boolean(tls), open: relay.open, hosts: allowedHosts?.length ?? null, web: assets !== undefined, cluster: publicUrl ?? null });
       out.say(`tessera relay listening on ${relay.host}:${relay.port} (${relay.url})`);
       if (publicUrl) out.say(`in a cluster through NATS as ${publicUrl}`);
       if (relay.open) out.warn('this relay is open: any host that proves its key may register (restrict it with --hosts FILE)');
