@@ -190,13 +190,13 @@ if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
   const cases: VectorCase[] = [
     runCase({
       ...base, name: 'ticket with password, control', kind: 'ticket', ticketId: seq(0x61, 16), ticketSecret: seq(0x71), passwordSalt: seq(0xa1, 16), passwordKey: seq(0xb1), holderSeed: seq(0xc1),
-      policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { tile: 64, lossy: true } },
+      policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { codec: 1, quality: 'lossless' } },
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
     runCase({
       ...base, name: 'offer by group member, view policy', kind: 'offer', identitySeed: seq(0x90),
       policy: { offer: { enabled: true, permit: 'view', helpers: ['group:support'] } }, helpers: { users: { bob: [toHex(identity.publicKey)] }, groups: { support: ['bob'] } },
-      requestMode: 'control', consent: { mode: 'control', width: 800, height: 600, codecs: {} },
+      requestMode: 'control', consent: { mode: 'control', width: 800, height: 600, codecs: { codec: 1, quality: 'balanced' } },
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
   ];
