@@ -6,6 +6,7 @@ import { formatBytes, type Output } from '../output.js';
 import { HostTerminal } from '../terminal.js';
 import { printable } from '../printable.js';
 import { passwordFrom, onInterrupt, sleep } from './common.js';
+import { toBase64Url } from '../../handshake/index.js';
 import {
   Host,
   VirtualScreen,
@@ -211,7 +212,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       if (relayUrl !== undefined) {
         host.on('relay-registered', ({ relay }: { relay: string }) => {
           const offers = host.policy.offer.enabled;
-          out.event('relay-registered', { relay, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'), offers });
+          out.event('relay-registered', { relay, hostKey: toBase64Url(host.hostKey.publicKey), offers });
           out.say(`registered at the relay ${printable(relay)}${offers ? ' (allow-listed helpers may offer help through it: tessera offer --relay URL --host-key KEY)' : ''}`);
         });
         host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
@@ -242,7 +243,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         mode: invitation.mode,
         uses: invitation.uses,
         expires: invitation.expiresAt.toISOString(),
-        hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
+        hostKey: toBase64Url(host.hostKey.publicKey),
         ...(web ? { viewer: web.url(invitation) } : {}),
         ...(relayUrl !== undefined ? { relayViewer: relayViewerUrl(relayUrl, invitation.toURL()) } : {}),
       });
@@ -253,7 +254,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       out.say(`  ${invitation.toURL()}`);
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
-      out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
+      out.say(`host key (for offers): ${toBase64Url(host.hostKey.publicKey)}`);
       if (web) out.say(`browser viewer: ${web.url(invitation)}`);
       if (relayUrl !== undefined) out.say(`browser viewer through the relay (when it runs with --web): ${relayViewerUrl(relayUrl, invitation.toURL())}`);
       if (values['mailto-uri']) {
