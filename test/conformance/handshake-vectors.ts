@@ -4,6 +4,8 @@
  */
 import nacl from 'tweetnacl';
 import { fromHex, toHex } from '../../src/core/index.js';
+import { AeadFrameProtector, XSalsa20Poly1305, type AeadSuite } from '../../src/framing/aead.js';
+import { NodeAes256Gcm, NodeChaCha20Poly1305 } from '../../src/transport/handshake-crypto.js';
 import {
   HandshakeError, HandshakeInitiator, HandshakeResponder, MemoryTicketStore, createInvitation, dhKeyPair, parsePolicy, parseHelpers, sha512, type HandshakeResult,
 } from '../../src/handshake/index.js';
@@ -150,6 +152,36 @@ export function runRefusalCase(c: RefusalCase): RefusalCase {
   return { ...c, refusal: err.refusal, authenticated: err.authenticated, messages: { clientHello: toHex(m1), serverHello: toHex(m2), auth: toHex(m3), refusal: toHex(m4) } };
 }
 
+/**
+ * Transport AEAD vectors (spec/handshake.md §7): one direction's key, and the frames it seals at counters 0, 1 and 2
+ * (made by AeadFrameProtector, which builds the nonce) and at counter 2^32 + 5 (made by the suite with the nonce the
+ * spec describes, to show the counter's high word); no associated data.
+ */
+export interface AeadCase {
+  cipher: number;
+  name: string;
+  key: string;
+  frames: Array<{ counter: string; nonce: string; body: string; sealed: string }>;
+}
+
+/** The nonce of frame `counter` (spec/handshake.md §7): zeros, then the 64-bit counter big-endian in the last 8 bytes. */
+export function aeadNonce(suite: AeadSuite, counter: bigint): Uint8Array {
+  const nonce = new Uint8Array(suite.nonceBytes);
+  new DataView(nonce.buffer).setBigUint64(suite.nonceBytes - 8, counter);
+  return nonce;
+}
+
+/** The suites the vectors cover, by wire id. */
+export const AEAD_SUITES: Readonly<Record<number, AeadSuite>> = { 1: XSalsa20Poly1305, 2: NodeChaCha20Poly1305, 3: NodeAes256Gcm };
+
+export function runAeadCase(suite: AeadSuite, key: Uint8Array, bodies: Uint8Array[], far: Uint8Array): AeadCase {
+  const p = new AeadFrameProtector(suite, key, new Uint8Array(32));
+  const frames = bodies.map((body, i) => ({ counter: String(i), nonce: toHex(aeadNonce(suite, BigInt(i))), body: toHex(body), sealed: toHex(p.seal(body)) }));
+  const counter = 2n ** 32n + 5n;
+  frames.push({ counter: String(counter), nonce: toHex(aeadNonce(suite, counter)), body: toHex(far), sealed: toHex(suite.seal(key, aeadNonce(suite, counter), far)) });
+  return { cipher: suite.id, name: suite.name, key: toHex(key), frames };
+}
+
 const seq = (start: number, n = 32) => toHex(Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff));
 
 if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
@@ -158,13 +190,13 @@ if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
   const cases: VectorCase[] = [
     runCase({
       ...base, name: 'ticket with password, control', kind: 'ticket', ticketId: seq(0x61, 16), ticketSecret: seq(0x71), passwordSalt: seq(0xa1, 16), passwordKey: seq(0xb1), holderSeed: seq(0xc1),
-      policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { tile: 64, lossy: true } },
+      policy: {}, requestMode: 'control', consent: { mode: 'control', width: 1920, height: 1080, codecs: { codec: 1, quality: 'lossless' } },
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
     runCase({
       ...base, name: 'offer by group member, view policy', kind: 'offer', identitySeed: seq(0x90),
       policy: { offer: { enabled: true, permit: 'view', helpers: ['group:support'] } }, helpers: { users: { bob: [toHex(identity.publicKey)] }, groups: { support: ['bob'] } },
-      requestMode: 'control', consent: { mode: 'control', width: 800, height: 600, codecs: {} },
+      requestMode: 'control', consent: { mode: 'control', width: 800, height: 600, codecs: { codec: 1, quality: 'balanced' } },
       messages: { clientHello: '', serverHello: '', auth: '', welcome: '' }, result: { mode: '', cipher: '', handshakeHash: '', helperToHostKeySha512: '', hostToHelperKeySha512: '' },
     }),
   ];
@@ -175,9 +207,18 @@ if (process.argv[1]?.endsWith('handshake-vectors.ts')) {
     runRefusalCase({ ...ticket, ...blank, name: 'sealed refusal: invitation taken by another holder', prepare: 'other-holder', otherHolder: seq(0xd1) }),
     runRefusalCase({ ...ticket, ...blank, name: 'sealed refusal: the host user declined (after Auth)', prepare: 'decline' }),
   ];
+  // Frame bodies (channel byte, then payload): an empty control payload's channel byte alone, a ping, a Display header.
+  const bodies = [fromHex('01')!, fromHex('0183a174a470696e67a16e01a2747302')!, fromHex('020000000101')!];
+  const aead = [1, 2, 3].map((id) => runAeadCase(AEAD_SUITES[id]!, fromHex(seq(0xe0))!, bodies, fromHex('05' + toHex(new TextEncoder().encode('hi')))!));
   console.log(
     JSON.stringify(
-      { description: 'tessera handshake vectors (spec/handshake.md); hex unless noted; random chunks are consumed in the order listed; refusals are sealed (§3.6)', cases, refusals },
+      {
+        description:
+          'tessera handshake vectors (spec/handshake.md); hex unless noted; random chunks are consumed in the order listed; refusals are sealed (§3.6); aead: transport frames sealed under a known key (§7), counter in decimal',
+        cases,
+        refusals,
+        aead,
+      },
       null,
       2,
     ),

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cloneFramebuffer, createFramebuffer, TileEncoder, type Framebuffer, type QualityMode } from '../../src/codec/index.js';
-import { toHex } from '../../src/core/index.js';
+import { cloneFramebuffer, createFramebuffer, FflateInflateBackend, TileDecoder, TileEncoder, type Framebuffer, type QualityMode } from '../../src/codec/index.js';
+import { fromHex, ProtocolError, toHex } from '../../src/core/index.js';
 import { ZlibDeflateBackend } from '../../src/node/zlib-backend.js';
 import { SharpImageCodec } from '../../src/node/sharp-image-codec.js';
 import { desktopWithWindow, fillRect, noiseScreen, photoScreen, terminalScreen } from './codec-screens.js';
@@ -17,7 +17,69 @@ export interface CodecVector {
   quality: QualityMode;
   width: number;
   height: number;
-  updates: Array<{ hex: string; keyFrame: boolean; sha256: string | null; stats: Record<string, number> }>;
+  /** How the updates were made from the encoder's output, when they were changed after it (spec/codec.md §2). */
+  note?: string;
+  /** `error`: the update must be rejected with this code (it is the last of its vector). */
+  updates: Array<{ hex: string; keyFrame: boolean; sha256: string | null; stats: Record<string, number>; error?: string }>;
+}
+
+/** Decodes `updates` in order with a fresh decoder and returns the error code each one raises (undefined: none). */
+function decodeErrors(width: number, height: number, updates: Uint8Array[]): Array<string | undefined> {
+  const dec = new TileDecoder({ maxWidth: width, maxHeight: height, inflate: new FflateInflateBackend() });
+  return updates.map((u) => {
+    try {
+      dec.decode(u);
+      return undefined;
+    } catch (err) {
+      if (err instanceof ProtocolError) return err.code;
+      throw err;
+    }
+  });
+}
+
+/**
+ * Updates changed after encoding, to pin what a decoder accepts and refuses (spec/codec.md §2): a key update whose
+ * copyCount varint `00` is rewritten as `80 00` (not the shortest form), and a session whose seq fields are rewritten
+ * to start at 2^32 - 1 and wrap to 0. seq and copyCount sit outside the deflate body, so nothing else changes.
+ */
+function rewritten(one: CodecVector, pair: CodecVector): CodecVector[] {
+  const key = fromHex(one.updates[0]!.hex)!;
+  if (key[12] !== 0) throw new Error('expected copyCount 0 at offset 12');
+  const long = new Uint8Array(key.byteLength + 1);
+  long.set(key.subarray(0, 12), 0);
+  long.set([0x80, 0x00], 12);
+  long.set(key.subarray(13), 14);
+  const [varintError] = decodeErrors(one.width, one.height, [long]);
+  if (varintError === undefined) throw new Error('the decoder accepted a non-shortest varint');
+  const seqs = [0xffffffff, 0, 1];
+  const wrapped = pair.updates.slice(0, 3).map((u, i) => {
+    const b = fromHex(u.hex)!;
+    new DataView(b.buffer).setUint32(2, seqs[i]!);
+    return b;
+  });
+  const wrapErrors = decodeErrors(pair.width, pair.height, wrapped);
+  if (wrapErrors.some((e) => e !== undefined)) throw new Error(`the decoder refused the wrapped seq: ${wrapErrors}`);
+  const skipped = fromHex(pair.updates[1]!.hex)!;
+  new DataView(skipped.buffer).setUint32(2, 1);
+  const [skipError] = decodeErrors(pair.width, pair.height, [wrapped[0]!, skipped]).slice(1);
+  if (skipError === undefined) throw new Error('the decoder accepted a skipped seq');
+  return [
+    {
+      name: 'reject-non-shortest-varint', quality: 'lossless', width: one.width, height: one.height,
+      note: `the one-pixel key update with copyCount 00 rewritten as 80 00 (bytes 12..13)`,
+      updates: [{ hex: toHex(long), keyFrame: true, sha256: null, stats: {}, error: varintError }],
+    },
+    {
+      name: 'seq-wrap', quality: 'lossless', width: pair.width, height: pair.height,
+      note: 'the scroll-copy session with seq (bytes 2..5) rewritten to ffffffff, 00000000, 00000001: a key update may carry any seq, and seq + 1 wraps mod 2^32',
+      updates: wrapped.map((b, i) => ({ ...pair.updates[i]!, hex: toHex(b) })),
+    },
+    {
+      name: 'reject-seq-skip', quality: 'lossless', width: pair.width, height: pair.height,
+      note: 'the scroll-copy key update with seq ffffffff, then its next update with seq 00000001 instead of 00000000',
+      updates: [{ ...pair.updates[0]!, hex: toHex(wrapped[0]!) }, { hex: toHex(skipped), keyFrame: false, sha256: null, stats: {}, error: skipError }],
+    },
+  ];
 }
 
 export function sha256(fb: Framebuffer): string {
@@ -73,12 +135,13 @@ export async function buildVectors(): Promise<CodecVector[]> {
     updates.push({ hex: toHex(u.bytes), keyFrame: u.keyFrame, sha256: u.stats.lossy > 0 ? null : sha256(photo), stats: { ...u.stats } });
   }
   out.push({ name: 'lossy-then-refresh', quality: 'balanced', width: 128, height: 64, updates });
+  out.push(...rewritten(out.find((v) => v.name === 'one-pixel')!, out.find((v) => v.name === 'scroll-copy')!));
   return out;
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]).endsWith(path.join('test', 'helpers', 'codec-vectors.ts'))) {
   const vectors = await buildVectors();
   const file = path.join(repoRoot, 'spec/vectors/codec.json');
-  writeFileSync(file, JSON.stringify({ description: 'spec/codec.md vectors: decode each update in order; sha256 is of the RGBA picture after it (null: lossy, check size only)', vectors }, null, 1) + '\n');
+  writeFileSync(file, JSON.stringify({ description: 'spec/codec.md vectors: decode each update in order with a fresh decoder per vector; sha256 is of the RGBA picture after it (null: lossy, check size only); error: the update is rejected with that code; stats: what the encoder counted in it (spec/codec.md §10)', vectors }, null, 1) + '\n');
   console.log(`wrote ${file}`);
 }

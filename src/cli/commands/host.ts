@@ -31,7 +31,7 @@ import {
   isLoopbackOnly,
   relayViewerUrl,
 } from '../../index.js';
-import { formatAddress, parseAddress } from '../../handshake/index.js';
+import { formatAddress, parseAddress, toBase64Url } from '../../handshake/index.js';
 import { isIP } from 'node:net';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
@@ -244,7 +244,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
           const offers = host.policy.offer.enabled;
           // The browser link on this relay for the invitation (made once the host listens; registering may come first).
           const viewer = relayViewerUrl(relay, (await invitationMade).toURL());
-          out.event('relay-registered', { relay, viewer, hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'), offers });
+          out.event('relay-registered', { relay, viewer, hostKey: toBase64Url(host.hostKey.publicKey), offers });
           out.say(`registered at the relay ${printable(relay)}${offers ? ' (allow-listed helpers may offer help through it: tessera offer --relay URL --host-key KEY)' : ''}`);
         });
         host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
@@ -312,7 +312,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         mode: invitation.mode,
         uses: invitation.uses,
         expires: invitation.expiresAt.toISOString(),
-        hostKey: Buffer.from(host.hostKey.publicKey).toString('base64'),
+        hostKey: toBase64Url(host.hostKey.publicKey),
         addresses: listed,
         ...(webViewer !== undefined ? { viewer: webViewer } : {}),
         ...(relayViewer !== undefined ? { relayViewer } : {}),
@@ -325,7 +325,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       out.say(`  ${invitation.toURL()}`);
       if (invitePath) out.say(`  written to ${invitePath}`);
       if (password !== undefined) out.say('  the helper also needs the password: tell it to them another way, never in the same message');
-      out.say(`host key (for offers): ${Buffer.from(host.hostKey.publicKey).toString('base64')}`);
+      out.say(`host key (for offers): ${toBase64Url(host.hostKey.publicKey)}`);
       if (webViewer !== undefined) out.say(`browser viewer: ${webViewer}`);
       if (relayViewer !== undefined) out.say(`browser link for a helper with nothing installed (served by the relay): ${relayViewer}`);
       if (values['mailto-uri']) {
