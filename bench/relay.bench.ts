@@ -211,12 +211,16 @@ async function pump(s: WebSocketStream, bytes: number): Promise<void> {
   }
 }
 
+/** Bytes received by every reader of the current run, for the stall watchdog. */
+let received = 0;
+
 /** Resolves once `bytes` arrived on `s` (rejects if it closes first). */
 function drainAll(s: WebSocketStream, bytes: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let got = 0;
     s.on('data', (chunk: Buffer) => {
       got += chunk.byteLength;
+      received += chunk.byteLength;
       if (got >= bytes) resolve();
     });
     s.once('close', () => (got >= bytes ? resolve() : reject(new Error(`a stream closed after ${got} of ${bytes} bytes`))));
@@ -230,8 +234,21 @@ interface StreamPair {
 
 /** Streams `perPair` bytes host → helper on every pair at once; seconds from the first write to the last byte. */
 async function stream(list: readonly StreamPair[], perPair: number): Promise<number> {
+  received = 0;
+  let seen = -1;
+  let stalled!: (err: Error) => void;
+  const stall = new Promise<never>((_resolve, reject) => (stalled = reject));
+  // A lost byte would leave a reader waiting for ever: report it instead (no progress at all for 30 s).
+  const watchdog = setInterval(() => {
+    if (received === seen) stalled(new Error(`streaming stalled: ${received} of ${perPair * list.length} bytes arrived, none in the last 30 s`));
+    seen = received;
+  }, 30_000);
   const t0 = performance.now();
-  await Promise.all(list.map((p) => Promise.all([pump(p.host, perPair), drainAll(p.helper, perPair)])));
+  try {
+    await Promise.race([stall, Promise.all(list.map((p) => Promise.all([pump(p.host, perPair), drainAll(p.helper, perPair)])))]);
+  } finally {
+    clearInterval(watchdog);
+  }
   return (performance.now() - t0) / 1000;
 }
 
