@@ -214,16 +214,24 @@ async function pump(s: WebSocketStream, bytes: number): Promise<void> {
 /** Bytes received by every reader of the current run, for the stall watchdog. */
 let received = 0;
 
-/** Resolves once `bytes` arrived on `s` (rejects if it closes first). */
+/** Resolves once `bytes` arrived on `s` (rejects if it closes first); then stops listening (the stream stays flowing). */
 function drainAll(s: WebSocketStream, bytes: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let got = 0;
-    s.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       got += chunk.byteLength;
       received += chunk.byteLength;
-      if (got >= bytes) resolve();
-    });
-    s.once('close', () => (got >= bytes ? resolve() : reject(new Error(`a stream closed after ${got} of ${bytes} bytes`))));
+      if (got >= bytes) done();
+    };
+    const onClose = (): void => done(new Error(`a stream closed after ${got} of ${bytes} bytes`));
+    const done = (err?: Error): void => {
+      s.off('data', onData);
+      s.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    s.on('data', onData);
+    s.once('close', onClose);
   });
 }
 
@@ -311,7 +319,10 @@ async function throughput(n: number, bytes: number) {
   const perPair = Math.max(1, Math.floor(bytes / Math.max(1, n)));
   const total = perPair * n;
   // The direct baseline first (the relay process is not running yet, so the machine is the same otherwise).
+  // Each path streams a tenth first, untimed, so that neither process is measured while its JIT warms up.
+  const warmPerPair = Math.max(1, Math.floor(perPair / 10));
   const direct = await directPairs(n);
+  await stream(direct.pairs, warmPerPair);
   const directSeconds = await stream(direct.pairs, perPair);
   closePairs(direct.pairs);
   await direct.close();
@@ -319,6 +330,7 @@ async function throughput(n: number, bytes: number) {
   const relay = await spawnRelay(RELAY_OPTIONS);
   try {
     const relayed = await relayedPairs(relay.url, n);
+    await stream(relayed.pairs, warmPerPair);
     const before = await relay.stats();
     const relaySeconds = await stream(relayed.pairs, perPair);
     const after = await relay.stats();
