@@ -5,8 +5,8 @@
  *    as in session.bench.ts), through the relay and directly over loopback TCP to the same host, in alternating
  *    blocks with a fresh helper each: p50/p99 of both and the difference.
  * 2. Aggregate throughput of 100 pairs streaming host → helper through the one relay process, next to the same
- *    streams over direct loopback WebSockets (host as the server, as tessera's own WebSocket endpoint); the relay's
- *    CPU seconds per GB relayed.
+ *    streams over direct loopback WebSockets, twice: host as the server (tessera's own WebSocket endpoint: nobody
+ *    masks) and host as the client (the host masks, as towards a relay); the relay's CPU seconds per GB relayed.
  * 3. Idle registrations: 10,000 hosts (distinct keys, each serving one id) register and stay; how many the relay
  *    holds, and its memory (RSS and V8 heap after a full GC) per registration, against the relay with none.
  * Caps raised for the bench (and printed): connections in all and per address, and the per-pair byte and rate caps.
@@ -17,6 +17,8 @@ import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Host, Helper, VirtualScreen, RelayRegistration, WebSocketStream, dialRelay, type RelayOptions } from '../src/index.js';
 import { environment, wantsJson } from './lib/bench.js';
@@ -267,28 +269,35 @@ function closePairs(list: readonly StreamPair[]): void {
   }
 }
 
-/** n pairs over direct loopback WebSockets: the host is the server (as tessera's own WebSocket endpoint). */
-async function directPairs(n: number): Promise<{ pairs: StreamPair[]; close(): Promise<void> }> {
+/**
+ * n pairs over direct loopback WebSockets. With the host as the server (tessera's own WebSocket endpoint) nobody
+ * masks; with the host as the client, the host masks every byte as it does towards a relay (RFC 6455 §5.3).
+ */
+async function directPairs(n: number, host: 'server' | 'client'): Promise<{ pairs: StreamPair[]; close(): Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, maxPayload: 1024 * 1024 });
   await once(wss, 'listening');
   const port = (wss.address() as { port: number }).port;
-  const hosts: WebSocketStream[] = [];
-  const accepted = new Promise<void>((resolve) => {
-    wss.on('connection', (ws: WebSocket) => {
-      hosts.push(new WebSocketStream(ws));
-      if (hosts.length === n) resolve();
-    });
+  // The server's end of each connection, by the client's port, so each pair is the two ends of one connection.
+  const accepted = new Map<number, WebSocketStream>();
+  let all!: () => void;
+  const allAccepted = new Promise<void>((resolve) => (all = resolve));
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    accepted.set(req.socket.remotePort!, new WebSocketStream(ws));
+    if (accepted.size === n) all();
   });
-  const helpers = await Promise.all(
+  const clients = await Promise.all(
     Array.from({ length: n }, async () => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, maxPayload: 1024 * 1024 });
       await once(ws, 'open');
-      return new WebSocketStream(ws);
+      return { stream: new WebSocketStream(ws), port: (ws as unknown as { _socket: Socket })._socket.localPort! };
     }),
   );
-  if (n > 0) await accepted;
+  if (n > 0) await allAccepted;
   return {
-    pairs: helpers.map((helper, i) => ({ host: hosts[i]!, helper })),
+    pairs: clients.map((c) => {
+      const server = accepted.get(c.port)!;
+      return host === 'server' ? { host: server, helper: c.stream } : { host: c.stream, helper: server };
+    }),
     close: () => new Promise((resolve) => wss.close(() => resolve())),
   };
 }
@@ -321,11 +330,16 @@ async function throughput(n: number, bytes: number) {
   // The direct baseline first (the relay process is not running yet, so the machine is the same otherwise).
   // Each path streams a tenth first, untimed, so that neither process is measured while its JIT warms up.
   const warmPerPair = Math.max(1, Math.floor(perPair / 10));
-  const direct = await directPairs(n);
-  await stream(direct.pairs, warmPerPair);
-  const directSeconds = await stream(direct.pairs, perPair);
-  closePairs(direct.pairs);
-  await direct.close();
+  const directRun = async (host: 'server' | 'client'): Promise<number> => {
+    const direct = await directPairs(n, host);
+    await stream(direct.pairs, warmPerPair);
+    const seconds = await stream(direct.pairs, perPair);
+    closePairs(direct.pairs);
+    await direct.close();
+    return seconds;
+  };
+  const directSeconds = await directRun('server');
+  const maskedSeconds = await directRun('client');
 
   const relay = await spawnRelay(RELAY_OPTIONS);
   try {
@@ -342,8 +356,10 @@ async function throughput(n: number, bytes: number) {
       pairs: n,
       bytes: total,
       direct: { seconds: directSeconds, gbitPerSec: gbit(directSeconds) },
+      directMasked: { seconds: maskedSeconds, gbitPerSec: gbit(maskedSeconds) },
       relay: { seconds: relaySeconds, gbitPerSec: gbit(relaySeconds) },
       ratio: gbit(relaySeconds) / gbit(directSeconds),
+      ratioMasked: gbit(relaySeconds) / gbit(maskedSeconds),
       relayCpuSeconds: cpuSeconds,
       relayCpuSecondsPerGB: cpuSeconds / (total / 1e9),
       relayCpuShare: cpuSeconds / relaySeconds,
@@ -433,8 +449,9 @@ if (lat) {
 const thr = pairs > 0 && totalBytes > 0 ? await throughput(pairs, totalBytes) : undefined;
 if (thr) {
   log(`throughput, ${thr.pairs} pairs streaming host → helper, ${mib(thr.bytes)} in all:`);
-  log(`  direct WebSockets  ${thr.direct.gbitPerSec.toFixed(2)} Gbit/s (${thr.direct.seconds.toFixed(2)} s; baseline)`);
-  log(`  through the relay  ${thr.relay.gbitPerSec.toFixed(2)} Gbit/s (${thr.relay.seconds.toFixed(2)} s; ratio ${thr.ratio.toFixed(2)}x of direct)`);
+  log(`  direct WebSockets, host as server (no masking)    ${thr.direct.gbitPerSec.toFixed(2)} Gbit/s (${thr.direct.seconds.toFixed(2)} s; baseline)`);
+  log(`  direct WebSockets, host as client (host masks)    ${thr.directMasked.gbitPerSec.toFixed(2)} Gbit/s (${thr.directMasked.seconds.toFixed(2)} s; baseline)`);
+  log(`  through the relay (host masks, the relay unmasks) ${thr.relay.gbitPerSec.toFixed(2)} Gbit/s (${thr.relay.seconds.toFixed(2)} s; ratio ${thr.ratio.toFixed(2)}x of the first, ${thr.ratioMasked.toFixed(2)}x of the second)`);
   log(`  relay CPU ${thr.relayCpuSeconds.toFixed(2)} s: ${thr.relayCpuSecondsPerGB.toFixed(2)} CPU s per GB relayed (${(thr.relayCpuShare * 100).toFixed(0)}% of one core while streaming; at that cost one core carries ${thr.relayOneCoreGbitPerSec.toFixed(2)} Gbit/s)`);
   log(`  (hosts and helpers of both runs share this one process: with 2 cores, it and the relay compete for them)`);
 }
