@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Host, Helper, VirtualScreen, RelayRegistration, WebSocketStream, dialRelay, type RelayOptions } from '../src/index.js';
 import { environment, wantsJson } from './lib/bench.js';
+import { maxOpenFiles } from './lib/limits.js';
 import type { RelayChildStats } from './lib/relay-child.js';
 
 const args = process.argv.slice(2);
@@ -57,6 +58,9 @@ const RELAY_OPTIONS: RelayOptions = {
   helloTimeoutMs: 60_000,
   pairingTimeoutMs: 60_000,
 };
+
+/** Presses per block of the latency run (the paths take turns, block by block). */
+const LATENCY_BLOCK_PRESSES = 25;
 
 /** Open files allowed to the relay process (the shell raises its soft limit; root may raise the hard one too). */
 const RELAY_MAX_OPEN_FILES = 65_536;
@@ -162,8 +166,8 @@ async function latency(n: number) {
     await registered;
     const direct: number[] = [];
     const relayed: number[] = [];
-    // Alternating blocks, a fresh helper each, so drift in the machine's load falls on both paths alike.
-    const blocks = 4;
+    // Short alternating blocks, a fresh helper each, so drift in the machine's load falls on both paths alike.
+    const blocks = Math.max(1, Math.ceil(n / LATENCY_BLOCK_PRESSES));
     for (let b = 0; b < 2 * blocks; b++) {
       const viaRelay = b % 2 === 1;
       const count = Math.floor(n / blocks) + (Math.floor(b / 2) < n % blocks ? 1 : 0);
@@ -436,7 +440,7 @@ const env = environment();
 const loadBefore = loadavg();
 const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 log(`tessera relay bench — node ${env.node}, ${env.cpu} x${env.cpus}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} at start`);
-log(`relay in a child process with caps raised for the bench: maxConnections and maxConnectionsPerAddress ${RELAY_OPTIONS.maxConnections}, maxPairBytes 2^53-1, maxPairBytesPerSecond 0 (none), hello and pairing timeouts 60 s; open files ulimit -n ${RELAY_MAX_OPEN_FILES}`);
+log(`relay in a child process with caps raised for the bench: maxConnections and maxConnectionsPerAddress ${RELAY_OPTIONS.maxConnections}, maxPairBytes 2^53-1, maxPairBytesPerSecond 0 (none), hello and pairing timeouts 60 s; open files: ulimit -n ${RELAY_MAX_OPEN_FILES} asked for the relay (the hard limit caps it), ${maxOpenFiles() ?? 'unknown'} here`);
 
 const lat = presses > 0 ? await latency(presses) : undefined;
 if (lat) {

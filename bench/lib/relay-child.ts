@@ -4,8 +4,8 @@
  * It sends {type: 'listening', port, maxOpenFiles} once, then answers each {type: 'stats', gc} with
  * {type: 'stats', ...RelayChildStats}. It exits when the channel closes.
  */
-import { readFileSync } from 'node:fs';
 import { startRelay, type RelayOptions } from '../../src/index.js';
+import { maxOpenFiles } from './limits.js';
 
 /** What the relay process reports about itself. */
 export interface RelayChildStats {
@@ -24,17 +24,6 @@ export interface RelayChildStats {
 const send = (m: object): void => void process.send?.(m);
 const options = JSON.parse(process.argv[2] ?? '{}') as RelayOptions;
 const relay = await startRelay({ ...options, port: 0, host: '127.0.0.1' });
-
-/** The soft limit on open files this process runs with (from /proc; undefined where there is no /proc). */
-function maxOpenFiles(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
-    return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
-  } catch {
-    return undefined;
-  }
-}
 
 process.on('message', (m: { type?: string; gc?: boolean }) => {
   if (m.type !== 'stats') return;
