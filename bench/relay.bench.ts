@@ -3,7 +3,8 @@
  * process of its own (bench/lib/relay-child.ts), so its CPU time and memory are its own; hosts and helpers run here.
  * 1. Latency the relay adds: key press at the helper to the changed pixels at that helper (1920x1080 virtual desktop,
  *    as in session.bench.ts), through the relay and directly over loopback TCP to the same host, in alternating
- *    blocks with a fresh helper each: p50/p99 of both and the difference.
+ *    blocks with a fresh helper each: p50/p99 of both and the difference. Beside it, round trips of a 64-byte
+ *    message through a relayed pair and a direct WebSocket, taking turns: the relay hop without the screen pipeline.
  * 2. Aggregate throughput of 100 pairs streaming host → helper through the one relay process, next to the same
  *    streams over direct loopback WebSockets, twice: host as the server (tessera's own WebSocket endpoint: nobody
  *    masks) and host as the client (the host masks, as towards a relay); the relay's CPU seconds per GB relayed.
@@ -58,6 +59,9 @@ const RELAY_OPTIONS: RelayOptions = {
   helloTimeoutMs: 60_000,
   pairingTimeoutMs: 60_000,
 };
+
+/** Round trips of a small message on each path, next to the key presses. */
+const ECHO_ROUND_TRIPS = 2_000;
 
 /** Presses per block of the latency run (the paths take turns, block by block). */
 const LATENCY_BLOCK_PRESSES = 25;
@@ -179,15 +183,46 @@ async function latency(n: number) {
       await pressLatencies(helper, screen, count, viaRelay ? relayed : direct);
       await helper.close();
     }
+    const echo = await echoRoundTrips(relay.url, ECHO_ROUND_TRIPS);
     direct.sort((a, b) => a - b);
     relayed.sort((a, b) => a - b);
     const d = { p50Ms: percentile(direct, 50), p99Ms: percentile(direct, 99) };
     const r = { p50Ms: percentile(relayed, 50), p99Ms: percentile(relayed, 99) };
-    return { presses: direct.length + relayed.length, direct: d, relay: r, addedP50Ms: r.p50Ms - d.p50Ms, addedP99Ms: r.p99Ms - d.p99Ms };
+    return { presses: direct.length + relayed.length, direct: d, relay: r, addedP50Ms: r.p50Ms - d.p50Ms, addedP99Ms: r.p99Ms - d.p99Ms, echo };
   } finally {
     await host.close();
     await relay.stop();
   }
+}
+
+/**
+ * Round trips of a 64-byte message, helper → host → helper, taking turns between a direct WebSocket and a relayed
+ * pair, one round trip each: the relay's own cost per traversal without the screen pipeline around it.
+ */
+async function echoRoundTrips(relayUrl: string, n: number) {
+  const direct = await directPairs(1, 'client');
+  const relayed = await relayedPairs(relayUrl, 1);
+  const paths = [direct.pairs[0]!, relayed.pairs[0]!];
+  for (const p of paths) p.host.on('data', (chunk: Buffer) => p.host.write(chunk));
+  const times: [number[], number[]] = [[], []];
+  const message = Buffer.alloc(64, 0x42);
+  try {
+    for (let i = 0; i < 2 * n; i++) {
+      const p = paths[i % 2]!;
+      const t0 = performance.now();
+      p.helper.write(message);
+      for (let got = 0; got < message.byteLength; ) got += ((await once(p.helper, 'data')) as [Buffer])[0].byteLength;
+      times[i % 2]!.push(performance.now() - t0);
+    }
+  } finally {
+    closePairs(paths);
+    relayed.close();
+    await direct.close();
+  }
+  const [d, r] = times.map((t) => t.sort((a, b) => a - b)) as [number[], number[]];
+  const dp = { p50Ms: percentile(d, 50), p99Ms: percentile(d, 99) };
+  const rp = { p50Ms: percentile(r, 50), p99Ms: percentile(r, 99) };
+  return { roundTrips: n, direct: dp, relay: rp, addedP50Ms: rp.p50Ms - dp.p50Ms, addedP99Ms: rp.p99Ms - dp.p99Ms };
 }
 
 // --- 2. throughput -----------------------------------------------------------------------------------------------
@@ -448,6 +483,10 @@ if (lat) {
   log(`  direct TCP     p50 ${lat.direct.p50Ms.toFixed(2)} ms, p99 ${lat.direct.p99Ms.toFixed(2)} ms (baseline)`);
   log(`  through relay  p50 ${lat.relay.p50Ms.toFixed(2)} ms, p99 ${lat.relay.p99Ms.toFixed(2)} ms (ratio p50 ${(lat.relay.p50Ms / lat.direct.p50Ms).toFixed(2)}x)`);
   log(`  added by the relay: p50 ${lat.addedP50Ms.toFixed(2)} ms, p99 ${lat.addedP99Ms.toFixed(2)} ms`);
+  const e = lat.echo;
+  log(`round trip of a 64-byte message, helper → host → helper (${e.roundTrips} on each path, taking turns):`);
+  log(`  direct WebSocket p50 ${e.direct.p50Ms.toFixed(3)} ms, p99 ${e.direct.p99Ms.toFixed(3)} ms (baseline); through the relay p50 ${e.relay.p50Ms.toFixed(3)} ms, p99 ${e.relay.p99Ms.toFixed(3)} ms`);
+  log(`  added by the relay (two traversals): p50 ${e.addedP50Ms.toFixed(3)} ms, p99 ${e.addedP99Ms.toFixed(3)} ms`);
 }
 
 const thr = pairs > 0 && totalBytes > 0 ? await throughput(pairs, totalBytes) : undefined;

@@ -37,6 +37,8 @@ t.test('the relay bench at tiny sizes prints a well-formed JSON report', async (
   }
   t.ok(Number.isFinite(lat.addedP50Ms) && Number.isFinite(lat.addedP99Ms), 'the added latency is a number (it may be negative in noise)');
   t.equal(lat.addedP50Ms, lat.relay.p50Ms - lat.direct.p50Ms);
+  t.ok(lat.echo.roundTrips > 0, 'small-message round trips beside the presses');
+  for (const path of ['direct', 'relay']) t.ok(positive(lat.echo[path].p50Ms) && lat.echo[path].p50Ms <= lat.echo[path].p99Ms, `${path} round trip p50 and p99`);
 
   const thr = report.throughput;
   t.equal(thr.pairs, sizes.pairs);
