@@ -11,6 +11,8 @@
  * 3. Idle registrations: 10,000 hosts (distinct keys, each serving one id) register and stay; how many the relay
  *    holds, and its memory (RSS and V8 heap after a full GC) per registration, against the relay with none.
  * Caps raised for the bench (and printed): connections in all and per address, and the per-pair byte and rate caps.
+ * Open files: each idle registration is a socket in each process. The relay's soft limit is raised through sh
+ * (`ulimit -n`, up to the hard limit); this process keeps the one it was started with and says so when it is short.
  * Usage: node --import tsx bench/relay.bench.ts [--presses N] [--pairs N] [--bytes TOTAL] [--registrations N] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -499,6 +501,11 @@ if (thr) {
   log(`  (hosts and helpers of both runs share this one process: with 2 cores, it and the relay compete for them)`);
 }
 
+// Each registration is a socket here and one at the relay; the relay's limit is raised through sh, this one is not.
+const ownLimit = maxOpenFiles();
+if (registrations > 0 && ownLimit !== undefined && ownLimit < registrations + 256) {
+  throw new Error(`${registrations} registrations need about ${registrations + 256} open files in this process, but its limit is ${ownLimit}: raise it first (ulimit -n ${registrations + 256}) or ask for fewer (--registrations N)`);
+}
 const reg = registrations > 0 ? await idleRegistrations(registrations) : undefined;
 if (reg) {
   log(`idle registrations (distinct host keys, one id each): ${reg.held} of ${reg.requested} held, ${reg.lost} lost; registered in ${reg.seconds.toFixed(1)} s (${reg.perSecond.toFixed(0)}/s); relay open-file limit ${reg.relayMaxOpenFiles ?? 'unknown'}`);
