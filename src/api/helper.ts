@@ -37,6 +37,8 @@ export interface HelperConnectOptions {
   readonly timeoutMs?: number;
   /** How long to wait for the host user's answer (default 90 s). */
   readonly consentTimeoutMs?: number;
+  /** Called once the host has proved its key and asks its user: from here on the wait is the user's decision. */
+  readonly onAwaitingConsent?: () => void;
   /** Largest screen accepted (default 8192 x 8192); bounds the decoder's memory. */
   readonly maxWidth?: number;
   readonly maxHeight?: number;
@@ -210,6 +212,7 @@ export class Helper extends EventEmitter {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
+      ...(options.onAwaitingConsent ? { onAwaitingConsent: options.onAwaitingConsent } : {}),
     });
     const decoder = new TileDecoder({
       maxWidth: options.maxWidth ?? DEFAULT_MAX_SCREEN_PX,

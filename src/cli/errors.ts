@@ -23,7 +23,8 @@ export class UsageError extends Error {
 /** Maps an error to the exit code the README documents. */
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof UsageError) return ExitCode.Usage;
-  if (err instanceof HandshakeError) return ExitCode.Refused;
+  // The host's proven word that the invitation expired is the same failure as one found expired here (README).
+  if (err instanceof HandshakeError) return err.authenticated && err.refusal === 'TICKET_EXPIRED' ? ExitCode.InvitationInvalid : ExitCode.Refused;
   if (err instanceof TesseraError) {
     switch (err.code) {
       case ErrorCode.InvalidInvitation:

@@ -56,7 +56,7 @@ t.test('host replay + connect --record gives pixel-exact frames', async (t) => {
   t.equal(exit, 0, `the host exits after the replay${exit === 0 ? '' : `; events ${JSON.stringify(host.events)}; stderr ${host.stderr}`}`);
 });
 
-t.test('an expired invitation exits 3 with TICKET_EXPIRED', async (t) => {
+t.test('an invitation the host says has expired exits 5 (invitation invalid or expired) with TICKET_EXPIRED', async (t) => {
   const state = join(tmp, 'state-expired');
   const invite = join(tmp, 'expired.tessera');
   const { listening } = await startHost(['--state', state, '--invite', invite]);
@@ -66,7 +66,7 @@ t.test('an expired invitation exits 3 with TICKET_EXPIRED', async (t) => {
   for (const ticket of store.tickets) ticket.expires = Date.now() - 60_000;
   writeFileSync(ticketsPath, JSON.stringify(store));
   const r = await runCli(['connect', invite, '--json']);
-  t.equal(r.code, 3, r.stderr);
+  t.equal(r.code, 5, r.stderr);
   t.match(r.events.find((e) => e.event === 'refused'), { code: 'TICKET_EXPIRED' });
   t.match(r.stderr, /TICKET_EXPIRED/);
   void listening;

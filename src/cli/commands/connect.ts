@@ -27,7 +27,8 @@ const VIEW_USAGE = `  --request-control    ask the host user for control at once
   --snapshot FILE.png  write the last frame when the session ends
   --frames N           leave after N frames
   --duration S         leave after S seconds
-  --timeout S          give up connecting after S seconds (default 10)
+  --timeout S          give up after S seconds without a session, the host user's decision included
+                       (default: 10 s to reach the host, then up to 90 s for the host user to answer)
   --json               one JSON object per line: connected, control-changed, stats, closed, refused`;
 
 export const runConnect: Command = {
@@ -43,7 +44,7 @@ The invitation's direct addresses are tried first and its relay, if it names one
 the host is used ("path" in the connected event: direct or relay).
 
 Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
-4 connection failed, 5 invitation invalid or expired.`,
+4 connection failed or --timeout reached, 5 invitation invalid or expired (here, or TICKET_EXPIRED from the host).`,
   options: { ...VIEW_OPTIONS, password: { type: 'boolean' }, 'password-file': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(values, positionals, out) {
@@ -58,12 +59,9 @@ Exit codes: 0 the session ended (host ended it, or --frames/--duration reached),
     try {
       let helper: Helper;
       try {
-        helper = await Helper.connect(invitation, {
-          ...(password !== undefined ? { password } : {}),
-          requestControl: Boolean(values['request-control']),
-          signal: controller.signal,
-          timeoutMs: (numberOption(values.timeout, 'timeout', { min: 1, max: 3600 }) ?? 10) * 1000,
-        });
+        helper = await waitForSession(values, out, controller.signal, (o) =>
+          Helper.connect(invitation, { ...(password !== undefined ? { password } : {}), requestControl: Boolean(values['request-control']), ...o }),
+        );
       } catch (err) {
         if (!(err instanceof HandshakeError) && invitation.expiresMs <= Date.now()) {
           throw new TesseraError(ErrorCode.InvitationExpired, `the invitation expired at ${new Date(invitation.expiresMs).toLocaleString()} and the host could not be reached`, { cause: err });
@@ -103,20 +101,66 @@ ${VIEW_USAGE}`,
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
     try {
-      const helper = await Helper.offer(positionals[0], {
-        identity,
-        hostKey,
-        ...(relay !== undefined ? { relay } : {}),
-        requestControl: Boolean(values['request-control']),
-        signal: controller.signal,
-        timeoutMs: (numberOption(values.timeout, 'timeout', { min: 1, max: 3600 }) ?? 10) * 1000,
-      });
+      const helper = await waitForSession(values, out, controller.signal, (o) =>
+        Helper.offer(positionals[0], { identity, hostKey, ...(relay !== undefined ? { relay } : {}), requestControl: Boolean(values['request-control']), ...o }),
+      );
       return await view(helper, values, out, controller.signal);
     } finally {
       stopSignals();
     }
   },
 };
+
+/** What waitForSession hands the Helper: the deadlines, the cancellation and the consent notice. */
+interface WaitOptions {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  readonly consentTimeoutMs?: number;
+  readonly onAwaitingConsent: () => void;
+}
+
+/**
+ * Runs connect or offer so that the helper is never left guessing: once the host has proved its key and asks its
+ * user, a 'waiting' event and a ticking line ("waiting for the host user to accept… 12 s"); with --timeout, one
+ * deadline over the whole wait, the host user's decision included (TESSERA_ERR_TIMEOUT, exit 4).
+ */
+async function waitForSession(values: Record<string, unknown>, out: Output, signal: AbortSignal, start: (o: WaitOptions) => Promise<Helper>): Promise<Helper> {
+  const timeoutS = numberOption(values.timeout, 'timeout', { min: 1, max: 3600 });
+  const deadline = new AbortController();
+  const onAbort = (): void => deadline.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timer = timeoutS !== undefined ? setTimeout(() => ((timedOut = true), deadline.abort()), timeoutS * 1000) : undefined;
+  let waitingSince: number | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    return await start({
+      signal: deadline.signal,
+      timeoutMs: (timeoutS ?? 10) * 1000,
+      ...(timeoutS !== undefined ? { consentTimeoutMs: timeoutS * 1000 } : {}),
+      onAwaitingConsent: () => {
+        waitingSince = Date.now();
+        out.event('waiting', { for: 'consent', timeoutS: timeoutS ?? null });
+        out.say(`the host proved its key and is asking its user; waiting for them to accept${timeoutS !== undefined ? ` (giving up after ${timeoutS} s in all)` : ''}…`);
+        const tick = (): void => out.status(`waiting for the host user to accept… ${Math.round((Date.now() - waitingSince!) / 1000)} s`);
+        tick();
+        ticker = setInterval(tick, 1000);
+        ticker.unref();
+      },
+    });
+  } catch (err) {
+    if (timedOut) {
+      const what = waitingSince !== undefined ? 'the host user did not answer' : 'the host could not be reached';
+      throw new TesseraError(ErrorCode.Timeout, `gave up after ${timeoutS} s: ${what}`, { cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(ticker);
+    if (waitingSince !== undefined) out.endStatus();
+    signal.removeEventListener('abort', onAbort);
+  }
+}
 
 function loadInvitationForConnect(target: string): Promise<Invitation> {
   return loadInvitationAny(target, { now: 0 });
