@@ -2,6 +2,8 @@ import t from 'tap';
 import { ByteWriter, TesseraError } from '../../../src/core/index.js';
 import zlib from 'node:zlib';
 import { TileDecoder } from '../../../src/codec/index.js';
+import { SharpImageCodec } from '../../../src/node/sharp-image-codec.js';
+import sharp from 'sharp';
 import { terminalScreen } from '../../helpers/codec-screens.js';
 import { makePair } from '../../helpers/codec-harness.js';
 
@@ -85,6 +87,8 @@ const cases: Array<[string, () => Uint8Array, string]> = [
   ['trailing bytes after update', () => { const u = build({}); const v = new Uint8Array(u.length + 1); v.set(u); return v; }, 'TESSERA_ERR_TRAILING_BYTES'],
   ['lossy tile without image codec', () => build({ lossy: Uint8Array.of(1, 0, 1, 3, 1, 2, 3) }), 'TESSERA_ERR_UNEXPECTED_MESSAGE'],
   ['lossy tile out of range', () => build({ lossy: Uint8Array.of(1, 9, 1, 0) }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['tile records announced with an empty body', () => build({ tiles: 1 }), 'TESSERA_ERR_INVALID_FIELD'],
+  ['a deflate body with a zero rawLength', () => build({ records: Uint8Array.of(0, 8, 1, 2, 3), rawLength: 0 }), 'TESSERA_ERR_INVALID_FIELD'],
   ['not deflate data', () => build({ records: Uint8Array.of(0, 8, 1, 2, 3), body: Uint8Array.of(0xff, 0xff, 0xff, 0xff) }), 'TESSERA_ERR_DECOMPRESS_FAILED'],
 ];
 
@@ -117,4 +121,14 @@ t.test('after a failed update the decoder needs a key frame, then works again', 
   const f2 = terminalScreen(200, 150, 2);
   d.decode(enc.encode(f2)!.bytes.slice());
   t.same(Buffer.compare(d.framebuffer!.data, f2.data), 0, 'key frame restores the picture');
+});
+
+t.test('a tile painted twice in one update is INVALID_FIELD', async (t) => {
+  // Tile 0 gets a SOLID record and then a lossy tile; the JPEG itself is valid and of the tile's size.
+  const jpeg = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer());
+  const lossy = (tile: number) => new ByteWriter().varuint(1).varuint(tile).u8(1).varuint(jpeg.length).bytes(jpeg).toBytes();
+  const d = () => new TileDecoder({ maxWidth: 128, maxHeight: 64, imageCodec: new SharpImageCodec() });
+  const ok = await d().decodeAsync(build({ w: 128, records: Uint8Array.of(0, 0x08, 10, 20, 30), lossy: lossy(1) }));
+  t.equal(ok.framebuffer.width, 128, 'a record and a lossy tile on different tiles decode');
+  await t.rejects(d().decodeAsync(build({ w: 128, records: Uint8Array.of(0, 0x08, 10, 20, 30), lossy: lossy(0) })), { code: 'TESSERA_ERR_INVALID_FIELD' });
 });

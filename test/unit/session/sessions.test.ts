@@ -185,3 +185,33 @@ t.test('a helper holds at most MAX_UNDECODED_UPDATES updates a host sent without
   t.match(closed, { type: 'closed', reason: 'protocol-error', error: { code: 'TESSERA_ERR_LIMIT_EXCEEDED' } });
   t.match(drain(host).find((e) => e.type === 'closed'), { reason: 'protocol-error', byPeer: true }, 'the host is told why');
 });
+
+t.test('a display payload under 4 bytes is TRUNCATED', async (t) => {
+  const { helper, drain } = pair('view', 'view');
+  helper.handleBytes(encodeFrame(Channel.Display, new Uint8Array([0, 0, 1])), 1000);
+  t.match(drain(helper).find((e) => e.type === 'closed'), { reason: 'protocol-error', error: { code: 'TESSERA_ERR_TRUNCATED' } });
+});
+
+t.test('an ack with any decoded value acknowledges every update up to its seq; an older one is ignored', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view', { maxInFlight: 3 });
+  for (let i = 1; i <= 3; i++) host.sendUpdate(new Uint8Array([i]), 1000);
+  pump();
+  drain(helper);
+  host.handleBytes(encodeFrame(Channel.Control, encodeControl({ t: 'ack', seq: 2, decoded: 0xffffffff })), 1000);
+  t.equal(host.decodedSeq, 2, 'one ack covers updates 1 and 2, whatever decoded says');
+  host.handleBytes(encodeFrame(Channel.Control, encodeControl({ t: 'ack', seq: 1, decoded: 1 })), 1000);
+  t.equal(host.decodedSeq, 2, 'an older ack changes nothing');
+  t.notOk(drain(host).some((e) => e.type === 'closed'), 'and is not an error');
+});
+
+t.test('chat over 4 KiB and clipboard over 1 MiB are TEXT_TOO_LONG', async (t) => {
+  const a = pair('control', 'control');
+  a.host.handleBytes(encodeFrame(Channel.Chat, new Uint8Array(4097).fill(0x61)), 1000);
+  t.match(a.drain(a.host).find((e) => e.type === 'closed'), { reason: 'protocol-error', error: { code: 'TESSERA_ERR_TEXT_TOO_LONG' } }, 'chat');
+  const b = pair('control', 'control');
+  b.helper.handleBytes(encodeFrame(Channel.Clipboard, new Uint8Array(1048577).fill(0x61)), 1000);
+  t.match(b.drain(b.helper).find((e) => e.type === 'closed'), { reason: 'protocol-error', error: { code: 'TESSERA_ERR_TEXT_TOO_LONG' } }, 'clipboard');
+  const c = pair('control', 'control');
+  c.host.handleBytes(encodeFrame(Channel.Chat, new Uint8Array(4096).fill(0x61)), 1000);
+  t.match(c.drain(c.host).find((e) => e.type === 'chat'), { type: 'chat' }, 'chat of exactly 4 KiB passes');
+});
