@@ -32,6 +32,8 @@ export const FILTER_SUB = 1;
 export const FILTER_UP = 2;
 export const FILTER_PAETH = 3;
 export const FILTER_PREV = 4;
+/** MED prediction, green-relative residuals, range-coded (photographs), spec/codec.md §4.4.1. */
+export const FILTER_MED_RANGE = 5;
 
 /** Lossy formats on the wire, spec/codec.md §4.6. */
 export const LOSSY_JPEG = 1;

@@ -11,13 +11,14 @@ import { ByteReader, ErrorCode, ProtocolError, StateError, TesseraError, invalid
 import { FflateInflateBackend, type ImageCodec, type InflateBackend, type LossyFormat } from './backends.js';
 import {
   CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_INDEXED, ENC_KNOWN_MASK, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID,
-  FILTER_PAETH, FILTER_PREV, FLAG_KEY, FLAGS_KNOWN, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_COPIES,
+  FILTER_MED_RANGE, FILTER_PAETH, FILTER_PREV, FLAG_KEY, FLAGS_KNOWN, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_COPIES,
   MAX_NEW_COLOURS, MAX_SESSION_COLOURS, MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
 } from './constants.js';
 import type { Framebuffer, Rect } from './framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from './framebuffer.js';
 import { applyCopies, COPY_FIELDS, orderCopies } from './kernels/copy.js';
 import { checkLossyImage } from './image-header.js';
+import { decodeMedRange, MED_RANGE_BAD_START, MED_RANGE_OK, MED_RANGE_TRUNCATED, MedRangeScratch } from './kernels/med-range.js';
 import { grabRect, readFiltered, readPrev } from './kernels/pixels.js';
 import { TileCache } from './tile-cache.js';
 
@@ -99,6 +100,7 @@ export class TileDecoder {
   readonly #colours = new Uint32Array(MAX_SESSION_COLOURS);
   #colourCount = 0;
   readonly #pred = new Uint32Array(TILE_PIXELS);
+  readonly #medRange = new MedRangeScratch();
   #painted = new Uint8Array(0);
   #lossyTiles = new Int32Array(0);
   #lossyFormats = new Uint8Array(0);
@@ -473,10 +475,12 @@ export class TileDecoder {
         } else if (filter <= FILTER_PAETH) {
           r.need(n * bpp, 'pixels');
           readFiltered(raw, r.offset, data, W * 4, x0, y0, w, h, bpp, filter);
+        } else if (filter === FILTER_MED_RANGE) {
+          this.#readMedRange(r, raw, data, W, x0, y0, w, h, bpp);
         } else {
           throw invalidField(RECORD_CONTEXT, 'filter', filterAt, 'is unknown', filter);
         }
-        r.skip(n * bpp, 'pixels');
+        if (filter !== FILTER_MED_RANGE) r.skip(n * bpp, 'pixels');
       } else if (enc === ENC_CACHE) {
         const slotAt = r.offset;
         const slot = r.varuint('cacheSlot');
@@ -498,6 +502,23 @@ export class TileDecoder {
       this.#pushRect(x0, y0, w, h);
     }
     r.end();
+  }
+
+  /** A MED_RANGE pixel filter after its filter byte, spec/codec.md §4.4.1. */
+  #readMedRange(r: ByteReader, raw: Uint8Array, data: Uint8Array, W: number, x0: number, y0: number, w: number, h: number, bpp: number): void {
+    const at = r.offset;
+    const len = r.varuint('codedLength');
+    if (len > w * h * bpp) throw invalidField(RECORD_CONTEXT, 'codedLength', at, `is longer than the tile's ${w * h * bpp} raw bytes`, len);
+    r.need(len, 'coded');
+    const status = decodeMedRange(raw, r.offset, len, data, W * 4, x0, y0, w, h, bpp, this.#medRange);
+    if (status === MED_RANGE_BAD_START) throw invalidField(RECORD_CONTEXT, 'coded', r.offset, 'does not start with a 0 byte');
+    if (status === MED_RANGE_TRUNCATED) {
+      throw new ProtocolError(ErrorCode.Truncated, `range-coded pixels need more than their ${len} bytes`, { context: RECORD_CONTEXT, field: 'coded', offset: r.offset, received: len });
+    }
+    if (status !== MED_RANGE_OK) {
+      throw new ProtocolError(ErrorCode.TrailingBytes, `range-coded pixels leave bytes of their ${len} unread`, { context: RECORD_CONTEXT, field: 'coded', offset: r.offset, received: len });
+    }
+    r.skip(len, 'coded');
   }
 
   #readColour(r: ByteReader, bpp: number): number {

@@ -7,7 +7,7 @@
 import { ByteWriter, ConfigError, StateError } from '../core/index.js';
 import type { DeflateBackend, ImageCodec, LossyFormat } from './backends.js';
 import {
-  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_INDEXED, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID, FILTER_PREV,
+  CODEC_VERSION, ENC_CACHE, ENC_FLAG_RGB, ENC_INDEXED, ENC_PALETTE, ENC_PALETTE_RLE, ENC_PIXELS, ENC_SOLID, FILTER_MED_RANGE, FILTER_PREV,
   FLAG_KEY, LOSSY_JPEG, LOSSY_WEBP, MAX_CACHE_TILES, MAX_SESSION_COLOURS, MAX_TILE_RECORD_BYTES, TILE_PIXELS, TILE_SIZE_PX,
 } from './constants.js';
 import { ColourTableEncoder, writeIndexedRuns } from './kernels/colour-table.js';
@@ -19,6 +19,7 @@ import { applyCopies, COPY_FIELDS, orderCopiesDroppingCycles } from './kernels/c
 import {
   buildPalette, chooseSpatialFilter, PALETTE_SCRATCH_COLOURS, indexBits, isOpaque, packIndices, PaletteScratch, sortPalette, writeColours, writeFiltered, writePrev, writeRuns,
 } from './kernels/pixels.js';
+import { encodeMedRange, MedRangeScratch } from './kernels/med-range.js';
 import { TileCache, TileHashIndex } from './tile-cache.js';
 
 /** Quality modes, spec/codec.md §7. */
@@ -141,6 +142,7 @@ export class TileEncoder {
   #refHash!: Uint32Array;
   #refUniform!: Uint8Array;
   readonly #pal = new PaletteScratch();
+  readonly #medRange = new MedRangeScratch();
   readonly #colourTable = new ColourTableEncoder();
   /** Tile palette index to session colour table index (-1: a new colour), per INDEXED tile. */
   readonly #remap = new Int32Array(PALETTE_SCRATCH_COLOURS);
@@ -646,11 +648,22 @@ export class TileEncoder {
       off = rleBytes < packedBytes ? writeRuns(pal.indices, n, body, off) : packIndices(pal.indices, w, h, bits, body, off);
       stats.palette++;
     } else {
+      // Only tiles that no palette or colour-table record fits get here (photographs, fine gradients): text and
+      // flat tiles never pay for the range coder. Its output must be smaller than the raw pixels, else a PNG filter.
       const src8 = this.#curBytes(cur);
-      const filter = chooseSpatialFilter(src8, W * 4, x0, y0, w, h, bpp);
+      const scratch = this.#medRange;
+      const coded = encodeMedRange(src8, W * 4, x0, y0, w, h, bpp, n * bpp, scratch);
       body[off++] = ENC_PIXELS | rgbFlag;
-      body[off++] = filter;
-      off = writeFiltered(src8, W * 4, x0, y0, w, h, bpp, filter, body, off);
+      if (coded >= 0) {
+        body[off++] = FILTER_MED_RANGE;
+        off = writeVaruint(body, off, coded);
+        body.set(scratch.out.subarray(0, coded), off);
+        off += coded;
+      } else {
+        const filter = chooseSpatialFilter(src8, W * 4, x0, y0, w, h, bpp);
+        body[off++] = filter;
+        off = writeFiltered(src8, W * 4, x0, y0, w, h, bpp, filter, body, off);
+      }
       stats.pixels++;
     }
     this.#lossy[t] = 0;

@@ -11,6 +11,8 @@ import { ZlibDeflateBackend } from '../../src/node/zlib-backend.js';
 import { SharpImageCodec } from '../../src/node/sharp-image-codec.js';
 import { desktopWithWindow, fillRect, noiseScreen, photoScreen, terminalScreen } from './codec-screens.js';
 import { repoRoot } from './codec-corpus.js';
+import { ENC_FLAG_RGB, ENC_PIXELS, FILTER_MED_RANGE, FLAG_KEY } from '../../src/codec/constants.js';
+import { encodeMedRange, MedRangeScratch } from '../../src/codec/kernels/med-range.js';
 
 export interface CodecVector {
   name: string;
@@ -82,6 +84,61 @@ function rewritten(one: CodecVector, pair: CodecVector): CodecVector[] {
   ];
 }
 
+/**
+ * One-tile key updates built by hand around a MED_RANGE record (spec/codec.md §4.4.1), so that its coded bytes can be
+ * changed inside the deflate body (stored blocks): the valid record, then a first coded byte of 1, a coded length one byte short,
+ * one byte too long (a 0 appended) and longer than the raw pixels.
+ */
+function medRangeHand(): CodecVector[] {
+  const w = 24, h = 20;
+  const photo = photoScreen(w, h, 5);
+  const scratch = new MedRangeScratch();
+  const len = encodeMedRange(photo.data, w * 4, 0, 0, w, h, 3, w * h * 3, scratch);
+  if (len < 0) throw new Error('the photo did not range-code below its raw size');
+  const coded = scratch.out.slice(0, len);
+  const update = (codedLength: number, bytes: Uint8Array): Uint8Array => {
+    const record = [0, ENC_PIXELS | ENC_FLAG_RGB, FILTER_MED_RANGE];
+    for (let v = codedLength; ; v >>>= 7) {
+      if (v < 0x80) { record.push(v); break; }
+      record.push((v & 0x7f) | 0x80);
+    }
+    const raw = Uint8Array.from([...record, ...bytes]);
+    // Stored deflate blocks (level 0): the record reads as it is in the hex, and mutations reach the coded bytes.
+    const body = new ZlibDeflateBackend(0).deflateSync(raw);
+    const varuint = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...varuint(v >>> 7)]);
+    return Uint8Array.from([1, FLAG_KEY, 0, 0, 0, 0, 0, w, 0, h, 0, 0, 0, 1, ...varuint(raw.length), ...varuint(body.length), ...body, 0]);
+  };
+  const badStart = coded.slice();
+  badStart[0] = 1;
+  const cases: Array<[string, string, Uint8Array]> = [
+    ['reject-med-range-start', 'the first coded byte rewritten from 00 to 01', update(len, badStart)],
+    ['reject-med-range-short', 'the last coded byte dropped (coded length one less)', update(len - 1, coded.subarray(0, len - 1))],
+    ['reject-med-range-long', 'a 00 byte appended to the coded bytes (coded length one more)', update(len + 1, Uint8Array.from([...coded, 0]))],
+    ['reject-med-range-length', `coded length ${w * h * 3 + 1}, one more than the raw pixels, with that many bytes`, update(w * h * 3 + 1, Uint8Array.from([...coded, ...new Uint8Array(w * h * 3 + 1 - len)]))],
+  ];
+  const good = update(len, coded);
+  const [goodError] = decodeErrors(w, h, [good]);
+  if (goodError !== undefined) throw new Error(`the decoder refused the hand-made MED_RANGE update: ${goodError}`);
+  const out: CodecVector[] = [{
+    name: 'med-range-hand', quality: 'lossless', width: w, height: h,
+    note: `a hand-made key update: one PIXELS record, RGB, filter 5 (MED_RANGE), coded length ${len}, its deflate body stored (node:zlib level 0), so the record shows in the hex`,
+    updates: [{ hex: toHex(good), keyFrame: true, sha256: sha256(photo), stats: {} }],
+  }];
+  for (const [name, what, bytes] of cases) {
+    const [error] = decodeErrors(w, h, [bytes]);
+    if (error === undefined) throw new Error(`the decoder accepted ${name}`);
+    out.push({ name, quality: 'lossless', width: w, height: h, note: `med-range-hand with ${what}`, updates: [{ hex: toHex(bytes), keyFrame: true, sha256: null, stats: {}, error }] });
+  }
+  return out;
+}
+
+/** A photograph with a smooth alpha ramp, so its PIXELS records carry four channels. */
+function translucentPhoto(width: number, height: number, seed: number): Framebuffer {
+  const fb = photoScreen(width, height, seed);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) fb.data[(y * width + x) * 4 + 3] = (64 + x + y * 2) & 255;
+  return fb;
+}
+
 export function sha256(fb: Framebuffer): string {
   return createHash('sha256').update(fb.data).digest('hex');
 }
@@ -135,6 +192,9 @@ export async function buildVectors(): Promise<CodecVector[]> {
     updates.push({ hex: toHex(u.bytes), keyFrame: u.keyFrame, sha256: u.stats.lossy > 0 ? null : sha256(photo), stats: { ...u.stats } });
   }
   out.push({ name: 'lossy-then-refresh', quality: 'balanced', width: 128, height: 64, updates });
+  // Photographs: PIXELS records with the MED_RANGE filter, RGB (edge tiles too) then RGBA.
+  out.push(lossless('med-range', 70, 66, [photoScreen(70, 66, 21), translucentPhoto(70, 66, 22)]));
+  out.push(...medRangeHand());
   out.push(...rewritten(out.find((v) => v.name === 'one-pixel')!, out.find((v) => v.name === 'scroll-copy')!));
   return out;
 }
