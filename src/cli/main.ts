@@ -16,6 +16,7 @@ import { runBench } from './commands/bench.js';
 import { runRelay } from './commands/relay.js';
 import { PASSWORD_WAYS } from './commands/common.js';
 import { printable, printableLines } from './printable.js';
+import { closest } from './suggest.js';
 
 const USAGE = `usage: tessera <command> [options]
 
@@ -72,14 +73,17 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.Ok;
     }
     const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command '${name}'; run 'tessera --help'`);
+    if (!command) {
+      const guess = closest(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command ${printable(name, 40)}${guess ? `; did you mean '${guess}'?` : ''} (run 'tessera --help')`);
+    }
     const takesPassword = 'password' in command.options;
     if (takesPassword && rest.some((a) => a.startsWith('--password='))) throw passwordOnCommandLine();
     let parsed;
     try {
       parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true, tokens: true });
     } catch (err) {
-      throw new UsageError(`${(err as Error).message.replace(/\.$/, '')}; run 'tessera ${name} --help'`);
+      throw optionError(err, name, Object.keys({ ...COMMON, ...command.options }));
     }
     if (parsed.values.help) {
       process.stdout.write(command.usage + '\n');
@@ -110,6 +114,27 @@ export async function main(argv: string[]): Promise<number> {
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return code;
   }
+}
+
+/**
+ * The option parser's complaint as one plain sentence, with the closest option for a mistyped one (node's own
+ * wording names its internals and quotes unevenly).
+ */
+function optionError(err: unknown, command: string, known: readonly string[]): UsageError {
+  const message = (err as Error).message ?? '';
+  const code = (err as { code?: string }).code;
+  const help = `run 'tessera ${command} --help'`;
+  const named = /'(-{1,2}[^' <]+)/.exec(message)?.[1];
+  const shown = named ? printable(named, 40) : 'an option';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const guess = named?.startsWith('--') ? closest(named.slice(2), known) : undefined;
+    return new UsageError(`unknown option ${shown}${guess ? `; did you mean --${guess}?` : ''} (${help})`);
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/argument missing/.test(message)) return new UsageError(`option ${shown} needs a value (${help})`);
+    if (/does not take an argument/.test(message)) return new UsageError(`option ${shown} takes no value (${help})`);
+  }
+  return new UsageError(`the options could not be read (${help})`);
 }
 
 /** The refusal of `--password VALUE`; it never repeats the value. */

@@ -175,6 +175,14 @@ t.test('usage errors exit 2, unreachable hosts 4, malformed invitations 5', asyn
   t.equal((await runCli(['nope'])).code, 2);
   t.equal((await runCli(['connect'])).code, 2);
   t.equal((await runCli(['host', '--mode', 'admin'])).code, 2);
+  // A mistyped option or command: one sentence that names it and the closest real one.
+  const typo = await runCli(['connect', 'x.tessera', '--tiemout', '3']);
+  t.equal(typo.code, 2);
+  t.match(typo.stderr, /^tessera: unknown option --tiemout; did you mean --timeout\? \(run 'tessera connect --help'\)$/m);
+  const missing = await runCli(['host', '--port']);
+  t.match(missing.stderr, /^tessera: option --port needs a value/m);
+  const command = await runCli(['conect']);
+  t.match(command.stderr, /did you mean 'connect'\?/);
   const bad = await runCli(['connect', 'tessera://127.0.0.1:1/#AAAA']);
   t.equal(bad.code, 5);
   t.match(bad.stderr, /^tessera: .*invitation/m);
