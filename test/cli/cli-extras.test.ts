@@ -81,3 +81,15 @@ t.test('inspect reads Windows Remote Assistance invitations and rejects malforme
     t.equal(m.code, 5, m.stderr);
   }
 });
+
+t.test('a policy that lowers the invitation says what it lowered, and to what', async (t) => {
+  const policy = join(tmp, 'strict-policy.json');
+  writeFileSync(policy, JSON.stringify({ solicited: { enabled: true, permit: 'view', maxTicketTime: { value: 1, units: 'hours' }, maxUses: 2 } }));
+  const { host, listening } = await startHost(['--policy', policy, '--expires', '2d', '--mode', 'control', '--uses', '5']);
+  const lowered = await host.waitFor('policy-lowered');
+  t.match(lowered, { mode: 'view', uses: 2 }, 'the event says what the invitation now is');
+  t.equal(lowered.expires, listening.expires);
+  const hours = (Date.parse(String(listening.expires)) - Date.now()) / 3_600_000;
+  t.ok(hours > 0.9 && hours <= 1, `the invitation lives one hour, not two days (${hours.toFixed(2)} h)`);
+  t.match(host.stderr, /policy lowered the invitation: lifetime 2 d -> (1 h|59 min) \(expires [^)]+\), mode control -> view, helpers 5 -> 2/, 'the warning says to what');
+});

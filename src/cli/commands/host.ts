@@ -27,11 +27,12 @@ import {
   type AuditEvent,
   type HostInvitation,
   ErrorCode,
+  parseExpires,
   isLoopback,
   isLoopbackOnly,
   relayViewerUrl,
 } from '../../index.js';
-import { formatAddress, parseAddress, toBase64Url } from '../../handshake/index.js';
+import { durationMs, formatAddress, parseAddress, toBase64Url } from '../../handshake/index.js';
 import { isIP } from 'node:net';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
@@ -291,7 +292,17 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       madeInvitation(invitation);
       const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
       if (invitePath) invitation.toFile(invitePath);
-      if (invitation.capped) out.warn('policy lowered the invitation\'s lifetime, mode or uses');
+      if (invitation.capped) {
+        // Say what the policy lowered, and to what: the lifetime asked for against the one given, the mode, the uses.
+        const changes: string[] = [];
+        const askedMs = durationMs(parseExpires(typeof values.expires === 'string' ? values.expires : '1h'));
+        const givenMs = invitation.expiresAt.getTime() - Date.now();
+        if (givenMs < askedMs - 60_000) changes.push(`lifetime ${formatDuration(askedMs)} -> ${formatDuration(givenMs)} (expires ${invitation.expiresAt.toLocaleString()})`);
+        if (invitation.mode !== mode) changes.push(`mode ${mode} -> ${invitation.mode}`);
+        if (uses !== undefined && invitation.uses < uses) changes.push(`helpers ${uses} -> ${invitation.uses}`);
+        out.event('policy-lowered', { expires: invitation.expiresAt.toISOString(), mode: invitation.mode, uses: invitation.uses });
+        out.warn(`policy lowered the invitation: ${changes.length > 0 ? changes.join(', ') : 'its lifetime, mode or uses'}`);
+      }
       const listed = invitation.invitation.addresses.map(formatAddress);
       // The viewer's link names an address the helper reaches (or an advertised name it answers to), not 127.0.0.1.
       const webAt =
@@ -455,4 +466,15 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
     return { source, sink, replay: undefined };
   }
   throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
+}
+
+/** A lifetime for people: "45 min", "2 h", "1 d 6 h" (rounded to minutes). */
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours < 24) return rest ? `${hours} h ${rest} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
