@@ -71,6 +71,8 @@ interface Group<M extends DisplayMember> {
  * decode; a helper that lags is split off into its own group so the others keep their frame rate.
  * Each group encodes against what its members last received, so a group that skips captured frames while
  * its members are busy sends the newest state of every changed tile once (coalescing).
+ * A frame whose encoder returns several updates (a split, spec/framing.md §2.3) is the exception: those all go to
+ * every member, in order, as room allows (sendPending), and the group takes no new frame until the last has gone.
  */
 export class DisplayGroups<M extends DisplayMember> {
   readonly #createEncoder: () => DisplayEncoder;

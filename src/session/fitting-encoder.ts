@@ -79,6 +79,7 @@ export class FittingEncoder implements DisplayEncoder {
     return this.#split(frame, update.byteLength);
   }
 
+  /** Makes the next encode a key frame with fresh codec state (a helper joined, the screen changed size). */
   reset(): void {
     this.#encoder.reset();
   }
