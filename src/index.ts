@@ -68,7 +68,9 @@ export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScre
 export { HostSession } from './session/host-session.js';
 export { HelperSession } from './session/helper-session.js';
 export { DisplayGroups } from './session/display-groups.js';
-export { CloseReason } from './session/constants.js';
+export { FittingEncoder } from './session/fitting-encoder.js';
+export type { SingleUpdateEncoder, FittingEncoderOptions } from './session/fitting-encoder.js';
+export { CloseReason, MAX_DISPLAY_UPDATE_BYTES } from './session/constants.js';
 
 export { TileEncoder, TileDecoder, createFramebuffer, cloneFramebuffer } from './codec/index.js';
 export type { Framebuffer, Rect, QualityMode, TileEncoderOptions, TileDecoderOptions } from './codec/index.js';

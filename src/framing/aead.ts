@@ -8,6 +8,7 @@
 import nacl from 'tweetnacl';
 import { ErrorCode, INSPECT, ProtocolError, StateError } from '../core/index.js';
 import type { FrameProtector } from './protector.js';
+import { AEAD_TAG_BYTES } from './constants.js';
 
 /** Wire ids of transport ciphers (spec/handshake.md §7.1). */
 export const CipherId = {
@@ -38,7 +39,7 @@ export const XSalsa20Poly1305: AeadSuite = {
   id: CipherId.XSalsa20Poly1305,
   name: 'xsalsa20-poly1305',
   nonceBytes: 24,
-  tagBytes: 16,
+  tagBytes: AEAD_TAG_BYTES,
   seal: (key, nonce, plaintext) => nacl.secretbox(plaintext, nonce, key),
   open: (key, nonce, sealed) => nacl.secretbox.open(sealed, nonce, key) ?? undefined,
 };

@@ -10,6 +10,8 @@ export const PRE_AUTH_MAX_BODY_BYTES = 8 * 1024;
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Hard ceiling on any negotiated cap. */
 export const ABSOLUTE_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Bytes the seal adds to a body after the handshake: the AEAD tag, 16 for every cipher of spec/handshake.md §7.1. */
+export const AEAD_TAG_BYTES = 16;
 
 /** Channel ids; spec/framing.md §2.2. */
 export const Channel = {

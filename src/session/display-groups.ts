@@ -7,12 +7,17 @@ import type { Framebuffer, Rect } from '../codec/framebuffer.js';
 export interface DisplayEncoder {
   /**
    * Encodes `frame` as a delta to the last frame this encoder encoded.
-   * @returns the update bytes (owned by the caller), or undefined when nothing changed
+   * An encoder may return several updates for one frame: the pieces of a picture too large for one frame
+   * (FittingEncoder, spec/framing.md §2.3). Each member must get all of them, in order, with nothing between them.
+   * @returns the update bytes (owned by the caller), the pieces of a split, or undefined when nothing changed
    */
-  encode(frame: Framebuffer, damage: readonly Rect[] | undefined): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  encode(frame: Framebuffer, damage: readonly Rect[] | undefined): EncodedUpdates | Promise<EncodedUpdates>;
   /** Makes the next encode a key frame with fresh codec state (deflate stream, tile cache). */
   reset(): void;
 }
+
+/** What DisplayEncoder.encode returns: one update, the pieces of a split (in order), or undefined (nothing changed). */
+export type EncodedUpdates = Uint8Array | readonly Uint8Array[] | undefined;
 
 /** A receiver of updates: one helper's session. */
 export interface DisplayMember {
@@ -24,7 +29,7 @@ export interface DisplayMember {
 }
 
 /** Options of DisplayGroups. */
-export interface DisplayGroupsOptions {
+export interface DisplayGroupsOptions<M extends DisplayMember = DisplayMember> {
   readonly createEncoder: () => DisplayEncoder;
   /**
    * A member that has had no room for this long while the rest of its group was ready is moved to a group
@@ -32,6 +37,11 @@ export interface DisplayGroupsOptions {
    * The split is decided in wantsFrame(now) and offer(), whichever the caller makes first once the time is up.
    */
   readonly lagSplitMs?: number;
+  /**
+   * A group's encoder failed (a picture that cannot be split to fit a frame): the group is dropped and its members
+   * are handed here to be ended; the other groups go on. Without it, the error propagates out of offer().
+   */
+  readonly onEncodeError?: (members: readonly M[], err: unknown) => void;
 }
 
 interface Group<M extends DisplayMember> {
@@ -48,6 +58,11 @@ interface Group<M extends DisplayMember> {
    * undefined while the group is ready or all its members are busy.
    */
   blockedSince: number | undefined;
+  /**
+   * Pieces of a split not yet sent, in order (spec/session.md §6.3): they go to every member as room allows,
+   * before anything else; the group takes no new frame until they have all gone.
+   */
+  pending: Uint8Array[];
 }
 
 /**
@@ -56,16 +71,20 @@ interface Group<M extends DisplayMember> {
  * decode; a helper that lags is split off into its own group so the others keep their frame rate.
  * Each group encodes against what its members last received, so a group that skips captured frames while
  * its members are busy sends the newest state of every changed tile once (coalescing).
+ * A frame whose encoder returns several updates (a split, spec/framing.md §2.3) is the exception: those all go to
+ * every member, in order, as room allows (sendPending), and the group takes no new frame until the last has gone.
  */
 export class DisplayGroups<M extends DisplayMember> {
   readonly #createEncoder: () => DisplayEncoder;
   readonly #lagSplitMs: number;
+  readonly #onEncodeError: ((members: readonly M[], err: unknown) => void) | undefined;
   #groups: Group<M>[] = [];
   #generation = 0;
 
-  constructor(options: DisplayGroupsOptions) {
+  constructor(options: DisplayGroupsOptions<M>) {
     this.#createEncoder = options.createEncoder;
     this.#lagSplitMs = options.lagSplitMs ?? 1_000;
+    this.#onEncodeError = options.onEncodeError;
   }
 
   /** Number of groups (each with its own encoder). */
@@ -94,6 +113,8 @@ export class DisplayGroups<M extends DisplayMember> {
     } else {
       main.encoder.reset();
       main.damage = undefined;
+      // The rest of a split was made against pictures the newcomer never had; the key frame replaces it.
+      main.pending = [];
     }
     main.members.add(member);
   }
@@ -123,6 +144,22 @@ export class DisplayGroups<M extends DisplayMember> {
   }
 
   /**
+   * Sends the pieces of splits still waiting, to every group whose members all have room again.
+   * The caller runs it whenever room may have appeared (an acknowledgement, the link draining, its timer),
+   * before it considers a capture.
+   * @returns true when pieces are still waiting
+   */
+  sendPending(now: number): boolean {
+    this.#splitLaggards(now);
+    let waiting = false;
+    for (const g of this.#groups) {
+      this.#sendPendingOf(g, now);
+      if (g.pending.length > 0) waiting = true;
+    }
+    return waiting;
+  }
+
+  /**
    * Offers a newly captured frame: every group whose members all have room encodes it once and sends
    * the update to each member. Groups that are busy gather the damage and encode a later frame.
    * Must not be called again before the previous call settles (the host serialises captures).
@@ -133,16 +170,32 @@ export class DisplayGroups<M extends DisplayMember> {
     this.#splitLaggards(now);
     for (const g of this.#groups) {
       g.damage = mergeDamage(g.damage, damage);
+      // The rest of a split goes first; the group takes this frame only once all of it has gone.
+      this.#sendPendingOf(g, now);
       if (!this.#ready(g)) continue;
       const groupDamage = g.damage;
       g.damage = [];
-      const update = await g.encoder.encode(frame, groupDamage);
-      g.generation = gen;
-      // Members may have left, or lost their room, while a lossy encode was awaited.
-      for (const m of g.members) {
-        if (update && !m.canSendUpdate) continue;
-        g.deliveredSeq.set(m, update ? m.sendUpdate(update, now) : 0);
+      let encoded: EncodedUpdates;
+      try {
+        encoded = await g.encoder.encode(frame, groupDamage);
+      } catch (err) {
+        if (!this.#onEncodeError) throw err;
+        this.#groups = this.#groups.filter((x) => x !== g);
+        this.#onEncodeError([...g.members], err);
+        continue;
       }
+      g.generation = gen;
+      if (encoded === undefined || encoded instanceof Uint8Array) {
+        // Members may have left, or lost their room, while a lossy encode was awaited.
+        for (const m of g.members) {
+          if (encoded && !m.canSendUpdate) continue;
+          g.deliveredSeq.set(m, encoded ? m.sendUpdate(encoded, now) : 0);
+        }
+        continue;
+      }
+      // The pieces of a split: all of them, in order, to every member; as many now as there is room for.
+      g.pending = [...encoded];
+      this.#sendPendingOf(g, now);
     }
     return gen;
   }
@@ -150,7 +203,7 @@ export class DisplayGroups<M extends DisplayMember> {
   /** True when every member has received and decoded the frame of generation `gen` (or a later one). */
   delivered(gen: number): boolean {
     for (const g of this.#groups) {
-      if (g.generation < gen) return false;
+      if (g.generation < gen || g.pending.length > 0) return false;
       for (const m of g.members) if (m.decodedSeq < (g.deliveredSeq.get(m) ?? 0)) return false;
     }
     return true;
@@ -161,13 +214,31 @@ export class DisplayGroups<M extends DisplayMember> {
     for (const g of this.#groups) {
       g.encoder.reset();
       g.damage = undefined;
+      // A split of the old picture is not finished: the key frame at the new size replaces it.
+      g.pending = [];
     }
   }
 
+  /** True when the group may encode a new frame: no split waiting and room at every member. */
   #ready(g: Group<M>): boolean {
+    return g.pending.length === 0 && this.#roomForAll(g);
+  }
+
+  #roomForAll(g: Group<M>): boolean {
     if (g.members.size === 0) return false;
     for (const m of g.members) if (!m.canSendUpdate) return false;
     return true;
+  }
+
+  /**
+   * Sends a group's waiting pieces while every member has room: each piece goes to all members or to none, so
+   * every member gets the same updates in the same order, and no new frame is encoded until the last has gone.
+   */
+  #sendPendingOf(g: Group<M>, now: number): void {
+    while (g.pending.length > 0 && this.#roomForAll(g)) {
+      const piece = g.pending.shift()!;
+      for (const m of g.members) g.deliveredSeq.set(m, m.sendUpdate(piece, now));
+    }
   }
 
   /**
@@ -201,7 +272,7 @@ export class DisplayGroups<M extends DisplayMember> {
   }
 
   #newGroup(): Group<M> {
-    return { encoder: this.#createEncoder(), members: new Set(), damage: undefined, generation: 0, deliveredSeq: new Map(), blockedSince: undefined };
+    return { encoder: this.#createEncoder(), members: new Set(), damage: undefined, generation: 0, deliveredSeq: new Map(), blockedSince: undefined, pending: [] };
   }
 }
 

@@ -102,12 +102,27 @@ export class HostSession extends SessionCore<HostSessionEvent> {
     return this.state === 'open' && this.inFlight < this.#maxInFlight;
   }
 
+  /** Largest codec update one Display frame carries within the 16 MiB cap (FR-10): 16 MiB − 21 bytes with a 16-byte tag. */
+  get maxUpdateBytes(): number {
+    return this.maxPayloadBytes - DISPLAY_HEADER_BYTES;
+  }
+
   /**
    * Sends one codec update on the Display channel and returns its sequence number.
-   * @throws {StateError} when the in-flight cap is reached or the session is closed
+   * An update over maxUpdateBytes is refused here (FR-10), before it takes a sequence number; a host splits
+   * such a picture into several updates first (FittingEncoder, spec/framing.md §2.3).
+   * @throws {StateError} TESSERA_ERR_BAD_STATE when the in-flight cap is reached, the session is closed, or the update is over maxUpdateBytes
    */
   sendUpdate(update: Uint8Array, now: number): number {
     if (!this.canSendUpdate) throw new StateError('update sent while the in-flight cap is reached or the session is closed');
+    if (!(update.byteLength <= this.maxUpdateBytes)) {
+      throw new StateError(`a ${update.byteLength}-byte display update does not fit one frame (at most ${this.maxUpdateBytes} bytes); nothing was sent`, {
+        context: 'host-session',
+        field: 'update',
+        expected: this.maxUpdateBytes,
+        received: update.byteLength,
+      });
+    }
     const seq = ++this.#sentSeq;
     const payload = new Uint8Array(DISPLAY_HEADER_BYTES + update.byteLength);
     new DataView(payload.buffer).setUint32(0, seq);

@@ -1,5 +1,5 @@
 import { ErrorCode, ProtocolError, StateError, TesseraError, toTesseraError } from '../core/index.js';
-import { Channel, Deframer, encodeFrame, type Frame, type FrameProtector } from '../framing/index.js';
+import { Channel, DEFAULT_MAX_BODY_BYTES, Deframer, encodeFrame, type Frame, type FrameProtector } from '../framing/index.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../framing/control.js';
 import { decodeText, encodeText, truncateText } from '../input/text-channel.js';
 import { MAX_CLOSE_MESSAGE_BYTES } from '../framing/control.js';
@@ -162,8 +162,28 @@ export abstract class SessionCore<E extends { readonly type: string }> {
     this.sendFrame(Channel.Control, encodeControl(msg), now);
   }
 
+  /**
+   * Largest payload one frame may carry: the body (channel byte, payload, seal tag) stays within the 16 MiB
+   * every receiver accepts after the handshake (spec/framing.md §2.3, FR-10), whatever cap this side reads with.
+   */
+  get maxPayloadBytes(): number {
+    return DEFAULT_MAX_BODY_BYTES - 1 /* channel */ - this.#seal.overhead;
+  }
+
+  /**
+   * Queues one sealed frame.
+   * @throws {StateError} TESSERA_ERR_BAD_STATE when the session is closed or the payload is over maxPayloadBytes (FR-10: refused here, never sent for the peer to reject)
+   */
   protected sendFrame(channel: Channel, payload: Uint8Array, now: number): void {
     if (this.#state !== 'open') throw new StateError('the session is closed');
+    if (!(payload.byteLength <= this.maxPayloadBytes)) {
+      throw new StateError(`a ${payload.byteLength}-byte payload does not fit one frame within the peer's ${DEFAULT_MAX_BODY_BYTES}-byte limit; nothing was sent`, {
+        context: 'session',
+        field: 'payload',
+        expected: this.maxPayloadBytes,
+        received: payload.byteLength,
+      });
+    }
     const bytes = encodeFrame(channel, payload, this.#seal);
     this.#out.push(bytes);
     this.#outBytes += bytes.byteLength;

@@ -8,6 +8,7 @@ import type { Clock } from '../../core/index.js';
 import { CAPTURE_REFRESH_MS, DEFAULT_MAX_FPS } from '../../core/defaults.js';
 import { TileEncoder, type QualityMode, type Rect } from '../../codec/index.js';
 import { DisplayGroups, type DisplayEncoder, type DisplayMember } from '../../session/display-groups.js';
+import { FittingEncoder, type SingleUpdateEncoder } from '../../session/fitting-encoder.js';
 import type { ScreenSource } from '../../adapters/types.js';
 import { ReplayScreen } from '../../adapters/replay/replay-screen.js';
 import { ZlibDeflateBackend, nodeBytesEqual } from '../../node/zlib-backend.js';
@@ -20,7 +21,7 @@ export interface CaptureMember extends DisplayMember {
 }
 
 /** Options of CaptureLoop. */
-export interface CaptureLoopOptions {
+export interface CaptureLoopOptions<M extends CaptureMember = CaptureMember> {
   readonly source: ScreenSource;
   readonly quality: QualityMode;
   readonly clock: Clock;
@@ -28,6 +29,13 @@ export interface CaptureLoopOptions {
   readonly maxFps?: number;
   /** The source failed: the host reports it and ends every session. */
   readonly onSourceError: (err: unknown) => void;
+  /**
+   * A display group's encoder failed (a picture that cannot be split to fit a frame): the host reports it and ends
+   * those members' sessions; the other groups go on. Without it, onSourceError is called.
+   */
+  readonly onDisplayError?: (members: readonly M[], err: unknown) => void;
+  /** Largest display update in one frame (default 16 MiB − 21, spec/framing.md §2.3); larger pictures are split. */
+  readonly maxUpdateBytes?: number;
   /** An ack-paced replay moved on to frame `index`. */
   readonly onReplayAdvance?: (index: number) => void;
 }
@@ -36,7 +44,7 @@ export interface CaptureLoopOptions {
 export class CaptureLoop<M extends CaptureMember> {
   readonly #source: ScreenSource;
   readonly #clock: Clock;
-  readonly #options: CaptureLoopOptions;
+  readonly #options: CaptureLoopOptions<M>;
   readonly #groups: DisplayGroups<M>;
   readonly #members = new Set<M>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -50,16 +58,24 @@ export class CaptureLoop<M extends CaptureMember> {
   #height: number;
   #pendingGeneration = 0;
   #replayAdvanced = false;
+  /** Pieces of a split wait for room: the timer kicks until they have gone, whatever the source reports. */
+  #piecesWaiting = false;
 
-  constructor(options: CaptureLoopOptions) {
+  constructor(options: CaptureLoopOptions<M>) {
     this.#options = options;
     this.#source = options.source;
     this.#clock = options.clock;
     this.#width = this.#source.width;
     this.#height = this.#source.height;
     const imageCodec = options.quality === 'lossless' ? undefined : new SharpImageCodec();
+    const fit = options.maxUpdateBytes === undefined ? {} : { maxUpdateBytes: options.maxUpdateBytes };
     this.#groups = new DisplayGroups<M>({
-      createEncoder: () => createDisplayEncoder(this.#source.width, this.#source.height, options.quality, imageCodec),
+      createEncoder: () => createDisplayEncoder(this.#source.width, this.#source.height, options.quality, imageCodec, fit),
+      onEncodeError: (members, err) => {
+        for (const m of members) this.#members.delete(m);
+        if (options.onDisplayError) options.onDisplayError(members, err);
+        else options.onSourceError(err);
+      },
     });
     if (this.#source.onDamage) this.#unsubscribe.push(this.#source.onDamage(() => this.kick()));
     if (this.#source.onResize) this.#unsubscribe.push(this.#source.onResize((w, h) => this.#resized(w, h)));
@@ -75,7 +91,7 @@ export class CaptureLoop<M extends CaptureMember> {
       // change with time and never report damage (only an ack-paced replay does, on advance()).
       const src = this.#source;
       const polled = !src.onDamage || (src instanceof ReplayScreen && src.pace === 'fixed');
-      if (polled || this.#clock() - this.#lastCaptureAt >= CAPTURE_REFRESH_MS) this.kick();
+      if (polled || this.#piecesWaiting || this.#clock() - this.#lastCaptureAt >= CAPTURE_REFRESH_MS) this.kick();
     }, interval);
     this.#timer.unref();
   }
@@ -126,6 +142,8 @@ export class CaptureLoop<M extends CaptureMember> {
   }
 
   async #captureOnce(): Promise<void> {
+    // Pieces of a split go out as soon as there is room, before any new capture (spec/session.md §6.3).
+    this.#piecesWaiting = this.#groups.sendPending(this.#clock());
     if (!this.#groups.wantsFrame(this.#clock())) return;
     this.#capturing = true;
     this.#kickPending = false;
@@ -134,6 +152,7 @@ export class CaptureLoop<M extends CaptureMember> {
       const capture = await this.#source.capture();
       if (capture.frame.width !== this.#width || capture.frame.height !== this.#height) this.#resized(capture.frame.width, capture.frame.height);
       const gen = await this.#groups.offer(capture.frame, capture.damage as Rect[] | undefined, this.#clock());
+      this.#piecesWaiting = this.#groups.sendPending(this.#clock());
       this.#advanceReplay(gen);
     } catch (err) {
       this.#options.onSourceError(err);
@@ -170,8 +189,22 @@ export class CaptureLoop<M extends CaptureMember> {
   }
 }
 
-/** The Node encoder for one display group: node:zlib deflate, sharp for lossy tiles. */
-export function createDisplayEncoder(width: number, height: number, quality: QualityMode, imageCodec: SharpImageCodec | undefined): DisplayEncoder {
+/**
+ * The Node encoder for one display group: node:zlib deflate, sharp for lossy tiles, and every update within one
+ * frame (a FittingEncoder splits a picture whose update would be over `maxUpdateBytes`, spec/framing.md §2.3).
+ */
+export function createDisplayEncoder(
+  width: number,
+  height: number,
+  quality: QualityMode,
+  imageCodec: SharpImageCodec | undefined,
+  options: { readonly maxUpdateBytes?: number } = {},
+): DisplayEncoder {
+  return new FittingEncoder(createTileUpdateEncoder(width, height, quality, imageCodec), options);
+}
+
+/** The codec encoder of one display group, one update per encode (the lossless or the async lossy path). */
+function createTileUpdateEncoder(width: number, height: number, quality: QualityMode, imageCodec: SharpImageCodec | undefined): SingleUpdateEncoder {
   const encoder = new TileEncoder({
     width,
     height,

@@ -214,6 +214,13 @@ export class Host extends EventEmitter {
         this.#reportError(error);
         for (const s of [...this.#sessions]) s.handle.close(CloseReason.SourceError, error.message);
       },
+      // A picture that cannot be sent within the frame cap even split (spec/framing.md §2.3) ends only the sessions of
+      // the display group that met it.
+      onDisplayError: (members, err) => {
+        const error = toTesseraError(err, 'a display update does not fit a frame');
+        this.#reportError(error);
+        for (const s of members) s.handle.close(CloseReason.SourceError, error.message);
+      },
       onReplayAdvance: (index) => this.emit('replay-advance', index),
     });
     this.#hooks = {

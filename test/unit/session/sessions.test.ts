@@ -215,3 +215,17 @@ t.test('chat over 4 KiB and clipboard over 1 MiB are TEXT_TOO_LONG', async (t) =
   c.host.handleBytes(encodeFrame(Channel.Chat, new Uint8Array(4096).fill(0x61)), 1000);
   t.match(c.drain(c.host).find((e) => e.type === 'chat'), { type: 'chat' }, 'chat of exactly 4 KiB passes');
 });
+
+t.test('FR-10: the host refuses locally a display update whose body would be over 16 MiB, and sends nothing', async (t) => {
+  const { host, helper, pump, drain } = pair('view', 'view');
+  // NullProtector here (no tag): the body is 1 (channel) + 4 (display seq) + the update.
+  t.equal(host.maxUpdateBytes, DEFAULT_MAX_BODY_BYTES - 1 - 4);
+  const tooBig = new Uint8Array(host.maxUpdateBytes + 1);
+  t.throws(() => host.sendUpdate(tooBig, 1000), { code: 'TESSERA_ERR_BAD_STATE', field: 'update', expected: host.maxUpdateBytes, received: tooBig.byteLength });
+  t.equal(host.sentSeq, 0, 'the refused update took no sequence number');
+  t.equal(host.pendingTransmitBytes, 0, 'nothing was queued');
+  t.equal(host.state, 'open', 'the session stays open');
+  t.equal(host.sendUpdate(new Uint8Array(host.maxUpdateBytes), 1000), 1, 'an update that fits exactly is sent');
+  pump();
+  t.same(drain(helper).filter((e) => e.type === 'update').map((e) => e.type === 'update' && [e.seq, e.update.byteLength]), [[1, host.maxUpdateBytes]], 'the helper with the default cap accepts it');
+});
