@@ -185,16 +185,14 @@ export class DisplayGroups<M extends DisplayMember> {
         continue;
       }
       g.generation = gen;
-      if (encoded === undefined || encoded instanceof Uint8Array) {
-        // Members may have left, or lost their room, while a lossy encode was awaited.
-        for (const m of g.members) {
-          if (encoded && !m.canSendUpdate) continue;
-          g.deliveredSeq.set(m, encoded ? m.sendUpdate(encoded, now) : 0);
-        }
+      if (encoded === undefined) {
+        for (const m of g.members) g.deliveredSeq.set(m, 0);
         continue;
       }
-      // The pieces of a split: all of them, in order, to every member; as many now as there is room for.
-      g.pending = [...encoded];
+      // The update, or the pieces of a split: all of them, in order, to every member; as many now as there is room
+      // for. A member may have lost its room while a lossy encode was awaited: it must still get this update (the
+      // encoder's next one builds on it), so the group waits for it (or splits it off as a laggard) rather than skip it.
+      g.pending = encoded instanceof Uint8Array ? [encoded] : [...encoded];
       this.#sendPendingOf(g, now);
     }
     return gen;

@@ -195,3 +195,37 @@ t.test('time when every member is busy does not count as lag', async (t) => {
   await groups.offer(frame(3), undefined, 560);
   t.same(a.sent, b.sent, 'both got the same updates');
 });
+
+t.test('a member that loses its room while a lossy encode is awaited still gets that update, in order, once it has room', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const inner = new FakeEncoder();
+  // An asynchronous encoder (the lossy path): the members' room may change while it runs.
+  const slow: DisplayEncoder = {
+    encode: async (f: Framebuffer) => {
+      await gate;
+      return inner.encode(f);
+    },
+    reset: () => inner.reset(),
+  };
+  const groups = new DisplayGroups<Member>({ createEncoder: () => slow });
+  const a = new Member();
+  const b = new Member();
+  groups.add(a);
+  groups.add(b);
+  const offered = groups.offer(frame(1), undefined, 0);
+  // b fills its window from elsewhere while the encode runs (room 1, one update outstanding).
+  b.room = 0;
+  release();
+  await offered;
+  t.same(a.sent.map((u) => [...u]), [], 'nobody gets the update before every member has room: they stay in step');
+  t.notOk(groups.delivered(groups.generation), 'the frame is not delivered');
+  b.room = 2;
+  t.notOk(groups.sendPending(1), 'once b has room the update goes out');
+  t.same(a.sent.map((u) => [...u]), [[1, 1]]);
+  t.same(b.sent.map((u) => [...u]), [[1, 1]], 'b got the key update it would otherwise have missed');
+  a.ackAll();
+  b.ackAll();
+  await groups.offer(frame(2), undefined, 2);
+  t.same(b.sent.map((u) => [...u]), [[1, 1], [0, 2]], 'and the next delta builds on a picture b has');
+});
