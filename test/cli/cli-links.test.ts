@@ -71,7 +71,7 @@ t.test('only loopback: a warning (stderr and a JSON event), and --email refused 
   await p.waitFor('listening');
   const w = await p.waitFor('warning', (e) => e.code === 'loopback-only');
   t.match(w, { addresses: [/^127\.0\.0\.1:\d+$/], message: /loopback/ });
-  t.match(p.stderr, /warning: the invitation names only 127\.0\.0\.1:\d+.*loopback/);
+  t.ok(await p.waitForStderr(/warning: the invitation names only 127\.0\.0\.1:\d+.*loopback/), 'and on stderr');
 
   const smtp = await startSmtp();
   t.teardown(() => smtp.close());

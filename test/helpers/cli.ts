@@ -90,9 +90,18 @@ export class CliProcess {
   }
 
   /** Resolves with the first match of `re` in stdout (human output); rejects after timeoutMs. */
-  async waitForOutput(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  waitForOutput(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return this.#waitForText(() => this.stdout, re, timeoutMs);
+  }
+
+  /** Resolves with the first match of `re` in stderr (warnings arrive on their own pipe, after or before stdout's events). */
+  waitForStderr(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return this.#waitForText(() => this.stderr, re, timeoutMs);
+  }
+
+  async #waitForText(text: () => string, re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
     for (let waited = 0; waited <= timeoutMs; waited += 20) {
-      const m = this.stdout.match(re);
+      const m = text().match(re);
       if (m) return m;
       if (this.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 20));

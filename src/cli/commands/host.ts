@@ -264,16 +264,10 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       // Where a helper reaches this host: the advertised names, then the listening address or, on a wildcard, this
       // machine's interface addresses (never the bare host name); nothing but the relay without a port.
       const addresses = bound ? host.invitationAddresses() : [];
-      if (relayUrl === undefined && isLoopbackOnly(addresses)) {
-        warning(
-          'loopback-only',
-          `the invitation names only ${addresses.join(', ')}, this machine's own loopback address: a helper on another machine cannot use it. ` +
-            'Listen on an address others reach (--bind 0.0.0.0), name one (--advertise NAME) or wait at a relay (--relay URL).',
-          { addresses },
-        );
-        if (typeof values.email === 'string' && !values.force) {
-          throw new UsageError(`not emailing an invitation that names only this machine's loopback address (${addresses.join(', ')}): no helper elsewhere could use it; use --bind, --advertise or --relay, or --force to send it anyway`);
-        }
+      const loopbackOnly = relayUrl === undefined && isLoopbackOnly(addresses);
+      // Refused before any invitation is issued; the warning itself comes once the invitation exists (below).
+      if (loopbackOnly && typeof values.email === 'string' && !values.force) {
+        throw new UsageError(`not emailing an invitation that names only this machine's loopback address (${addresses.join(', ')}): no helper elsewhere could use it; use --bind, --advertise or --relay, or --force to send it anyway`);
       }
       if (web && !web.secure && !isLoopback(web.host)) {
         warning(
@@ -292,6 +286,14 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
       madeInvitation(invitation);
       const invitePath = typeof values.invite === 'string' ? (isAbsolute(values.invite) ? values.invite : resolve(values.invite)) : undefined;
       if (invitePath) invitation.toFile(invitePath);
+      if (loopbackOnly) {
+        warning(
+          'loopback-only',
+          `the invitation names only ${addresses.join(', ')}, this machine's own loopback address: a helper on another machine cannot use it. ` +
+            'Listen on an address others reach (--bind 0.0.0.0), name one (--advertise NAME) or wait at a relay (--relay URL).',
+          { addresses },
+        );
+      }
       if (invitation.capped) {
         // Say what the policy lowered, and to what: the lifetime asked for against the one given, the mode, the uses.
         const changes: string[] = [];
