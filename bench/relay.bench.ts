@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { Host, Helper, VirtualScreen, RelayRegistration, WebSocketStream, dialRelay, type RelayOptions } from '../src/index.js';
 import { environment, wantsJson } from './lib/bench.js';
+import { alternatingKey, percentile, timeKeyPress } from './lib/keypress.js';
 import { maxOpenFiles } from './lib/limits.js';
 import type { RelayChildStats } from './lib/relay-child.js';
 
@@ -71,9 +72,6 @@ const LATENCY_BLOCK_PRESSES = 25;
 /** Open files allowed to the relay process (the shell raises its soft limit; root may raise the hard one too). */
 const RELAY_MAX_OPEN_FILES = 65_536;
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 // --- the relay process -------------------------------------------------------------------------------------------
 
@@ -127,38 +125,9 @@ async function spawnRelay(options: RelayOptions): Promise<RelayProcess> {
 
 // --- 1. latency --------------------------------------------------------------------------------------------------
 
-/** Key presses at `helper`, each timed until the text field's pixels changed at the helper (session.bench.ts). */
+/** Key presses at `helper`, each timed until the text field's pixels changed at the helper (bench/lib/keypress.ts). */
 async function pressLatencies(helper: Helper, screen: VirtualScreen, n: number, into: number[]): Promise<void> {
-  const field = screen.fieldRect;
-  const fieldSum = (): number => {
-    const fb = helper.framebuffer;
-    let s = 0;
-    for (let y = field.y; y < field.y + field.height; y += 1) {
-      const row = (y * fb.width + field.x) * 4;
-      for (let x = 0; x < field.width * 4; x += 4) s = (s * 31 + fb.data[row + x]!) | 0;
-    }
-    return s;
-  };
-  const keys = ['KeyA', 'KeyB', 'KeyC', 'KeyD'] as const;
-  for (let i = 0; i < n; i++) {
-    // Alternate typing and deleting so the field never fills.
-    const code = i % 2 === 0 ? keys[(i >> 1) % 4]! : 'Backspace';
-    const before = fieldSum();
-    const changed = new Promise<void>((resolve) => {
-      const onFrame = (): void => {
-        if (fieldSum() !== before) {
-          helper.off('frame', onFrame);
-          resolve();
-        }
-      };
-      helper.on('frame', onFrame);
-    });
-    const t0 = performance.now();
-    helper.key(code, true);
-    helper.key(code, false);
-    await changed;
-    into.push(performance.now() - t0);
-  }
+  for (let i = 0; i < n; i++) into.push(await timeKeyPress(helper, screen.fieldRect, alternatingKey(i)));
 }
 
 async function latency(n: number) {

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Host, Helper, VirtualScreen, ReplayScreen } from '../src/index.js';
 import { environment, wantsJson } from './lib/bench.js';
+import { alternatingKey, percentile, timeKeyPress } from './lib/keypress.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -22,9 +23,6 @@ const log = (s: string) => {
   if (!json) console.log(s);
 };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function keyToPixels() {
   const screen = new VirtualScreen({ width: 1920, height: 1080 });
@@ -33,38 +31,10 @@ async function keyToPixels() {
   const inv = await host.createInvitation({ expires: '10m' });
   const helper = await Helper.connect(inv.toURL(), { requestControl: true });
   await helper.waitForFrame(() => true);
-  const field = screen.fieldRect;
-  const fieldSum = () => {
-    // A cheap signature of the text field's pixels at the helper.
-    const fb = helper.framebuffer;
-    let s = 0;
-    for (let y = field.y; y < field.y + field.height; y += 1) {
-      const row = (y * fb.width + field.x) * 4;
-      for (let x = 0; x < field.width * 4; x += 4) s = (s * 31 + fb.data[row + x]!) | 0;
-    }
-    return s;
-  };
   const latencies: number[] = [];
   const rtts: number[] = [];
-  const keys = ['KeyA', 'KeyB', 'KeyC', 'KeyD', 'Backspace'];
   for (let i = 0; i < presses; i++) {
-    // Alternate typing and deleting so the field never fills.
-    const code = i % 2 === 0 ? keys[(i >> 1) % 4]! : 'Backspace';
-    const before = fieldSum();
-    const t0 = performance.now();
-    const changed = new Promise<void>((resolve) => {
-      const onFrame = () => {
-        if (fieldSum() !== before) {
-          helper.off('frame', onFrame);
-          resolve();
-        }
-      };
-      helper.on('frame', onFrame);
-    });
-    helper.key(code, true);
-    helper.key(code, false);
-    await changed;
-    latencies.push(performance.now() - t0);
+    latencies.push(await timeKeyPress(helper, screen.fieldRect, alternatingKey(i)));
     if (i % 10 === 0) {
       const r0 = performance.now();
       helper.ping();

@@ -12,6 +12,7 @@ import { serveWeb } from '../src/node/web-server.js';
 import { WEBSOCKET_PATH, connectWebSocket } from '../src/transport/websocket.js';
 import { chromiumMissing, launchChromium } from '../test/helpers/chromium.js';
 import { environment, wantsJson } from './lib/bench.js';
+import { percentile } from './lib/keypress.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -31,9 +32,6 @@ const TYPED = ['KeyA', 'KeyB', 'KeyC', 'KeyD'] as const;
 /** Alternate typing and deleting so the field never fills. */
 const keyAt = (i: number): string => (i % 2 === 0 ? TYPED[(i >> 1) % TYPED.length]! : 'Backspace');
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 interface Figures {
   readonly presses: number;

@@ -13,6 +13,7 @@ import { PixelConverter } from '../src/adapters/x11/pixels.js';
 import { X11Connection } from '../src/adapters/x11/x11-connection.js';
 import { startXvfb, waitUntil, xvfbMissing, type XServer } from '../test/helpers/xvfb.js';
 import { environment, wantsJson } from './lib/bench.js';
+import { alternatingKey, percentile, timeKeyPress } from './lib/keypress.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -28,9 +29,6 @@ const log = (s: string) => {
 const WIDTH = 1920;
 const HEIGHT = 1080;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function summary(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -112,34 +110,9 @@ async function keyToPixels(server: XServer) {
   await helper.waitForFrame(() => true);
   // The terminal's area (80x20 cells of the default 6x13 font, generously).
   const area = { x: 100, y: 100, width: 700, height: 300 };
-  const areaSum = () => {
-    const fb = helper.framebuffer;
-    let s = 0;
-    for (let y = area.y; y < area.y + area.height; y++) {
-      const row = (y * fb.width + area.x) * 4;
-      for (let x = 0; x < area.width * 4; x += 4) s = (s * 31 + fb.data[row + x]!) | 0;
-    }
-    return s;
-  };
   const latencies: number[] = [];
-  const keys = ['KeyA', 'KeyB', 'KeyC', 'KeyD'];
   for (let i = 0; i < presses; i++) {
-    const code = i % 2 === 0 ? keys[(i >> 1) % 4]! : 'Backspace';
-    const before = areaSum();
-    const changed = new Promise<void>((resolve) => {
-      const onFrame = () => {
-        if (areaSum() !== before) {
-          helper.off('frame', onFrame);
-          resolve();
-        }
-      };
-      helper.on('frame', onFrame);
-    });
-    const t0 = performance.now();
-    helper.key(code, true);
-    helper.key(code, false);
-    await changed;
-    latencies.push(performance.now() - t0);
+    latencies.push(await timeKeyPress(helper, area, alternatingKey(i)));
     // Let the terminal's follow-up repaints (cursor) settle so the next press starts from a still screen.
     await new Promise((r) => setTimeout(r, 15));
   }

@@ -880,3 +880,29 @@ export function segments(capture: PcapFile): Segment[] {
 export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle) >= 0;
 }
+
+const consumedEvents = new WeakMap<LabProcess, Map<string, number>>();
+
+/**
+ * The next JSON line with `"event":"<name>"` on a lab process's stdout that the caller has not taken yet (each is
+ * taken once, in order); throws when the process exits first or after `ms`.
+ */
+export async function nextEvent(p: LabProcess, name: string, ms = 30_000): Promise<Record<string, unknown>> {
+  const seen = consumedEvents.get(p) ?? new Map<string, number>();
+  consumedEvents.set(p, seen);
+  const n = seen.get(name) ?? 0;
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const lines = p.stdout().split('\n').filter((l) => l.includes(`"event":"${name}"`));
+    if (lines.length > n) {
+      seen.set(name, n + 1);
+      const line = lines[n]!;
+      return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+    }
+    if (p.child.exitCode !== null || p.child.signalCode !== null) {
+      throw new Error(`${p.role} exited before "${name}" (code ${p.child.exitCode}): ${p.stderr().slice(-800)} ${p.stdout().slice(-800)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${p.role} printed no "${name}" within ${ms} ms: ${p.stderr().slice(-800)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

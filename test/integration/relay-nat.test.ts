@@ -13,7 +13,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { relayViewerUrl } from '../../src/index.js';
 import { CHROMIUM_PATH, chromiumMissing, launchChromium } from '../helpers/chromium.js';
-import { containsBytes, createLab, labAvailable, REPO_ROOT, type Lab, type LabProcess } from '../helpers/netlab.js';
+import { containsBytes, createLab, labAvailable, REPO_ROOT, type Lab, type LabProcess, nextEvent } from '../helpers/netlab.js';
 
 const available = labAvailable();
 const skip = available.ok ? false : available.why;
@@ -66,26 +66,7 @@ say({ event: 'closed', reason: info.reason, code: info.error?.code ?? null });
 process.exit(0);
 `;
 
-const consumed = new WeakMap<LabProcess, Map<string, number>>();
-
-/** The next JSON line with `"event":"<name>"` that this test has not taken yet (each is taken once, in order). */
-async function event(p: LabProcess, name: string, ms = 30_000): Promise<Record<string, unknown>> {
-  const seen = consumed.get(p) ?? new Map<string, number>();
-  consumed.set(p, seen);
-  const n = seen.get(name) ?? 0;
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = p.stdout().split('\n').filter((l) => l.includes(`"event":"${name}"`));
-    if (lines.length > n) {
-      seen.set(name, n + 1);
-      const line = lines[n]!;
-      return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
-    }
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.role} exited before "${name}": ${p.stderr().slice(-800)}`);
-    if (Date.now() > deadline) throw new Error(`${p.role} printed no "${name}" within ${ms} ms: ${p.stderr().slice(-800)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const event = nextEvent;
 
 async function startRelay(lab: Lab): Promise<LabProcess> {
   const relay = lab.spawnNode('relay', 'src/cli/main.ts', ['relay', '--port', String(RELAY_PORT), '--bind', lab.addresses.relay, '--json']);

@@ -8,7 +8,7 @@
  * Skips with the reason where the lab cannot be built (not root, nftables or tinyproxy missing).
  */
 import t from 'tap';
-import { createLab, labAvailable, LAB_ADDRESSES, REPO_ROOT, type Lab, type LabProcess } from '../helpers/netlab.js';
+import { createLab, labAvailable, LAB_ADDRESSES, REPO_ROOT, type Lab, type LabProcess, nextEvent } from '../helpers/netlab.js';
 
 const available = labAvailable({ corporate: true });
 const skip = available.ok ? false : available.why;
@@ -31,26 +31,7 @@ await helper.closedPromise();
 process.exit(0);
 `;
 
-const consumed = new WeakMap<LabProcess, Map<string, number>>();
-
-/** The next JSON line with `"event":"<name>"` that this test has not taken yet (each is taken once, in order). */
-async function event(p: LabProcess, name: string, ms = 30_000): Promise<Record<string, unknown>> {
-  const seen = consumed.get(p) ?? new Map<string, number>();
-  consumed.set(p, seen);
-  const n = seen.get(name) ?? 0;
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = p.stdout().split('\n').filter((l) => l.includes(`"event":"${name}"`));
-    if (lines.length > n) {
-      seen.set(name, n + 1);
-      const line = lines[n]!;
-      return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
-    }
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.role} exited before "${name}" (code ${p.child.exitCode}): ${p.stderr().slice(-800)} ${p.stdout().slice(-800)}`);
-    if (Date.now() > deadline) throw new Error(`${p.role} printed no "${name}" within ${ms} ms: ${p.stderr().slice(-800)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const event = nextEvent;
 
 function corpHost(lab: Lab, relayUrl: string, vars: Record<string, string>): LabProcess {
   return lab.spawnNode('corp', 'src/cli/main.ts', ['host', '--port', 'none', '--relay', relayUrl, '--accept', 'auto', '--json'], env(vars));
