@@ -6,10 +6,10 @@
  * Every connection stays on loopback: the wildcard binds are listened on, never dialled.
  */
 import t from 'tap';
+import { selfSignedCert } from '../helpers/tls.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import { get as httpsGet } from 'node:https';
 import { simpleParser } from 'mailparser';
@@ -119,17 +119,7 @@ t.test('with --relay: no loopback warning, and the email leads with a browser li
   t.equal(relayViewerUrl('wss://relay.example/base/', url), `https://relay.example/base/#${encodeURIComponent(url)}`, 'wss:// gives https://');
 });
 
-/** A self-signed certificate for 127.0.0.1, or undefined without openssl. */
-function selfSigned(): { cert: string; key: string } | undefined {
-  const cert = join(tmp, 'cert.pem');
-  const key = join(tmp, 'key.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    return { cert, key };
-  } catch {
-    return undefined;
-  }
-}
+const selfSigned = (): { cert: string; key: string } | undefined => selfSignedCert(tmp);
 
 t.test('--web with a certificate serves the viewer over https; plain http on 0.0.0.0 warns, on loopback not', async (t) => {
   const pem = selfSigned();

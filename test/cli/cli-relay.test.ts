@@ -3,11 +3,11 @@
  * process killed (SIGKILL) mid-session: the helper ends with RELAY_LOST and the host reports the relay lost.
  */
 import t from 'tap';
+import { selfSignedCert } from '../helpers/tls.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { runCli, CliProcess } from '../helpers/cli.js';
 import { natsSkip, startNatsServer } from '../helpers/nats.js';
 
@@ -123,17 +123,7 @@ t.test('offers through a cluster: host at relay A, tessera offer --relay B is re
   t.match(await host.waitFor('helper-joined'), {});
 });
 
-/** A self-signed certificate for 127.0.0.1, or undefined without openssl. */
-function selfSigned(): { cert: string; key: string } | undefined {
-  const cert = join(tmp, 'cert.pem');
-  const key = join(tmp, 'key.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    return { cert, key };
-  } catch {
-    return undefined;
-  }
-}
+const selfSigned = (): { cert: string; key: string } | undefined => selfSignedCert(tmp);
 
 t.test('over TLS: the relay speaks wss:// and a host and a helper that trust its certificate pair through it', async (t) => {
   const pem = selfSigned();

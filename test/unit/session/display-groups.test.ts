@@ -1,5 +1,6 @@
 import t from 'tap';
-import { DisplayGroups, type DisplayEncoder, type DisplayMember } from '../../../src/session/display-groups.js';
+import { FakeMember } from '../../helpers/display-member.js';
+import { DisplayGroups, type DisplayEncoder } from '../../../src/session/display-groups.js';
 import type { Framebuffer } from '../../../src/codec/framebuffer.js';
 
 /** An encoder that records what it was asked and "encodes" the frame's first byte, keyed on its reference. */
@@ -21,21 +22,8 @@ class FakeEncoder implements DisplayEncoder {
   }
 }
 
-class Member implements DisplayMember {
-  sent: Uint8Array[] = [];
-  decodedSeq = 0;
-  room = 2;
-  get canSendUpdate(): boolean {
-    return this.sent.length - this.decodedSeq < this.room;
-  }
-  sendUpdate(update: Uint8Array): number {
-    this.sent.push(update);
-    return this.sent.length;
-  }
-  ackAll(): void {
-    this.decodedSeq = this.sent.length;
-  }
-}
+const Member = FakeMember;
+type Member = FakeMember;
 
 const frame = (v: number): Framebuffer => ({ width: 1, height: 1, data: new Uint8Array([v, 0, 0, 255]) });
 

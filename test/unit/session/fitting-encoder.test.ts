@@ -4,11 +4,12 @@
  * sends the pieces of a split to every member, in order, before any new frame.
  */
 import t from 'tap';
+import { FakeMember } from '../../helpers/display-member.js';
 import { TileDecoder, TileEncoder, cloneFramebuffer, createFramebuffer, type Framebuffer, type QualityMode } from '../../../src/codec/index.js';
 import { ZlibDeflateBackend, ZlibInflateBackend } from '../../../src/node/zlib-backend.js';
 import { SharpImageCodec } from '../../../src/node/sharp-image-codec.js';
 import { FittingEncoder, type SingleUpdateEncoder } from '../../../src/session/fitting-encoder.js';
-import { DisplayGroups, type DisplayMember } from '../../../src/session/display-groups.js';
+import { DisplayGroups } from '../../../src/session/display-groups.js';
 import { MAX_DISPLAY_UPDATE_BYTES } from '../../../src/session/constants.js';
 import { fillRect, noiseScreen, terminalScreen } from '../../helpers/codec-screens.js';
 import { firstDiff } from '../../helpers/codec-harness.js';
@@ -135,18 +136,8 @@ function meanError(a: Uint8Array, b: Uint8Array): number {
   return sum / ((a.length / 4) * 3);
 }
 
-class Member implements DisplayMember {
-  readonly sent: Uint8Array[] = [];
-  decodedSeq = 0;
-  room = 2;
-  get canSendUpdate(): boolean {
-    return this.sent.length - this.decodedSeq < this.room;
-  }
-  sendUpdate(update: Uint8Array): number {
-    this.sent.push(update);
-    return this.sent.length;
-  }
-}
+const Member = FakeMember;
+type Member = FakeMember;
 
 t.test('DisplayGroups sends the pieces of a split to every member in order, as room allows, before any new frame', async (t) => {
   const W = 256, H = 256;
