@@ -343,7 +343,8 @@ export class ProbeSession {
         return;
       case 'closed': {
         const closed = ev as Extract<CoreEvent, { type: 'closed' }>;
-        if (closed.byPeer) this.peerClose = { reason: closed.reason, ...(closed.message !== undefined ? { message: closed.message } : {}) };
+        // A transport that closes is reported as a close too (connection-lost); only a close message counts here.
+        if (closed.byPeer && !this.transportClosed) this.peerClose = { reason: closed.reason, ...(closed.message !== undefined ? { message: closed.message } : {}) };
         else if (closed.error && !this.transportClosed) this.localError = closed.error;
         clearInterval(this.#timer);
         return;
