@@ -47,7 +47,7 @@ function initiatorFor(t: HostTarget, o: { ciphers?: readonly AeadSuite[]; reques
 /** Why a handshake that should have been admitted was not, as a verdict (n/a when the target refused on its terms). */
 function notAdmitted(run: HandshakeRun): ProbeVerdict {
   if (run.end === 'refused') {
-    return notApplicable(`the host refused the helper (${run.error?.message ?? 'refused'}); run the target with --accept auto and --uses 1 or more`);
+    return notApplicable(`the host refused the helper (${run.error?.message ?? 'refused'}); run the target with --accept auto; each run of the suite is one more helper of the invitation (--uses N for N runs)`);
   }
   if (run.end === 'error') return fail(`the handshake failed on what the host sent: ${run.error?.message ?? 'error'}`);
   return fail(run.end === 'closed' ? `the host closed the connection ${run.helloReceived ? 'after ServerHello' : 'before ServerHello'}` : `no ${run.helloReceived ? 'Welcome' : 'ServerHello'} within ${ANSWER_MS / 1000} s`);
