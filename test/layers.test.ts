@@ -25,7 +25,7 @@ const PURE_BELOW_SESSION = ['core', 'framing', 'handshake', 'codec', 'input'];
 
 /**
  * The layer table (ARCHITECTURE.md draws it). Order: core < framing < handshake < {codec, input} < session < driver
- * < adapters < transport < node < api < cli. codec and input are siblings that import only core. The pure layers
+ * < adapters < transport < node < api (and conformance, beside it) < cli. codec and input are siblings that import only core. The pure layers
  * (core to driver) are the protocol, browser-safe and sans-IO except the driver, which owns timers; `adapters`,
  * `transport` and `node` are Node platform glue; `api` is what an app embeds (Host, Helper); `index` is
  * src/index.ts, the public surface; the CLI is built on that (it imports index, never the reverse); `web` is the
@@ -48,7 +48,10 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   // message codec and registration proof live in handshake (src/handshake/relay.ts), so the browser can use them.
   relay: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'transport', 'node'], pure: false, packages: [] },
   api: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay'], pure: false, packages: [] },
-  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api', 'index'], pure: false, packages: [] },
+  // The conformance probes (spec/conformance.md, "Probing another implementation"): a helper or host that breaks the
+  // rules on purpose, on the protocol layers, the driver and Node transports; at the level of api.
+  conformance: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node'], pure: false, packages: [] },
+  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api', 'conformance', 'index'], pure: false, packages: [] },
   index: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api'], pure: false, packages: [] },
   web: { imports: [...PURE_BELOW_SESSION, 'session', 'driver'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
 };

@@ -1,5 +1,5 @@
 /**
- * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, bench.
+ * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, bench, relay, conformance.
  * Every command goes through the library's public API (src/index.ts).
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { runInvitations } from './commands/invitations.js';
 import { runInspect } from './commands/inspect.js';
 import { runBench } from './commands/bench.js';
 import { runRelay } from './commands/relay.js';
+import { runConformance } from './commands/conformance.js';
 import { PASSWORD_WAYS } from './commands/common.js';
 import { printable, printableLines } from './printable.js';
 import { closest } from './suggest.js';
@@ -30,6 +31,7 @@ commands:
   inspect       show what an invitation holds (never the secret)
   bench         measure the codec on a folder of screen recordings
   relay         run a relay, so that hosts behind NAT can be reached without opening a port
+  conformance   probe another implementation's host against the spec, one line per probe and requirement
 
 common options: --json (one JSON object per line), --debug (stack traces), --help
 run 'tessera <command> --help' for a command's options`;
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   inspect: runInspect,
   bench: runBench,
   relay: runRelay,
+  conformance: runConformance,
 };
 
 const COMMON = {
