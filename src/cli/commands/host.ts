@@ -373,8 +373,13 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
           out.say('control revoked');
         },
         onPause: () => {
-          for (const s of sessions) s.pause(!s.paused);
-          out.say('input paused/resumed');
+          if (sessions.size === 0) return out.say('no helper is connected: nothing to pause');
+          // One key for all: pause every helper unless every one is paused already, then resume them all.
+          const pausing = [...sessions].some((s) => !s.paused);
+          for (const s of sessions) s.pause(pausing);
+          out.event('pause', { paused: pausing, sessions: [...sessions].map((s) => s.id) });
+          const again = process.stdin.isTTY ? 'press p again' : 'type pause again';
+          out.say(pausing ? `input paused: the helper's input is ignored until you ${again}` : 'input resumed: a helper in control can use your keyboard and mouse again');
         },
         onEnd: () => {
           for (const s of sessions) s.close();
