@@ -38,6 +38,7 @@ import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
 import { nodeRandom } from '../../node/crypto.js';
 import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
+export type { WrongProof, LockOut } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
 import { CaptureLoop } from './capture-loop.js';
 import { reachableAddresses } from './addresses.js';
@@ -140,8 +141,9 @@ const RELAY_REFRESH_MS = 30_000;
 
 /**
  * A remote-assistance host. Events: 'listening' ({port, host}), 'session' (HostSessionHandle),
- * 'audit' (AuditEvent), 'error' (TesseraError: a failure that did not stop the host, such as the screen source
- * failing), 'replay-advance' (index), 'close'.
+ * 'audit' (AuditEvent), 'wrong-password' (WrongProof: each wrong proof for an invitation, as it happens),
+ * 'locked' (LockOut: wrong proofs locked an invitation or an address out), 'error' (TesseraError: a failure that
+ * did not stop the host, such as the screen source failing), 'replay-advance' (index), 'close'.
  */
 export class Host extends EventEmitter {
   readonly source: ScreenSource;
@@ -202,6 +204,8 @@ export class Host extends EventEmitter {
       signal: this.#abort.signal,
       audit: (e) => this.#recordAudit(e),
       consent: (request, signal) => this.#consentToConnect(request, signal),
+      onWrongProof: (proof) => this.emit('wrong-password', proof),
+      onLockOut: (lockOut) => this.emit('locked', lockOut),
       ...pick(options, ['maxHandshakes', 'maxHandshakesPerAddress', 'handshakeTimeoutMs', 'consentTimeoutMs', 'firstByteTimeoutMs', 'maxQueuedBytes']),
     });
     this.#capture = new CaptureLoop<SessionEntry>({

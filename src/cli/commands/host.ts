@@ -26,6 +26,8 @@ import {
   type Mode,
   type AuditEvent,
   type HostInvitation,
+  type WrongProof,
+  type LockOut,
   ErrorCode,
   parseExpires,
   isLoopback,
@@ -230,6 +232,21 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         stateWarning = message;
         out.event('error', { code: (err as { code?: string }).code ?? null, message });
         out.warn(`${printable(message)}; check the state folder ${printable(values.state)}`);
+      }
+    });
+    // Wrong passwords and lock-outs are told as they happen (the audit log alone would keep them from the host user).
+    host.on('wrong-password', (w: WrongProof) => {
+      out.event('wrong-password', { peer: w.peer, id: w.ticketId, password: w.password, attempt: w.attempt, maxAttempts: w.maxAttempts, windowMs: w.windowMs });
+      const what = w.password ? 'gave a wrong password for' : 'could not prove it holds';
+      out.warn(`a helper from ${printable(w.peer, NAME_CHARS)} ${what} invitation ${shortId(w.ticketId)} (attempt ${w.attempt} of ${w.maxAttempts})`);
+    });
+    host.on('locked', (l: LockOut) => {
+      out.event('locked', { scope: l.scope, id: l.ticketId, address: l.address, peer: l.peer, failures: l.failures, windowMs: l.windowMs, until: l.until.toISOString() });
+      const within = `within ${formatDuration(l.windowMs)}`;
+      if (l.scope === 'invitation') {
+        out.warn(`invitation ${shortId(l.ticketId ?? '')} is locked after ${l.failures} wrong ${l.failures === 1 ? 'password' : 'passwords'} ${within}; helpers are refused until ${clockTime(l.until)} (if your helper did not mistype it, someone else has the invitation: allow no one you are not expecting)`);
+      } else {
+        out.warn(`helpers from ${printable(l.address ?? '', NAME_CHARS)} are refused until ${clockTime(l.until)} after ${l.failures} failed attempts ${within}`);
       }
     });
     let madeInvitation: (invitation: HostInvitation) => void = () => {};
@@ -473,6 +490,17 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
     return { source, sink, replay: undefined };
   }
   throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
+}
+
+/** The first 8 characters of an invitation id, as the consent prompt shows it. */
+function shortId(id: string): string {
+  return printable(id.slice(0, 8));
+}
+
+/** A local wall-clock time for people, HH:MM, rounded up to the minute (a lock-out is not over before it). */
+export function clockTime(at: Date): string {
+  const d = new Date(Math.ceil(at.getTime() / 60_000) * 60_000);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 /** A lifetime for people: "45 min", "2 h", "1 d 6 h" (rounded to minutes). */
