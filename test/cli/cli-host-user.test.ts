@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CliProcess } from '../helpers/cli.js';
 import { Helper, HandshakeError } from '../../src/index.js';
 import { DEFAULT_THROTTLE_MAX_PER_TICKET, DEFAULT_THROTTLE_WINDOW_MS } from '../../src/core/defaults.js';
+import { DEFAULT_MAX_CHAT_BYTES } from '../../src/input/constants.js';
 import { clockTime, formatDuration } from '../../src/cli/commands/host.js';
 
 /** This test's environment without TESSERA_PASSWORD. */
@@ -62,3 +63,86 @@ t.test('each wrong password is told with its attempt count, then the lock-out wi
   t.equal(host.events.filter((e) => e.event === 'locked').length, 1, 'the lock-out is told once');
   t.notOk(host.stdout.includes(secret) || host.stderr.includes(secret) || host.stdout.includes('not the password') || host.stderr.includes('not the password'), 'no password is printed');
 });
+
+t.test('a line typed on the host that is not a command goes to the helper; the helper\'s chat shows with its address', async (t) => {
+  const host = new CliProcess(['host', '--port', '0', '--accept', 'auto'], { keepStdinOpen: true });
+  t.teardown(() => host.stop());
+  const url = (await host.waitForOutput(/tessera:\/\/\S+/))[0];
+  host.send('hello, nobody is here yet');
+  await host.waitForOutput(/no helper is connected: the message was not sent/);
+
+  const helper = await Helper.connect(url);
+  t.teardown(() => helper.close());
+  const heard: string[] = [];
+  helper.on('chat', (text: string) => heard.push(text));
+  await helper.waitForFrame(() => true);
+  await host.waitForOutput(/helper joined from .*type revoke, pause or end, or a line to write to the helper/);
+
+  host.send('  I can see you, go ahead  ');
+  await host.waitForOutput(/^you: I can see you, go ahead$/m);
+  await until(() => heard.length === 1);
+  t.same(heard, ['I can see you, go ahead'], 'the helper gets the line, trimmed');
+
+  helper.chat('thanks, opening the settings');
+  await host.waitForOutput(/^helper 127\.0\.0\.1:\d+: thanks, opening the settings$/m);
+
+  host.send('y');
+  await host.waitForStderr(/no question is waiting for an answer; nothing was sent/);
+  host.send('x'.repeat(DEFAULT_MAX_CHAT_BYTES + 1));
+  await host.waitForStderr(new RegExp(`not sent: a message is at most ${DEFAULT_MAX_CHAT_BYTES} bytes, this one has ${DEFAULT_MAX_CHAT_BYTES + 1}`));
+  const longest = 'é'.repeat(DEFAULT_MAX_CHAT_BYTES / 2);
+  host.send(longest);
+  await until(() => heard.length === 2);
+  t.equal(heard[1], longest, 'a line of exactly the cap is sent');
+  t.equal(heard.length, 2, 'the late answer and the long line were not sent');
+});
+
+t.test('pause and resume are told apart; with two helpers a line goes to both (--json)', async (t) => {
+  const host = new CliProcess(['host', '--port', '0', '--accept', 'auto', '--uses', '2', '--json'], { keepStdinOpen: true });
+  t.teardown(() => host.stop());
+  const url = String((await host.waitFor('listening')).url);
+  const helpers = [await Helper.connect(url), await Helper.connect(url)];
+  const heard: string[][] = [[], []];
+  helpers.forEach((h, i) => {
+    t.teardown(() => h.close());
+    h.on('chat', (text: string) => heard[i]!.push(text));
+  });
+  await until(() => host.events.filter((e) => e.event === 'helper-joined').length === 2);
+
+  host.send('pause');
+  const paused = await host.waitFor('pause');
+  t.equal(paused.paused, true, 'the first pause pauses');
+  t.equal((paused.sessions as string[]).length, 2, 'every helper');
+  host.send('pause');
+  const resumed = await host.waitFor('pause', (e) => e.paused === false);
+  t.equal((resumed.sessions as string[]).length, 2, 'the second resumes every helper');
+
+  host.send('both of you: please wait');
+  const sent = await host.waitFor('chat-sent');
+  t.equal(sent.text, 'both of you: please wait');
+  t.equal((sent.sessions as string[]).length, 2);
+  await until(() => heard.every((h) => h.length === 1));
+  t.same(heard, [['both of you: please wait'], ['both of you: please wait']], 'both helpers get it');
+});
+
+t.test('pause and resume lines differ (human mode)', async (t) => {
+  const host = new CliProcess(['host', '--port', '0', '--accept', 'auto'], { keepStdinOpen: true });
+  t.teardown(() => host.stop());
+  const url = (await host.waitForOutput(/tessera:\/\/\S+/))[0];
+  const helper = await Helper.connect(url);
+  t.teardown(() => helper.close());
+  await host.waitForOutput(/helper joined/);
+  host.send('pause');
+  await host.waitForOutput(/^input paused: the helper's input is ignored until you type pause again$/m);
+  host.send('pause');
+  await host.waitForOutput(/^input resumed/m);
+  t.notMatch(host.stdout, /paused\/resumed/, 'never both at once');
+});
+
+/** Waits (bounded) until `cond` holds. */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (let waited = 0; !cond(); waited += 20) {
+    if (waited > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -27,6 +27,8 @@ import {
 } from '../../handshake/index.js';
 import type { QualityMode } from '../../codec/index.js';
 import type { InputEvent } from '../../input/events.js';
+import { DEFAULT_MAX_CHAT_BYTES } from '../../input/constants.js';
+import { encodeText } from '../../input/text-channel.js';
 import { HostSession } from '../../session/host-session.js';
 import { CloseReason } from '../../session/constants.js';
 import type { Established } from '../../driver/handshake.js';
@@ -236,6 +238,23 @@ export class Host extends EventEmitter {
       acknowledged: () => this.#capture.acknowledged(),
       detach: (entry, info) => this.#detach(entry, info),
     };
+  }
+
+  /**
+   * Sends a chat message to every connected helper (each session's chat() sends to one).
+   * @returns how many helpers it was sent to
+   * @throws {StateError} when the text is longer than the chat cap (DEFAULT_MAX_CHAT_BYTES UTF-8 bytes) or has a
+   *   lone surrogate; then it was sent to none
+   */
+  chat(text: string): number {
+    encodeText(text, DEFAULT_MAX_CHAT_BYTES);
+    let sent = 0;
+    for (const s of this.#sessions) {
+      if (s.handle.closed) continue;
+      s.handle.chat(text);
+      sent++;
+    }
+    return sent;
   }
 
   /** The current time of the host's clock. */

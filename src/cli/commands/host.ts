@@ -36,6 +36,7 @@ import {
 } from '../../index.js';
 import { durationMs, formatAddress, parseAddress, toBase64Url } from '../../handshake/index.js';
 import { isIP } from 'node:net';
+import { DEFAULT_MAX_CHAT_BYTES } from '../../input/constants.js';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
 const NAME_CHARS = 80;
@@ -68,7 +69,9 @@ export const runHost: Command = {
 
 Shares a screen: writes an invitation, prints its tessera:// URL, and waits for a helper.
 While a helper is connected: Esc revokes control, p pauses or resumes input, x ends every session,
-Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end, and y/n to answer.)
+c starts a message to the helper (Enter sends it to every helper connected, Esc cancels), Ctrl-C closes the host.
+(Without a terminal, type the lines: revoke, pause, end, y/n to answer; any other line is a message to the helpers.)
+Each wrong password for the invitation is told as it happens, and so is the lock-out that follows too many.
 
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
                        replay without @FPS waits for every helper to acknowledge each frame (pace ack)
@@ -111,7 +114,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
   --mailto-uri         print a mailto: link that opens your own mail program with the invitation filled in
   --json               one JSON object per line: listening, warning, relay-registered, relay-lost, helper-joined,
-                       control-changed, stats, closed`,
+                       control-changed, pause, chat, chat-sent, wrong-password, locked, stats, closed`,
   options: {
     screen: { type: 'string' },
     input: { type: 'string' },
@@ -403,21 +406,30 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
           out.say('sessions ended');
         },
         onInterrupt: () => controller.abort(),
-      });
-      if (accept === 'ask' || process.stdin.isTTY) terminal.start();
+        onChat: (text) => {
+          // To every helper connected: the host user speaks to all of them at once.
+          const to = [...sessions].map((s) => s.id);
+          if (to.length === 0) return out.say('no helper is connected: the message was not sent');
+          host.chat(text);
+          out.event('chat-sent', { sessions: to, text });
+          out.say(`you${to.length > 1 ? ` (to all ${to.length} helpers)` : ''}: ${printable(text)}`);
+        },
+      }, { maxChatBytes: DEFAULT_MAX_CHAT_BYTES, onTyping: (line) => out.setLiveLine(line) });
+      // Always: with --accept auto too the host user may chat, pause and end from the terminal.
+      terminal.start();
       let servedAny = false;
       host.on('session', (s: HostSessionHandle) => {
         servedAny = true;
         sessions.add(s);
         out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode, path: s.path });
-        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)}${s.path === 'relay' ? ' through the relay' : ''} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); Esc revokes control, x ends`);
+        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)}${s.path === 'relay' ? ' through the relay' : ''} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); ${process.stdin.isTTY ? 'Esc revokes control, p pauses, c writes to the helper, x ends' : 'type revoke, pause or end, or a line to write to the helper'}`);
         s.on('mode', ({ mode: m, paused }: { mode: Mode; paused: boolean }) => {
           out.event('control-changed', { session: s.id, mode: m, paused });
           out.say(`helper ${printable(s.peer, NAME_CHARS)} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
         });
         s.on('chat', (text: string) => {
           out.event('chat', { session: s.id, text });
-          out.say(`helper: ${printable(text)}`);
+          out.say(`helper ${printable(s.peer, NAME_CHARS)}: ${printable(text)}`);
         });
         s.on('close', (info: { reason: string; message?: string; error?: { code: string } | undefined }) => {
           sessions.delete(s);
