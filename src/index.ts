@@ -6,7 +6,7 @@
  */
 // The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
 export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper, reachableAddresses, isLoopbackOnly, isLoopback } from './api/index.js';
-export type { HostOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions } from './api/index.js';
+export type { HostOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions, WrongProof, LockOut } from './api/index.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './api/index.js';
 // The relay (spec/relay.md): a host behind NAT registers, a helper arrives with the invitation's rendezvous id.
 export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, relayEndpoint, resolveProxy, bypassesProxy } from './relay/index.js';

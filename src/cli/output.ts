@@ -11,6 +11,7 @@ export class Output {
   readonly debug: boolean;
   #statusShown = false;
   readonly #tty: boolean;
+  #live: { clear(): void; redraw(): void } | undefined;
 
   constructor(options: { json: boolean; debug: boolean }) {
     this.json = options.json;
@@ -27,18 +28,30 @@ export class Output {
   say(line: string): void {
     if (this.json) return;
     this.#clearStatus();
+    this.#live?.clear();
     process.stdout.write(printableLines(line) + '\n');
+    this.#live?.redraw();
   }
 
   /** A warning for people, on stderr in both modes. */
   warn(line: string): void {
     this.#clearStatus();
+    this.#live?.clear();
     process.stderr.write(`warning: ${printableLines(line)}\n`);
+    this.#live?.redraw();
+  }
+
+  /**
+   * A line the user is typing at the bottom of the terminal (the host's chat line), or undefined once it is done:
+   * meanwhile lines are written above it (it is erased, then drawn again) and the status line is not shown.
+   */
+  setLiveLine(line: { clear(): void; redraw(): void } | undefined): void {
+    this.#live = line;
   }
 
   /** A live one-line status on stderr (TTY only, human mode). */
   status(line: string): void {
-    if (this.json || !this.#tty) return;
+    if (this.json || !this.#tty || this.#live) return;
     process.stderr.write(`\r\x1b[2K${printable(line)}`);
     this.#statusShown = true;
   }

@@ -34,6 +34,14 @@ export const MAX_UNDECODED_UPDATES = 16;
 export const DEFAULT_MAX_HANDSHAKES = 64;
 /** Most handshakes a host runs at once from one address. spec/handshake.md §8 */
 export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 8;
+/** Wrong proofs are counted over this sliding window (an invitation locked by them opens again as they leave it). spec/handshake.md §8 */
+export const DEFAULT_THROTTLE_WINDOW_MS = 600_000;
+/** Wrong proofs for one invitation within the window that lock it: further attempts are refused unchecked (THROTTLED). spec/handshake.md §8 */
+export const DEFAULT_THROTTLE_MAX_PER_TICKET = 5;
+/** Failed proofs from one address group (an IPv4 address, an IPv6 /64) within the window that lock it out. spec/handshake.md §8 */
+export const DEFAULT_THROTTLE_MAX_PER_ADDRESS = 20;
+/** Most invitations and most address groups the throttle tracks (each); the least recently failed is forgotten first. */
+export const DEFAULT_THROTTLE_MAX_TRACKED = 10_000;
 /** A connection that sends no byte for this long is dropped, long before the handshake deadline. spec/handshake.md §8 */
 export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 2_000;
 /** Flood-class audit lines (pre-authentication refusals, timeouts, errors) are counted per code over this interval. spec/handshake.md §9 */

@@ -27,7 +27,7 @@ t.test('tessera host prints a helper\'s chat and close message escaped', async (
   await helper.waitForFrame(() => true);
   helper.chat(CLEAR_AND_LIE);
   helper.chat(FAKE_LINE);
-  await host.waitForOutput(/helper: ok/);
+  await host.waitForOutput(/helper 127\.0\.0\.1:\d+: ok/);
   await helper.close(CloseReason.HelperLeft, CLOSE_MESSAGE);
   await host.waitForOutput(/left \(/);
   await host.stop();
@@ -37,8 +37,8 @@ t.test('tessera host prints a helper\'s chat and close message escaped', async (
   t.notOk(/[\u202a-\u202e\u2066-\u2069]/.test(host.stdout), 'no bidi override or isolate');
   t.equal(unsafeIn(host.stderr), undefined, 'nor on stderr');
   t.notMatch(host.stdout, /^it is safe/m, 'the peer could not start a line of its own');
-  t.match(host.stdout, /helper: \\x1b\[2J\\x1b\[Hit is safe to answer y/, 'the chat is shown, escaped visibly');
-  t.match(host.stdout, /helper: ok\\r\\nit is safe to answer y\\u202e/);
+  t.match(host.stdout, /helper 127\.0\.0\.1:\d+: \\x1b\[2J\\x1b\[Hit is safe to answer y/, 'the chat is shown, escaped visibly');
+  t.match(host.stdout, /helper 127\.0\.0\.1:\d+: ok\\r\\nit is safe to answer y\\u202e/);
   t.match(host.stdout, /left \(helper-left: bye\\x1b\]0;pwned\\x07\\x9b31m\\r\\nit is safe to answer y\\u2066\\u202e\)/, 'the close message too');
 });
 

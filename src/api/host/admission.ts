@@ -41,6 +41,43 @@ export interface AdmissionOptions {
   readonly firstByteTimeoutMs?: number;
   /** Send-queue cap per helper (default DEFAULT_HOST_MAX_QUEUED_BYTES). */
   readonly maxQueuedBytes?: number;
+  /** Told of each wrong proof for an invitation, as it happens (never folded like a flood's audit lines). */
+  readonly onWrongProof?: (proof: WrongProof) => void;
+  /** Told when wrong proofs lock an invitation or an address group out. */
+  readonly onLockOut?: (lockOut: LockOut) => void;
+}
+
+/**
+ * A helper failed to prove an invitation (spec/handshake.md §8): a wrong password or, for an invitation without one,
+ * a wrong secret. Nothing secret: which proof failed is not told apart (the responder checks them together).
+ */
+export interface WrongProof {
+  /** The helper's "ip:port". */
+  readonly peer: string;
+  readonly ticketId: string;
+  /** Whether the invitation has a password (then a wrong password is by far the likelier cause). */
+  readonly password: boolean;
+  /** Wrong proofs for this invitation within the throttle's window, this one included. */
+  readonly attempt: number;
+  /** Wrong proofs within the window that lock the invitation. */
+  readonly maxAttempts: number;
+  /** The throttle's window. */
+  readonly windowMs: number;
+}
+
+/** Wrong proofs locked an invitation, or an address group, out: attempts are refused unchecked (THROTTLED) until `until`. */
+export interface LockOut {
+  readonly scope: 'invitation' | 'address';
+  /** The invitation (scope 'invitation'). */
+  readonly ticketId: string | null;
+  /** The address group (scope 'address': an IPv4 address, an IPv6 /64). */
+  readonly address: string | null;
+  /** The helper whose wrong proof locked it ("ip:port"). */
+  readonly peer: string;
+  /** Wrong proofs within the window that locked it. */
+  readonly failures: number;
+  readonly windowMs: number;
+  readonly until: Date;
 }
 
 /** One handshake in progress. */
@@ -122,7 +159,10 @@ export class Admission {
         random: nodeRandom,
         ciphers: NODE_CIPHERS,
         signal: this.#o.signal,
-        audit: this.#o.audit,
+        audit: (e) => {
+          this.#o.audit(e);
+          this.#tellFailure(e, inner.address);
+        },
         onConsent: this.#o.consent,
         ...(this.#o.handshakeTimeoutMs !== undefined ? { timeoutMs: this.#o.handshakeTimeoutMs } : {}),
         ...(this.#o.consentTimeoutMs !== undefined ? { consentTimeoutMs: this.#o.consentTimeoutMs } : {}),
@@ -137,6 +177,34 @@ export class Admission {
   /** Drops every handshake in progress (the host is closing). */
   destroyAll(): void {
     for (const link of this.#slots.keys()) link.destroy();
+  }
+
+  /**
+   * After a refusal that counted a failure (the responder records it before refusing, spec/handshake.md §8): tells
+   * of a wrong proof for an invitation, and of a lock-out when this failure reached the cap (only a failure that is
+   * counted can reach it, and none is counted while locked, so each lock-out is told once).
+   */
+  #tellFailure(e: AuditEvent, address: string): void {
+    if (e.decision !== 'refused' || (e.code !== 'BAD_PROOF' && e.code !== 'TICKET_UNKNOWN')) return;
+    const peer = e.peer ?? address;
+    const windowMs = this.#throttle.windowMs;
+    if (e.code === 'BAD_PROOF' && e.ticketId !== null) {
+      const ticket = this.#throttle.ticketStatus(e.ticketId);
+      let password = false;
+      try {
+        password = this.#o.tickets.get(e.ticketId)?.passwordVerifier !== undefined;
+      } catch {
+        // An unreadable store is reported elsewhere; the wrong proof is still told.
+      }
+      this.#o.onWrongProof?.({ peer, ticketId: e.ticketId, password, attempt: ticket.failures, maxAttempts: ticket.max, windowMs });
+      if (ticket.lockedUntilMs !== undefined && ticket.failures === ticket.max) {
+        this.#o.onLockOut?.({ scope: 'invitation', ticketId: e.ticketId, address: null, peer, failures: ticket.failures, windowMs, until: new Date(ticket.lockedUntilMs) });
+      }
+    }
+    const group = this.#throttle.addressStatus(address);
+    if (group.lockedUntilMs !== undefined && group.failures === group.max) {
+      this.#o.onLockOut?.({ scope: 'address', ticketId: null, address: addressGroup(address), peer, failures: group.failures, windowMs, until: new Date(group.lockedUntilMs) });
+    }
   }
 
   #release(group: string): void {

@@ -27,6 +27,8 @@ import {
 } from '../../handshake/index.js';
 import type { QualityMode } from '../../codec/index.js';
 import type { InputEvent } from '../../input/events.js';
+import { DEFAULT_MAX_CHAT_BYTES } from '../../input/constants.js';
+import { encodeText } from '../../input/text-channel.js';
 import { HostSession } from '../../session/host-session.js';
 import { CloseReason } from '../../session/constants.js';
 import type { Established } from '../../driver/handshake.js';
@@ -38,6 +40,7 @@ import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
 import { nodeRandom } from '../../node/crypto.js';
 import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
+export type { WrongProof, LockOut } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
 import { CaptureLoop } from './capture-loop.js';
 import { reachableAddresses } from './addresses.js';
@@ -140,8 +143,9 @@ const RELAY_REFRESH_MS = 30_000;
 
 /**
  * A remote-assistance host. Events: 'listening' ({port, host}), 'session' (HostSessionHandle),
- * 'audit' (AuditEvent), 'error' (TesseraError: a failure that did not stop the host, such as the screen source
- * failing), 'replay-advance' (index), 'close'.
+ * 'audit' (AuditEvent), 'wrong-password' (WrongProof: each wrong proof for an invitation, as it happens),
+ * 'locked' (LockOut: wrong proofs locked an invitation or an address out), 'error' (TesseraError: a failure that
+ * did not stop the host, such as the screen source failing), 'replay-advance' (index), 'close'.
  */
 export class Host extends EventEmitter {
   readonly source: ScreenSource;
@@ -202,6 +206,8 @@ export class Host extends EventEmitter {
       signal: this.#abort.signal,
       audit: (e) => this.#recordAudit(e),
       consent: (request, signal) => this.#consentToConnect(request, signal),
+      onWrongProof: (proof) => this.emit('wrong-password', proof),
+      onLockOut: (lockOut) => this.emit('locked', lockOut),
       ...pick(options, ['maxHandshakes', 'maxHandshakesPerAddress', 'handshakeTimeoutMs', 'consentTimeoutMs', 'firstByteTimeoutMs', 'maxQueuedBytes']),
     });
     this.#capture = new CaptureLoop<SessionEntry>({
@@ -232,6 +238,23 @@ export class Host extends EventEmitter {
       acknowledged: () => this.#capture.acknowledged(),
       detach: (entry, info) => this.#detach(entry, info),
     };
+  }
+
+  /**
+   * Sends a chat message to every connected helper (each session's chat() sends to one).
+   * @returns how many helpers it was sent to
+   * @throws {StateError} when the text is longer than the chat cap (DEFAULT_MAX_CHAT_BYTES UTF-8 bytes) or has a
+   *   lone surrogate; then it was sent to none
+   */
+  chat(text: string): number {
+    encodeText(text, DEFAULT_MAX_CHAT_BYTES);
+    let sent = 0;
+    for (const s of this.#sessions) {
+      if (s.handle.closed) continue;
+      s.handle.chat(text);
+      sent++;
+    }
+    return sent;
   }
 
   /** The current time of the host's clock. */

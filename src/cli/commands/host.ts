@@ -26,6 +26,8 @@ import {
   type Mode,
   type AuditEvent,
   type HostInvitation,
+  type WrongProof,
+  type LockOut,
   ErrorCode,
   parseExpires,
   isLoopback,
@@ -34,6 +36,7 @@ import {
 } from '../../index.js';
 import { durationMs, formatAddress, parseAddress, toBase64Url } from '../../handshake/index.js';
 import { isIP } from 'node:net';
+import { DEFAULT_MAX_CHAT_BYTES } from '../../input/constants.js';
 
 /** Most characters of a peer's name or address shown in one line; of a close message. */
 const NAME_CHARS = 80;
@@ -66,7 +69,9 @@ export const runHost: Command = {
 
 Shares a screen: writes an invitation, prints its tessera:// URL, and waits for a helper.
 While a helper is connected: Esc revokes control, p pauses or resumes input, x ends every session,
-Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end, and y/n to answer.)
+c starts a message to the helper (Enter sends it to every helper connected, Esc cancels), Ctrl-C closes the host.
+(Without a terminal, type the lines: revoke, pause, end, y/n to answer; any other line is a message to the helpers.)
+Each wrong password for the invitation is told as it happens, and so is the lock-out that follows too many.
 
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
                        replay without @FPS waits for every helper to acknowledge each frame (pace ack)
@@ -109,7 +114,7 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
   --method mailto|attachment   link in the body, or the .tessera file attached (default: the policy's emailMethod)
   --mailto-uri         print a mailto: link that opens your own mail program with the invitation filled in
   --json               one JSON object per line: listening, warning, relay-registered, relay-lost, helper-joined,
-                       control-changed, stats, closed`,
+                       control-changed, pause, chat, chat-sent, wrong-password, locked, stats, closed`,
   options: {
     screen: { type: 'string' },
     input: { type: 'string' },
@@ -230,6 +235,21 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
         stateWarning = message;
         out.event('error', { code: (err as { code?: string }).code ?? null, message });
         out.warn(`${printable(message)}; check the state folder ${printable(values.state)}`);
+      }
+    });
+    // Wrong passwords and lock-outs are told as they happen (the audit log alone would keep them from the host user).
+    host.on('wrong-password', (w: WrongProof) => {
+      out.event('wrong-password', { peer: w.peer, id: w.ticketId, password: w.password, attempt: w.attempt, maxAttempts: w.maxAttempts, windowMs: w.windowMs });
+      const what = w.password ? 'gave a wrong password for' : 'could not prove it holds';
+      out.warn(`a helper from ${printable(w.peer, NAME_CHARS)} ${what} invitation ${shortId(w.ticketId)} (attempt ${w.attempt} of ${w.maxAttempts})`);
+    });
+    host.on('locked', (l: LockOut) => {
+      out.event('locked', { scope: l.scope, id: l.ticketId, address: l.address, peer: l.peer, failures: l.failures, windowMs: l.windowMs, until: l.until.toISOString() });
+      const within = `within ${formatDuration(l.windowMs)}`;
+      if (l.scope === 'invitation') {
+        out.warn(`invitation ${shortId(l.ticketId ?? '')} is locked after ${l.failures} wrong ${l.failures === 1 ? 'password' : 'passwords'} ${within}; helpers are refused until ${clockTime(l.until)} (if your helper did not mistype it, someone else has the invitation: allow no one you are not expecting)`);
+      } else {
+        out.warn(`helpers from ${printable(l.address ?? '', NAME_CHARS)} are refused until ${clockTime(l.until)} after ${l.failures} failed attempts ${within}`);
       }
     });
     let madeInvitation: (invitation: HostInvitation) => void = () => {};
@@ -373,29 +393,43 @@ Ctrl-C closes the host. (Without a terminal, type the lines: revoke, pause, end,
           out.say('control revoked');
         },
         onPause: () => {
-          for (const s of sessions) s.pause(!s.paused);
-          out.say('input paused/resumed');
+          if (sessions.size === 0) return out.say('no helper is connected: nothing to pause');
+          // One key for all: pause every helper unless every one is paused already, then resume them all.
+          const pausing = [...sessions].some((s) => !s.paused);
+          for (const s of sessions) s.pause(pausing);
+          out.event('pause', { paused: pausing, sessions: [...sessions].map((s) => s.id) });
+          const again = process.stdin.isTTY ? 'press p again' : 'type pause again';
+          out.say(pausing ? `input paused: the helper's input is ignored until you ${again}` : 'input resumed: a helper in control can use your keyboard and mouse again');
         },
         onEnd: () => {
           for (const s of sessions) s.close();
           out.say('sessions ended');
         },
         onInterrupt: () => controller.abort(),
-      });
-      if (accept === 'ask' || process.stdin.isTTY) terminal.start();
+        onChat: (text) => {
+          // To every helper connected: the host user speaks to all of them at once.
+          const to = [...sessions].map((s) => s.id);
+          if (to.length === 0) return out.say('no helper is connected: the message was not sent');
+          host.chat(text);
+          out.event('chat-sent', { sessions: to, text });
+          out.say(`you${to.length > 1 ? ` (to all ${to.length} helpers)` : ''}: ${printable(text)}`);
+        },
+      }, { maxChatBytes: DEFAULT_MAX_CHAT_BYTES, onTyping: (line) => out.setLiveLine(line) });
+      // Always: with --accept auto too the host user may chat, pause and end from the terminal.
+      terminal.start();
       let servedAny = false;
       host.on('session', (s: HostSessionHandle) => {
         servedAny = true;
         sessions.add(s);
         out.event('helper-joined', { session: s.id, peer: s.peer, kind: s.kind, helper: s.helper ?? null, mode: s.mode, path: s.path });
-        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)}${s.path === 'relay' ? ' through the relay' : ''} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); Esc revokes control, x ends`);
+        out.say(`helper joined from ${printable(s.peer, NAME_CHARS)}${s.path === 'relay' ? ' through the relay' : ''} (${s.mode}${s.helper ? `, ${printable(s.helper, NAME_CHARS)}` : ''}); ${process.stdin.isTTY ? 'Esc revokes control, p pauses, c writes to the helper, x ends' : 'type revoke, pause or end, or a line to write to the helper'}`);
         s.on('mode', ({ mode: m, paused }: { mode: Mode; paused: boolean }) => {
           out.event('control-changed', { session: s.id, mode: m, paused });
           out.say(`helper ${printable(s.peer, NAME_CHARS)} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
         });
         s.on('chat', (text: string) => {
           out.event('chat', { session: s.id, text });
-          out.say(`helper: ${printable(text)}`);
+          out.say(`helper ${printable(s.peer, NAME_CHARS)}: ${printable(text)}`);
         });
         s.on('close', (info: { reason: string; message?: string; error?: { code: string } | undefined }) => {
           sessions.delete(s);
@@ -468,6 +502,17 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
     return { source, sink, replay: undefined };
   }
   throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
+}
+
+/** The first 8 characters of an invitation id, as the consent prompt shows it. */
+function shortId(id: string): string {
+  return printable(id.slice(0, 8));
+}
+
+/** A local wall-clock time for people, HH:MM, rounded up to the minute (a lock-out is not over before it). */
+export function clockTime(at: Date): string {
+  const d = new Date(Math.ceil(at.getTime() / 60_000) * 60_000);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 /** A lifetime for people: "45 min", "2 h", "1 d 6 h" (rounded to minutes). */
