@@ -6,7 +6,9 @@
  *   (GetKeyboardMapping), preferring a key where it is unshifted, so the host's layout decides the character as a
  *   local keyboard would. The keycode pressed is remembered, so the release goes to the same key.
  * - Text: each character is typed with the key that carries its keysym (with Shift when it sits on the shifted
- *   level). A character no key carries is bound to a spare keycode (one with no keysyms) with
+ *   level). Modifier keys the helper holds (Shift, Ctrl, Alt, Meta) are lifted while the text is typed and pressed
+ *   again after it, so the characters arrive as they are: a German helper holds Shift for `/`, which a US layout
+ *   types without it. A character no key carries is bound to a spare keycode (one with no keysyms) with
  *   ChangeKeyboardMapping, typed, and the keycode is given back later: after an idle second, on `releaseAll()` and
  *   on `close()`, since X clients fetch the new map only when they process the MappingNotify event, which may be
  *   after our key press. Bindings are reused while they last, least recently used first when spares run out.
@@ -60,6 +62,10 @@ const X_WHEEL_LEFT = 6;
 const X_WHEEL_RIGHT = 7;
 // At most this many clicks are sent for one wheel event (a hostile dy cannot flood the server).
 const MAX_WHEEL_CLICKS = 100;
+// Keys lifted while text is typed: held, they would change or reinterpret the characters.
+const MODIFIER_CODES: ReadonlySet<string> = new Set([
+  'ShiftLeft', 'ShiftRight', 'ControlLeft', 'ControlRight', 'AltLeft', 'AltRight', 'MetaLeft', 'MetaRight',
+]);
 
 interface Binding {
   readonly keycode: number;
@@ -241,6 +247,17 @@ export class X11Input implements InputSink {
   }
 
   #text(text: string): void {
+    const lifted: number[] = [];
+    for (const [code, keycode] of this.#keysDown) {
+      if (!MODIFIER_CODES.has(code)) continue;
+      this.#fake(KEY_RELEASE, keycode);
+      lifted.push(keycode);
+    }
+    this.#typeChars(text);
+    for (const keycode of lifted) this.#fake(KEY_PRESS, keycode);
+  }
+
+  #typeChars(text: string): void {
     for (const char of text) {
       const keysym = keysymForChar(char.codePointAt(0)!);
       if (keysym === undefined) {
@@ -265,16 +282,13 @@ export class X11Input implements InputSink {
     }
   }
 
+  /** Types one key, with Shift when `shifted` (the helper's own modifiers are lifted by then). */
   #typeAt(keycode: number, shifted: boolean): void {
-    const shift = shifted && this.#shiftKeycode !== undefined && !this.#shiftHeld() ? this.#shiftKeycode : undefined;
+    const shift = shifted ? this.#shiftKeycode : undefined;
     if (shift !== undefined) this.#fake(KEY_PRESS, shift);
     this.#fake(KEY_PRESS, keycode);
     this.#fake(KEY_RELEASE, keycode);
     if (shift !== undefined) this.#fake(KEY_RELEASE, shift);
-  }
-
-  #shiftHeld(): boolean {
-    return this.#keysDown.has('ShiftLeft') || this.#keysDown.has('ShiftRight');
   }
 
   /** Binds a keysym to a spare keycode (reusing a binding that already has it). */
