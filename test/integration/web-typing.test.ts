@@ -187,6 +187,12 @@ async function typeEveryWay(t: Test, f: Fixture): Promise<void> {
   await page.keyboard.press('Backspace');
   expected += 'ab\n';
   await endLine(t, page, file, expected, 'Backspace goes as a key');
+  // 6. Caps Lock on at the host (its own user pressed it) does not change the helper's characters.
+  f.server.run('xdotool', ['key', 'Caps_Lock']);
+  await page.keyboard.insertText(TEXT);
+  expected += `${TEXT}\n`;
+  await endLine(t, page, file, expected, 'the host\'s Caps Lock does not change the case');
+  f.server.run('xdotool', ['key', 'Caps_Lock']);
   t.equal(f.input.stats.unmapped, 0, 'no character was lost in the adapter');
   t.same(f.errors, [], 'the page threw nothing');
 }
