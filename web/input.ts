@@ -108,10 +108,22 @@ export function textEvents(text: string): InputEvent[] {
   return events;
 }
 
-/** The key event for a DOM key event, or undefined when tessera cannot carry its code. */
-export function keyEvent(e: KeyboardEvent, down: boolean): InputEvent | undefined {
-  if (!isKeyCode(e.code)) return undefined;
-  return { type: down ? 'keyDown' : 'keyUp', code: e.code, modifiers: modifiersOf(e) };
+/**
+ * The code a key goes by. In `characters` mode a shortcut on a letter goes by the letter the helper's layout gives
+ * it (`KeyboardEvent.key`), named by the key that carries that letter on a US keyboard, which is how the host's
+ * adapter reads codes: a German helper's Ctrl+Z (physical `KeyY`) is Ctrl+Z on the host, not Ctrl+Y. Otherwise, and in
+ * `keys` mode, the physical code.
+ */
+export function sentCode(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 'altKey' | 'metaKey'>, mode: TypingMode): string {
+  if (mode === 'keys' || !(e.ctrlKey || e.altKey || e.metaKey) || !isKeyCode(e.code)) return e.code;
+  if (!/^[a-z]$/i.test(e.key)) return e.code;
+  return `Key${e.key.toUpperCase()}`;
+}
+
+/** The key event for a DOM key event (under `code`, by default its own), or undefined when tessera cannot carry the code. */
+export function keyEvent(e: KeyboardEvent, down: boolean, code: string = e.code): InputEvent | undefined {
+  if (!isKeyCode(code)) return undefined;
+  return { type: down ? 'keyDown' : 'keyUp', code, modifiers: modifiersOf(e) };
 }
 
 /** Maps a client (CSS pixel) position over `canvas` to a screen pixel, clamped to the screen. */

@@ -15,7 +15,7 @@ import type { InputEvent } from '../src/input/events.js';
 import { TesseraError } from '../src/core/index.js';
 import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
-import { KeyTracker, PointerTracker, TYPING_MODES, keyEvent, routeKey, screenPoint, textEvents, wheelEvent, type TypingMode } from './input.js';
+import { KeyTracker, PointerTracker, TYPING_MODES, keyEvent, routeKey, sentCode, screenPoint, textEvents, wheelEvent, type TypingMode } from './input.js';
 import { badPasswordScreen, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
 
 /** Path of the host's WebSocket endpoint (src/transport/websocket.ts WEBSOCKET_PATH). */
@@ -108,6 +108,8 @@ const keys = new KeyTracker();
 let typingMode: TypingMode = storedTypingMode();
 /** Physical codes whose keydown went as text: their keyup is swallowed. */
 const typedCodes = new Set<string>();
+/** Physical code -> the code its keydown went by, when they differ (a shortcut by its letter, web/input.ts sentCode). */
+const shortcutCodes = new Map<string, string>();
 /** True between compositionstart and compositionend in the key sink. */
 let composing = false;
 
@@ -407,6 +409,7 @@ function send(events: readonly InputEvent[]): void {
 
 function releaseInput(): void {
   typedCodes.clear();
+  shortcutCodes.clear();
   const events = [...keys.releaseAll(), ...pointer.releaseAll()];
   if (events.length > 0) conn?.sendInput(events);
 }
@@ -433,7 +436,9 @@ function onKeyDown(e: KeyboardEvent): void {
     send(textEvents(e.key));
     return;
   }
-  const ev = keyEvent(e, true);
+  const code = sentCode(e, typingMode);
+  if (code !== e.code) shortcutCodes.set(e.code, code);
+  const ev = keyEvent(e, true, code);
   if (!ev) return;
   keys.note(ev);
   send([ev]);
@@ -443,12 +448,14 @@ function onKeyDown(e: KeyboardEvent): void {
 function onKeyUp(e: KeyboardEvent): void {
   if (!controlling() || isOwnField(e.target)) return;
   const typed = typedCodes.delete(e.code);
-  if (typingMode === 'characters' && !keys.isDown(e.code)) {
+  const code = shortcutCodes.get(e.code) ?? e.code;
+  shortcutCodes.delete(e.code);
+  if (typingMode === 'characters' && !keys.isDown(code)) {
     if (typed) e.preventDefault();
     return;
   }
   e.preventDefault();
-  const ev = keyEvent(e, false);
+  const ev = keyEvent(e, false, code);
   if (!ev) return;
   keys.note(ev);
   send([ev]);

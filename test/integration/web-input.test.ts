@@ -3,7 +3,7 @@
  * refusal and close reason (web/messages.ts).
  */
 import t from 'tap';
-import { KeyTracker, PointerTracker, isPrintableKey, keyEvent, routeKey, screenPoint, textEvents, wheelEvent } from '../../web/input.js';
+import { KeyTracker, PointerTracker, isPrintableKey, keyEvent, routeKey, screenPoint, sentCode, textEvents, wheelEvent } from '../../web/input.js';
 import { REFUSAL_SCREENS, closeScreen, errorScreen, refusalScreen } from '../../web/messages.js';
 import { Refusal } from '../../src/handshake/refusal.js';
 import { CloseReason } from '../../src/session/constants.js';
@@ -59,6 +59,18 @@ t.test('in characters mode printable keys go as text, shortcuts and navigation a
   t.equal(routeKey(down('n', 'KeyN', { isComposing: true }), m), 'compose');
   t.equal(routeKey(down('CapsLock', 'CapsLock'), m), 'drop', 'the characters already carry Caps Lock');
   t.equal(routeKey(down('AltGraph', 'AltRight'), m), 'drop', 'the characters already carry AltGr');
+});
+
+t.test('a shortcut on a letter goes by the letter in characters mode, by the position in keys mode', async (t) => {
+  const germanCtrlZ = down('z', 'KeyY', { ctrlKey: true });
+  t.equal(sentCode(germanCtrlZ, 'characters'), 'KeyZ', "a German helper's Ctrl+Z is undo on the host");
+  t.equal(sentCode(germanCtrlZ, 'keys'), 'KeyY');
+  t.equal(sentCode(down('a', 'KeyQ', { ctrlKey: true }), 'characters'), 'KeyA', 'an AZERTY Ctrl+A selects all');
+  t.equal(sentCode(down('c', 'KeyC', { ctrlKey: true }), 'characters'), 'KeyC');
+  t.equal(sentCode(down('ArrowLeft', 'ArrowLeft', { ctrlKey: true }), 'characters'), 'ArrowLeft');
+  t.equal(sentCode(down('z', 'KeyY'), 'characters'), 'KeyY', 'no shortcut, no change (that key goes as text anyway)');
+  t.equal(sentCode(down('ц', 'KeyW', { ctrlKey: true }), 'characters'), 'KeyW', 'a letter no US key carries keeps its position');
+  t.same(keyEvent(down('z', 'KeyY', { ctrlKey: true }), true, 'KeyZ'), { type: 'keyDown', code: 'KeyZ', modifiers: Modifier.Ctrl });
 });
 
 t.test('in keys mode every key goes by its physical code', async (t) => {

@@ -37,7 +37,8 @@ const GERMAN: Record<string, { code: string; shift?: boolean; altGraph?: boolean
   b: { code: 'KeyB' }, 2: { code: 'Digit2' },
 };
 
-/** CDP modifier bit of Shift. */
+/** CDP modifier bits of Ctrl and Shift. */
+const CDP_CTRL = 2;
 const CDP_SHIFT = 8;
 
 /**
@@ -187,6 +188,18 @@ async function typeEveryWay(t: Test, f: Fixture): Promise<void> {
   await page.keyboard.press('Backspace');
   expected += 'ab\n';
   await endLine(t, page, file, expected, 'Backspace goes as a key');
+  // A shortcut goes by the letter the helper's layout puts on the key: Ctrl+U (kill-line) from a key at another
+  // position (a layout with U where a US keyboard has I).
+  await page.keyboard.type('gone');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', key: 'Control', code: 'ControlLeft', modifiers: CDP_CTRL });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', key: 'u', code: 'KeyI', modifiers: CDP_CTRL });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'u', code: 'KeyI', modifiers: CDP_CTRL });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Control', code: 'ControlLeft' });
+  await cdp.detach();
+  await page.keyboard.type('kept');
+  expected += 'kept\n';
+  await endLine(t, page, file, expected, 'Ctrl+U goes by its letter');
   // 6. Caps Lock on at the host (its own user pressed it) does not change the helper's characters.
   f.server.run('xdotool', ['key', 'Caps_Lock']);
   await page.keyboard.insertText(TEXT);
