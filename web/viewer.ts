@@ -4,8 +4,9 @@
  * or through the paste box. The page connects over a WebSocket to its own origin, runs the handshake, paints
  * decoded updates onto a canvas scaled to the window, and sends keyboard, pointer and wheel input while the host
  * grants control. Typing goes, by default, as the characters the helper's keyboard produces (text events); the
- * keyboard setting switches to physical keys (web/input.ts routeKey). For an invitation with a password, the page asks for it and derives the password key with the
- * pure-TypeScript scrypt (src/handshake/scrypt.ts) before it connects, so the handshake deadline is not spent on it.
+ * keyboard setting switches to physical keys (web/input.ts routeKey). For an invitation with a password, the page
+ * asks for it and derives the password key with the pure-TypeScript scrypt (src/handshake/scrypt.ts) before it
+ * connects, so the handshake deadline is not spent on it.
  * Bundled by esbuild into dist/web/viewer.js (src/node/web-server.ts).
  */
 import { readInvitation, type Invitation } from '../src/handshake/invitation.js';
