@@ -4,14 +4,15 @@
  * Characters travel as text, whether they come as key presses whose `key` is the character (a layout that has them,
  * without a physical Shift), as inserted text (an on-screen keyboard, a password manager) or as an input method's
  * composition; then the same on a host whose X server has a German layout (`setxkbmap de`).
- * Skips with a message when Chromium, Xvfb, xterm, xdotool or setxkbmap are missing.
+ * The same reaches the virtual desktop's text field. Skips with a message when Chromium, Xvfb, xterm, xdotool or
+ * setxkbmap are missing.
  */
 import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { Host } from '../../src/index.js';
+import { Host, VirtualScreen } from '../../src/index.js';
 import { X11Input, X11Screen } from '../../src/adapters/x11/index.js';
 import { serveWeb } from '../../src/node/web-server.js';
 import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
@@ -70,7 +71,8 @@ async function typeGerman(page: Page, text: string): Promise<void> {
   }
 }
 
-const skip = chromiumMissing() ?? xvfbMissing(['xterm', 'xdotool']);
+const skipBrowser = chromiumMissing() ?? false;
+const skip = skipBrowser || xvfbMissing(['xterm', 'xdotool']);
 const skipDe = skip || (hasProgram('setxkbmap') ? false : 'setxkbmap not installed (Debian: x11-xkb-utils)');
 
 let browser: BrowserSession | undefined;
@@ -241,4 +243,24 @@ t.test('in physical-keys mode keys follow the host\'s layout and shortcuts still
   await page.reload();
   await page.waitForFunction(() => (window as any).tessera?.state !== undefined);
   t.equal(await page.evaluate(() => (window as any).tessera.typingMode), 'keys', 'the mode survives a reload');
+});
+
+t.test('the virtual desktop\'s text field gets every character too', { skip: skipBrowser }, async (t) => {
+  const screen = new VirtualScreen({ width: 800, height: 600 });
+  const host = new Host({ source: screen, sink: screen, consent: () => 'control', name: 'typing-test' });
+  const web = await serveWeb(host, { port: 0 });
+  t.teardown(async () => {
+    await host.close();
+    await web.close();
+  });
+  browser ??= await launchChromium({ viewport: { width: 1024, height: 700 } });
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(web.url(await host.createInvitation({ mode: 'control', expires: '30m' })));
+  await page.waitForFunction(() => (window as any).tessera?.mode === 'control', undefined, { timeout: 20_000 });
+  await page.locator('#screen').click();
+  await typeGerman(page, TEXT);
+  await page.keyboard.insertText(MORE);
+  await waitUntil('the text on the virtual desktop', () => screen.text.length >= (TEXT + MORE).length, 10_000);
+  t.equal(screen.text, TEXT + MORE, "a German keyboard's key presses and inserted text arrive exactly");
 });
