@@ -1,11 +1,14 @@
 /**
- * Browser input to tessera input events (spec/input.md §2): keys by physical code (KeyboardEvent.code) with
- * modifiers, absolute pointer positions in screen pixels mapped back from the scaled canvas, buttons as the
- * W3C `buttons` mask, and wheel deltas in 1/120 of a notch.
+ * Browser input to tessera input events (spec/input.md §5.2): printable characters as text events (in the default
+ * `characters` typing mode), other keys by physical code (KeyboardEvent.code) with modifiers, absolute pointer
+ * positions in screen pixels mapped back from the scaled canvas, buttons as the W3C `buttons` mask, and wheel
+ * deltas in 1/120 of a notch.
  */
 import type { InputEvent } from '../src/input/events.js';
 import { isKeyCode } from '../src/input/key-codes.js';
-import { Modifier, MouseButton, buttonBit, MAX_WHEEL_DELTA, MIN_WHEEL_DELTA } from '../src/input/constants.js';
+import { DEFAULT_MAX_TEXT_BYTES, Modifier, MouseButton, buttonBit, MAX_WHEEL_DELTA, MIN_WHEEL_DELTA } from '../src/input/constants.js';
+import { truncateText } from '../src/input/text-channel.js';
+import { isWellFormedText } from '../src/input/utf8.js';
 
 /** Pixels per wheel notch a browser reports in pixel mode (Chrome: 100 on most platforms). */
 const PIXELS_PER_NOTCH = 100;
@@ -26,10 +29,101 @@ export function modifiersOf(e: KeyboardEvent | MouseEvent): number {
   return m;
 }
 
-/** The key event for a DOM key event, or undefined when tessera cannot carry its code. */
-export function keyEvent(e: KeyboardEvent, down: boolean): InputEvent | undefined {
-  if (!isKeyCode(e.code)) return undefined;
-  return { type: down ? 'keyDown' : 'keyUp', code: e.code, modifiers: modifiersOf(e) };
+/**
+ * How the viewer types: `characters` sends what the helper's keyboard produces (KeyboardEvent.key, composition
+ * results) as text, so the helper's layout, dead keys, AltGr and input methods decide the character; `keys` sends
+ * every key by its physical code, so the host's layout decides (games, shortcuts that depend on key positions).
+ */
+export type TypingMode = 'characters' | 'keys';
+
+export const TYPING_MODES: readonly TypingMode[] = ['characters', 'keys'];
+
+/**
+ * What the viewer does with a keydown:
+ * - `text`: send `key` as a text event and swallow the key (its keyup too);
+ * - `key`: send the physical code (keyDown now, keyUp on release);
+ * - `compose`: send nothing and let the browser run it (a dead key or a key of an input method in progress): the
+ *   character arrives later, in the next keydown's `key` or in `compositionend`;
+ * - `drop`: send nothing and swallow it (a key whose effect is already in the characters: CapsLock, AltGr).
+ */
+export type KeyRoute = 'text' | 'key' | 'compose' | 'drop';
+
+/** The fields of a KeyboardEvent that {@link routeKey} reads. */
+export type KeyFacts = Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 'altKey' | 'metaKey' | 'isComposing' | 'keyCode' | 'getModifierState'>;
+
+/** The IME placeholder keyCode browsers give keydowns an input method consumes. */
+const IME_KEYCODE = 229;
+
+/**
+ * True when a KeyboardEvent `key` value is a character rather than a key name: one code point (`a`, `é`, `€`,
+ * ` `), or a grapheme of several code points, which then has one outside ASCII (key names such as `ArrowLeft` and
+ * `F1` are ASCII); never a control character.
+ */
+export function isPrintableKey(key: string): boolean {
+  if (key.length === 0) return false;
+  let points = 0;
+  let nonAscii = false;
+  for (const ch of key) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return false;
+    if (cp >= 0x80) nonAscii = true;
+    points++;
+  }
+  return points === 1 || nonAscii;
+}
+
+/**
+ * Decides how a keydown travels (a pure function, so it is testable without a browser).
+ * In `keys` mode every key goes by its physical code. In `characters` mode a key that produces a printable character
+ * goes as that character unless it is a shortcut: Ctrl or Meta held (but AltGr, which Windows reports as Ctrl+Alt,
+ * types characters), or Alt held with an ASCII result (Alt+F is a menu; macOS Option+F types `ƒ`, which goes as text).
+ * Dead keys and keys an input method consumes are left to the browser; CapsLock and AltGr themselves are dropped,
+ * since the characters already carry their effect and sending them would shift or alter the host's typing.
+ */
+export function routeKey(e: KeyFacts, mode: TypingMode): KeyRoute {
+  if (mode === 'keys') return 'key';
+  if (e.isComposing || e.keyCode === IME_KEYCODE || e.key === 'Dead' || e.key === 'Process') return 'compose';
+  if (e.key === 'CapsLock' || e.key === 'AltGraph') return 'drop';
+  if (!isPrintableKey(e.key)) return 'key';
+  const altGraph = e.getModifierState?.('AltGraph') === true;
+  if (e.metaKey) return 'key';
+  if (e.ctrlKey && !altGraph) return 'key';
+  if (e.altKey && !altGraph && !/[^\x00-\x7f]/.test(e.key)) return 'key';
+  return 'text';
+}
+
+/**
+ * Text events for typed or composed text, each within the default maxTextBytes (spec/input.md §5.5), split between
+ * characters; none for empty text or text with a lone surrogate (which no text event can carry).
+ */
+export function textEvents(text: string): InputEvent[] {
+  if (!isWellFormedText(text)) return [];
+  const events: InputEvent[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const piece = truncateText(rest, DEFAULT_MAX_TEXT_BYTES);
+    events.push({ type: 'text', text: piece });
+    rest = rest.slice(piece.length);
+  }
+  return events;
+}
+
+/**
+ * The code a key goes by. In `characters` mode a shortcut on a letter goes by the letter the helper's layout gives
+ * it (`KeyboardEvent.key`), named by the key that carries that letter on a US keyboard, which is how the host's
+ * adapter reads codes: a German helper's Ctrl+Z (physical `KeyY`) is Ctrl+Z on the host, not Ctrl+Y. Otherwise, and in
+ * `keys` mode, the physical code.
+ */
+export function sentCode(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 'altKey' | 'metaKey'>, mode: TypingMode): string {
+  if (mode === 'keys' || !(e.ctrlKey || e.altKey || e.metaKey) || !isKeyCode(e.code)) return e.code;
+  if (!/^[a-z]$/i.test(e.key)) return e.code;
+  return `Key${e.key.toUpperCase()}`;
+}
+
+/** The key event for a DOM key event (under `code`, by default its own), or undefined when tessera cannot carry the code. */
+export function keyEvent(e: KeyboardEvent, down: boolean, code: string = e.code): InputEvent | undefined {
+  if (!isKeyCode(code)) return undefined;
+  return { type: down ? 'keyDown' : 'keyUp', code, modifiers: modifiersOf(e) };
 }
 
 /** Maps a client (CSS pixel) position over `canvas` to a screen pixel, clamped to the screen. */
@@ -92,6 +186,11 @@ export class PointerTracker {
 /** Tracks keys held down, so they can be released when the page loses focus. */
 export class KeyTracker {
   readonly #down = new Map<string, InputEvent>();
+
+  /** True while a keyDown for `code` was sent and its keyUp was not. */
+  isDown(code: string): boolean {
+    return this.#down.has(code);
+  }
 
   note(ev: InputEvent): void {
     if (ev.type === 'keyDown') this.#down.set(ev.code, ev);

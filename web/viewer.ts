@@ -3,8 +3,10 @@
  * The invitation arrives in the URL fragment (`#<tessera:// URL, URI-encoded>`, which never reaches a server)
  * or through the paste box. The page connects over a WebSocket to its own origin, runs the handshake, paints
  * decoded updates onto a canvas scaled to the window, and sends keyboard, pointer and wheel input while the host
- * grants control. For an invitation with a password, the page asks for it and derives the password key with the
- * pure-TypeScript scrypt (src/handshake/scrypt.ts) before it connects, so the handshake deadline is not spent on it.
+ * grants control. Typing goes, by default, as the characters the helper's keyboard produces (text events); the
+ * keyboard setting switches to physical keys (web/input.ts routeKey). For an invitation with a password, the page
+ * asks for it and derives the password key with the pure-TypeScript scrypt (src/handshake/scrypt.ts) before it
+ * connects, so the handshake deadline is not spent on it.
  * Bundled by esbuild into dist/web/viewer.js (src/node/web-server.ts).
  */
 import { readInvitation, type Invitation } from '../src/handshake/invitation.js';
@@ -14,7 +16,7 @@ import type { InputEvent } from '../src/input/events.js';
 import { TesseraError } from '../src/core/index.js';
 import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
-import { KeyTracker, PointerTracker, keyEvent, screenPoint, wheelEvent } from './input.js';
+import { KeyTracker, PointerTracker, TYPING_MODES, keyEvent, routeKey, sentCode, screenPoint, textEvents, wheelEvent, type TypingMode } from './input.js';
 import { badPasswordScreen, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
 
 /** Path of the host's WebSocket endpoint (src/transport/websocket.ts WEBSOCKET_PATH). */
@@ -24,6 +26,9 @@ type PageState = 'start' | 'password' | 'checking-password' | 'connecting' | 'aw
 
 /** scrypt steps per slice of the password KDF; the page paints and handles Cancel between slices. */
 const KDF_SLICE_STEPS = 1024;
+
+/** Where the page keeps the helper's typing mode (localStorage). */
+const TYPING_MODE_STORAGE = 'tessera.typingMode';
 
 /** What tests and benchmarks can read from the page (window.tessera). */
 export interface ViewerProbe {
@@ -36,6 +41,8 @@ export interface ViewerProbe {
   readonly width: number;
   readonly height: number;
   readonly message: string | undefined;
+  /** How keys travel: as the characters they type (default) or as physical keys. */
+  readonly typingMode: TypingMode;
   /** Called after each painted update with its sequence number (a benchmark hook). */
   onPaint: ((seq: number) => void) | undefined;
 }
@@ -75,6 +82,9 @@ const ui = {
   chatLog: $('chat-log'),
   chatForm: $<HTMLFormElement>('chat-form'),
   chatInput: $<HTMLInputElement>('chat-input'),
+  keySink: $<HTMLTextAreaElement>('key-sink'),
+  typingModeLabel: $('typing-mode-label'),
+  typingMode: $<HTMLSelectElement>('typing-mode'),
 };
 
 const ctx = ui.canvas.getContext('2d', { alpha: false })!;
@@ -96,6 +106,13 @@ let image: ImageData | undefined;
 let imageSource: Uint8Array | undefined;
 const pointer = new PointerTracker();
 const keys = new KeyTracker();
+let typingMode: TypingMode = storedTypingMode();
+/** Physical codes whose keydown went as text: their keyup is swallowed. */
+const typedCodes = new Set<string>();
+/** Physical code -> the code its keydown went by, when they differ (a shortcut by its letter, web/input.ts sentCode). */
+const shortcutCodes = new Map<string, string>();
+/** True between compositionstart and compositionend in the key sink. */
+let composing = false;
 
 const probe: ViewerProbe = {
   get state() { return pageState; },
@@ -106,6 +123,7 @@ const probe: ViewerProbe = {
   get width() { return ui.canvas.width; },
   get height() { return ui.canvas.height; },
   get message() { return messageCode; },
+  get typingMode() { return typingMode; },
   onPaint: undefined,
 };
 (window as unknown as { tessera: ViewerProbe }).tessera = probe;
@@ -120,6 +138,7 @@ function show(state: PageState): void {
   ui.stage.hidden = state !== 'connected';
   ui.disconnect.hidden = state !== 'connected' && state !== 'connecting' && state !== 'awaiting-consent';
   ui.chatToggle.hidden = state !== 'connected';
+  ui.typingModeLabel.hidden = state !== 'connected';
   if (state !== 'connected') ui.chat.hidden = true;
   updateModeUi();
   if (state === 'connected') fitCanvas();
@@ -296,7 +315,7 @@ function openConnection(inv: Invitation): void {
         mode = info.mode;
         resizeCanvas(info.width, info.height);
         show('connected');
-        ui.canvas.focus();
+        ui.keySink.focus();
       },
       onFrame: (fb, rects, keyFrame, seq) => {
         if (conn !== self) return;
@@ -390,28 +409,110 @@ function send(events: readonly InputEvent[]): void {
 }
 
 function releaseInput(): void {
+  typedCodes.clear();
+  shortcutCodes.clear();
   const events = [...keys.releaseAll(), ...pointer.releaseAll()];
   if (events.length > 0) conn?.sendInput(events);
 }
 
-/** Keys typed into the page's own fields (chat, paste box) stay there. */
+/** Keys typed into the page's own fields (chat, paste box, the keyboard setting) stay there. */
 function isOwnField(target: EventTarget | null): boolean {
-  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLButtonElement;
+  if (target === ui.keySink) return false;
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLButtonElement || target instanceof HTMLSelectElement;
 }
 
-function onKey(e: KeyboardEvent, down: boolean): void {
+/**
+ * A keydown at the screen: a printable character goes as text (characters mode), anything else by its physical code;
+ * while controlling, keys belong to the host's screen, not to the browser (Tab, Backspace, shortcuts). Dead keys and
+ * input-method keys are left to the browser, which types into the key sink; the result arrives as compositionend.
+ */
+function onKeyDown(e: KeyboardEvent): void {
   if (!controlling() || isOwnField(e.target)) return;
-  const ev = keyEvent(e, down);
-  // While controlling, keys belong to the host's screen, not to the browser (Tab, Backspace, shortcuts).
+  const route = routeKey(e, typingMode);
+  if (route === 'compose') return;
   e.preventDefault();
+  if (route === 'drop') return;
+  if (route === 'text') {
+    typedCodes.add(e.code);
+    send(textEvents(e.key));
+    return;
+  }
+  const code = sentCode(e, typingMode);
+  if (code !== e.code) shortcutCodes.set(e.code, code);
+  const ev = keyEvent(e, true, code);
   if (!ev) return;
   keys.note(ev);
   send([ev]);
 }
 
-document.addEventListener('keydown', (e) => onKey(e, true));
-document.addEventListener('keyup', (e) => onKey(e, false));
+/** A keyup goes only for a key whose keydown went as a physical code; one that typed text has nothing to release. */
+function onKeyUp(e: KeyboardEvent): void {
+  if (!controlling() || isOwnField(e.target)) return;
+  const typed = typedCodes.delete(e.code);
+  const code = shortcutCodes.get(e.code) ?? e.code;
+  shortcutCodes.delete(e.code);
+  if (typingMode === 'characters' && !keys.isDown(code)) {
+    if (typed) e.preventDefault();
+    return;
+  }
+  e.preventDefault();
+  const ev = keyEvent(e, false, code);
+  if (!ev) return;
+  keys.note(ev);
+  send([ev]);
+}
+
+document.addEventListener('keydown', onKeyDown);
+document.addEventListener('keyup', onKeyUp);
 window.addEventListener('blur', () => releaseInput());
+
+// Text that comes without a key press the page could route: an on-screen keyboard, a password manager, an input
+// method's commit, the character of a dead key in browsers that insert it rather than report it in `key`.
+ui.keySink.addEventListener('beforeinput', (e) => {
+  const ie = e as globalThis.InputEvent;
+  if (ie.isComposing || ie.inputType === 'insertCompositionText') return;
+  if (ie.inputType !== 'insertText' && ie.inputType !== 'insertReplacementText') return;
+  e.preventDefault();
+  if (controlling() && typingMode === 'characters' && ie.data) send(textEvents(ie.data));
+});
+ui.keySink.addEventListener('compositionstart', () => {
+  composing = true;
+});
+ui.keySink.addEventListener('compositionend', (e) => {
+  composing = false;
+  if (controlling() && typingMode === 'characters' && e.data) send(textEvents(e.data));
+  ui.keySink.value = '';
+});
+ui.keySink.addEventListener('input', () => {
+  // Keep the sink empty: what it received has been sent (or was not for the host).
+  if (!composing) ui.keySink.value = '';
+});
+// The canvas keeps its place in the tab order; keys go to the sink, which can receive compositions.
+ui.canvas.addEventListener('focus', () => ui.keySink.focus());
+
+function storedTypingMode(): TypingMode {
+  try {
+    const v = localStorage.getItem(TYPING_MODE_STORAGE);
+    return TYPING_MODES.find((m) => m === v) ?? 'characters';
+  } catch {
+    return 'characters';
+  }
+}
+
+ui.typingMode.value = typingMode;
+ui.typingMode.addEventListener('change', () => {
+  const next = TYPING_MODES.find((m) => m === ui.typingMode.value) ?? 'characters';
+  if (next === typingMode) return;
+  // Keys held under the old mode are released, so none stays down on the host.
+  releaseInput();
+  typingMode = next;
+  try {
+    localStorage.setItem(TYPING_MODE_STORAGE, next);
+  } catch {
+    // Storage refused (private mode): the choice lasts for this page.
+  }
+  ui.keySink.focus();
+});
 
 function onPointer(e: PointerEvent): void {
   if (!controlling()) return;
@@ -421,7 +522,7 @@ function onPointer(e: PointerEvent): void {
 
 ui.canvas.addEventListener('pointermove', onPointer);
 ui.canvas.addEventListener('pointerdown', (e) => {
-  ui.canvas.focus();
+  ui.keySink.focus();
   if (!controlling()) return;
   e.preventDefault();
   ui.canvas.setPointerCapture(e.pointerId);

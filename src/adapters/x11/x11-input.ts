@@ -6,7 +6,10 @@
  *   (GetKeyboardMapping), preferring a key where it is unshifted, so the host's layout decides the character as a
  *   local keyboard would. The keycode pressed is remembered, so the release goes to the same key.
  * - Text: each character is typed with the key that carries its keysym (with Shift when it sits on the shifted
- *   level). A character no key carries is bound to a spare keycode (one with no keysyms) with
+ *   level). Modifier keys the helper holds (Shift, Ctrl, Alt, Meta) are lifted while the text is typed and pressed
+ *   again after it, so the characters arrive as they are: a German helper holds Shift for `/`, which a US layout
+ *   types without it. Caps Lock, when the display has it on, is turned off for text with letters and on again after,
+ *   so it does not change their case (one QueryPointer round trip for such text). A character no key carries is bound to a spare keycode (one with no keysyms) with
  *   ChangeKeyboardMapping, typed, and the keycode is given back later: after an idle second, on `releaseAll()` and
  *   on `close()`, since X clients fetch the new map only when they process the MappingNotify event, which may be
  *   after our key press. Bindings are reused while they last, least recently used first when spares run out.
@@ -60,6 +63,13 @@ const X_WHEEL_LEFT = 6;
 const X_WHEEL_RIGHT = 7;
 // At most this many clicks are sent for one wheel event (a hostile dy cannot flood the server).
 const MAX_WHEEL_CLICKS = 100;
+// Keys lifted while text is typed: held, they would change or reinterpret the characters.
+// The Lock bit of a core key/button mask (QueryPointer).
+const LOCK_MASK = 0x02;
+const XK_CAPS_LOCK = 0xffe5;
+const MODIFIER_CODES: ReadonlySet<string> = new Set([
+  'ShiftLeft', 'ShiftRight', 'ControlLeft', 'ControlRight', 'AltLeft', 'AltRight', 'MetaLeft', 'MetaRight',
+]);
 
 interface Binding {
   readonly keycode: number;
@@ -146,7 +156,7 @@ export class X11Input implements InputSink {
         this.#key(event);
         break;
       case 'text':
-        this.#text(event.text);
+        await this.#text(event.text);
         break;
       case 'pointerMove':
         this.#move(event.x, event.y);
@@ -240,7 +250,29 @@ export class X11Input implements InputSink {
     this.#stats.keys++;
   }
 
-  #text(text: string): void {
+  async #text(text: string): Promise<void> {
+    const capsLock = hasCase(text) ? await this.#capsLockKey() : undefined;
+    if (capsLock !== undefined) this.#typeAt(capsLock, false);
+    const lifted: number[] = [];
+    for (const [code, keycode] of this.#keysDown) {
+      if (!MODIFIER_CODES.has(code)) continue;
+      this.#fake(KEY_RELEASE, keycode);
+      lifted.push(keycode);
+    }
+    this.#typeChars(text);
+    for (const keycode of lifted) this.#fake(KEY_PRESS, keycode);
+    if (capsLock !== undefined) this.#typeAt(capsLock, false);
+  }
+
+  /** The Caps Lock keycode when the display has Caps Lock on (and a key to turn it off), else undefined. */
+  async #capsLockKey(): Promise<number | undefined> {
+    const keycode = this.#map.find(XK_CAPS_LOCK)?.keycode;
+    if (keycode === undefined) return undefined;
+    const state = await this.#conn.call<{ keyMask: number }>(this.#conn.X, 'QueryPointer', this.#root);
+    return (state.keyMask & LOCK_MASK) !== 0 ? keycode : undefined;
+  }
+
+  #typeChars(text: string): void {
     for (const char of text) {
       const keysym = keysymForChar(char.codePointAt(0)!);
       if (keysym === undefined) {
@@ -265,16 +297,13 @@ export class X11Input implements InputSink {
     }
   }
 
+  /** Types one key, with Shift when `shifted` (the helper's own modifiers are lifted by then). */
   #typeAt(keycode: number, shifted: boolean): void {
-    const shift = shifted && this.#shiftKeycode !== undefined && !this.#shiftHeld() ? this.#shiftKeycode : undefined;
+    const shift = shifted ? this.#shiftKeycode : undefined;
     if (shift !== undefined) this.#fake(KEY_PRESS, shift);
     this.#fake(KEY_PRESS, keycode);
     this.#fake(KEY_RELEASE, keycode);
     if (shift !== undefined) this.#fake(KEY_RELEASE, shift);
-  }
-
-  #shiftHeld(): boolean {
-    return this.#keysDown.has('ShiftLeft') || this.#keysDown.has('ShiftRight');
   }
 
   /** Binds a keysym to a spare keycode (reusing a binding that already has it). */
@@ -378,6 +407,11 @@ export class X11Input implements InputSink {
       // Keep the old map; the next MappingNotify tries again.
     }
   }
+}
+
+/** True when `text` has a character Caps Lock could change (one with an upper and a lower case). */
+function hasCase(text: string): boolean {
+  return text.toLowerCase() !== text.toUpperCase();
 }
 
 async function readKeyboardMap(conn: X11Connection): Promise<KeyboardMap> {
