@@ -6,9 +6,9 @@
  */
 import t from 'tap';
 import nacl from 'tweetnacl';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
-  Host, Helper, VirtualScreen, startRelay, parsePolicy, parseHelpers, RelayRegistration, offerRendezvousId, encodeRelayMessage,
+  Host, Helper, VirtualScreen, startRelay, parsePolicy, parseHelpers, RelayRegistration, offerRendezvousId, encodeRelayMessage, decodeRelayMessage, relayEndpoint,
   type RelayAuditEvent, type RelayServer, type HostConsentRequest,
 } from '../../src/index.js';
 import { toBase64 } from '../../src/handshake/index.js';
@@ -172,6 +172,16 @@ t.test('two relays and one nats-server: a helper that reaches relay B is sent to
   t.equal(asked.length, 1, 'the host user was asked');
   t.ok(B.audit.some((e) => e.event === 'redirected'), 'relay B audited the redirect');
   t.notOk(B.audit.some((e) => e.event === 'paired'), 'relay B paired nothing');
+  // On the wire (RLY-5): Redirect, then the relay closes with 1000 and the reason REDIRECT.
+  const raw = new WebSocket(relayEndpoint(B.relay.url, '/tessera-relay/1/connect'));
+  raw.binaryType = 'nodebuffer';
+  const rawMessages: ReturnType<typeof decodeRelayMessage>[] = [];
+  raw.on('message', (d: Buffer) => rawMessages.push(decodeRelayMessage(new Uint8Array(d))));
+  raw.on('error', () => {});
+  raw.on('open', () => raw.send(encodeRelayMessage({ type: 'connect', id: offerRendezvousId(host.hostKey.publicKey) })));
+  const rawClose = await new Promise<{ code: number; reason: string }>((resolve) => raw.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  t.same(rawMessages, [{ type: 'redirect', url: A.relay.url }], 'relay B answers Redirect to relay A');
+  t.same(rawClose, { code: 1000, reason: 'REDIRECT' }, 'and closes with 1000 REDIRECT');
   t.equal(B.tapped(), 0, 'no session byte crossed relay B');
   t.ok(A.tapped() > 0, 'the session ran through relay A');
   helper.close();

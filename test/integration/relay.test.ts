@@ -9,7 +9,7 @@ import {
   Host, Helper, VirtualScreen, startRelay, dialRelay, relayEndpoint, encodeRelayMessage, decodeRelayMessage, RelayRegistration,
   type RelayAuditEvent, type RelayServer, type HostSessionHandle,
 } from '../../src/index.js';
-import { dhKeyPair, relayRegisterMac } from '../../src/handshake/index.js';
+import { RelayRefusal, dhKeyPair, relayRegisterMac } from '../../src/handshake/index.js';
 import { nodeRandom } from '../../src/node/crypto.js';
 
 const SCREEN_NOW = () => Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -375,4 +375,141 @@ t.test('an idle pair is ended and audited', async (t) => {
   await Promise.all([closed(helper), closed(host)]);
   await until(() => audit.some((e) => e.event === 'ended'), 'the audit line');
   t.match(audit.find((e) => e.event === 'ended'), { reason: 'IDLE', bytes: 0 });
+});
+
+/** A raw helper connection: sends Connect for `id`, records every message and the close status and reason. */
+async function rawHelper(relay: RelayServer, id: Uint8Array, send = true) {
+  const ws = new WebSocket(relayEndpoint(relay.url, '/tessera-relay/1/connect'));
+  ws.binaryType = 'nodebuffer';
+  const messages: ReturnType<typeof decodeRelayMessage>[] = [];
+  let close: { code: number; reason: string } | undefined;
+  ws.on('message', (d: Buffer) => messages.push(decodeRelayMessage(new Uint8Array(d))));
+  ws.on('close', (code: number, reason: Buffer) => (close = { code, reason: reason.toString() }));
+  ws.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  if (send) ws.send(encodeRelayMessage({ type: 'connect', id }));
+  return { ws, messages, closed: () => close };
+}
+
+t.test('RLY-5: after Refused the relay closes with 1008 and the refusal name as the reason', async (t) => {
+  const { relay } = await relayAt(t);
+  const h = await rawHelper(relay, nodeRandom(16));
+  await until(() => h.closed() !== undefined, 'the relay closing');
+  t.same(h.messages, [{ type: 'refused', code: RelayRefusal.UnknownId }], 'Refused UNKNOWN_ID');
+  t.same(h.closed(), { code: 1008, reason: 'UNKNOWN_ID' });
+});
+
+t.test('RLY-33: a connection that sends no first message is refused MALFORMED and audited HELLO_TIMEOUT', async (t) => {
+  const { relay, audit } = await relayAt(t, { helloTimeoutMs: 200 });
+  const h = await rawHelper(relay, nodeRandom(16), false);
+  await until(() => h.closed() !== undefined, 'the relay closing');
+  t.same(h.messages, [{ type: 'refused', code: RelayRefusal.Malformed }], 'Refused MALFORMED');
+  t.equal(h.closed()?.code, 1008);
+  t.ok(audit.some((e) => e.event === 'refused' && e.reason === 'HELLO_TIMEOUT'), 'audited HELLO_TIMEOUT');
+  // A host's control connection that never registers is ended the same way.
+  const c = await rawControl(relay);
+  await until(() => c.isClosed(), 'the relay closing the control connection');
+  t.same(c.messages.slice(1), [{ type: 'refused', code: RelayRefusal.Malformed }], 'Refused MALFORMED after the challenge');
+});
+
+t.test('RLY-30: helpers waiting for one host are capped; the next is refused BUSY', async (t) => {
+  const { relay, audit } = await relayAt(t, { maxPendingPerHost: 2, pairingTimeoutMs: 10_000 });
+  const id = nodeRandom(16);
+  const host = await silentHost(relay, [id]);
+  t.teardown(() => host.ws.terminate());
+  // The serve message and the first dial race on two sockets: wait until the relay knows the id.
+  let first = await rawHelper(relay, id);
+  for (let i = 0; i < 50 && first.messages.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (first.closed()) first = await rawHelper(relay, id);
+  }
+  const second = await rawHelper(relay, id);
+  await until(() => host.messages.filter((m) => m.type === 'incoming').length === 2, 'two helpers announced to the host');
+  const third = await rawHelper(relay, id);
+  await until(() => third.closed() !== undefined, 'the third refused');
+  t.same(third.messages, [{ type: 'refused', code: RelayRefusal.Busy }], 'Refused BUSY');
+  t.same(third.closed(), { code: 1008, reason: 'BUSY' });
+  t.equal(first.closed(), undefined, 'the first still waits');
+  t.equal(second.closed(), undefined, 'the second still waits');
+  t.ok(audit.some((e) => e.event === 'refused' && e.reason === 'BUSY'), 'audited');
+  for (const h of [first, second]) h.ws.terminate();
+});
+
+t.test('RLY-10: an id already served by one host stays with it when another host serves it too', async (t) => {
+  const { relay } = await relayAt(t);
+  const id = nodeRandom(16);
+  const streams: string[] = [];
+  const registration = (name: string) => {
+    const reg = new RelayRegistration({ url: relay.url, hostKey: dhKeyPair(nodeRandom(32)), ids: () => [id], onStream: (s) => (streams.push(name), s.destroy()) });
+    t.teardown(() => reg.close());
+    return new Promise<void>((resolve) => reg.once('registered', () => resolve()).start());
+  };
+  await registration('first');
+  // Dial until the relay knows the id (the serve message and the dial race on two sockets).
+  const dial = async (): Promise<void> => {
+    for (let i = 0; i < 50; i++) {
+      const err = await dialRelay(relay.url, id).then((s) => (s.destroy(), undefined), (e: { refusal?: string }) => e);
+      if (err?.refusal !== 'UNKNOWN_ID') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await dial();
+  await until(() => streams.length === 1, 'the first pairing');
+  await registration('second');
+  await new Promise((r) => setTimeout(r, 100));
+  await dial();
+  await until(() => streams.length === 2, 'the second pairing');
+  t.same(streams, ['first', 'first'], 'both helpers were paired with the host that served the id first');
+});
+
+t.test('RLY-14: a second registration of the same host key replaces the first, which is told REPLACED', async (t) => {
+  const { relay, audit } = await relayAt(t);
+  const key = dhKeyPair(nodeRandom(32));
+  const first = new RelayRegistration({ url: relay.url, hostKey: key, ids: () => [], onStream: () => {}, initialBackoffMs: 60_000, maxBackoffMs: 60_000 });
+  t.teardown(() => first.close());
+  await new Promise((resolve) => first.once('registered', resolve).start());
+  const lost = new Promise<{ refusal?: string; code: string }>((resolve) => first.once('lost', resolve));
+  const second = new RelayRegistration({ url: relay.url, hostKey: key, ids: () => [], onStream: () => {} });
+  t.teardown(() => second.close());
+  await new Promise((resolve) => second.once('registered', resolve).start());
+  t.match(await lost, { code: 'TESSERA_ERR_RELAY_REFUSED', refusal: 'REPLACED' }, 'the first registration ends with REPLACED');
+  first.close();
+  t.ok(audit.some((e) => e.event === 'unregistered' && e.reason === 'REPLACED'), 'audited');
+  t.equal(relay.hosts, 1, 'one registration for the key');
+});
+
+t.test('RLY-15: a control connection that misses a Pong is dropped', async (t) => {
+  const { relay } = await relayAt(t, { pingIntervalMs: 100 });
+  const kp = dhKeyPair(nodeRandom(32));
+  // A host whose WebSocket does not answer pings.
+  const ws = new WebSocket(relayEndpoint(relay.url, '/tessera-relay/1/host'), { autoPong: false });
+  ws.binaryType = 'nodebuffer';
+  const messages: ReturnType<typeof decodeRelayMessage>[] = [];
+  let pings = 0;
+  let closed = false;
+  ws.on('message', (d: Buffer) => messages.push(decodeRelayMessage(new Uint8Array(d))));
+  ws.on('ping', () => pings++);
+  ws.on('close', () => (closed = true));
+  ws.on('error', () => {});
+  await until(() => messages.length > 0, 'the challenge');
+  const ch = messages[0]!;
+  if (ch.type !== 'challenge') throw new Error('no challenge');
+  ws.send(encodeRelayMessage({ type: 'register', hostKey: kp.publicKey, mac: relayRegisterMac(kp.secretKey, kp.publicKey, ch.nonce, ch.relayKey) }));
+  await until(() => messages.length > 1, 'registered');
+  t.same(messages[1], { type: 'registered' });
+  await until(() => closed, 'the relay dropping the silent host');
+  t.ok(pings >= 1, `the relay pinged (${pings}) before it dropped the connection`);
+  t.equal(relay.hosts, 0);
+  // A host that answers (RelayRegistration, through ws's automatic Pong) stays through several intervals.
+  const live = new RelayRegistration({ url: relay.url, hostKey: dhKeyPair(nodeRandom(32)), ids: () => [], onStream: () => {} });
+  t.teardown(() => live.close());
+  let lostLive = false;
+  live.on('lost', () => (lostLive = true));
+  await new Promise((resolve) => live.once('registered', resolve).start());
+  await new Promise((r) => setTimeout(r, 500));
+  t.notOk(lostLive, 'a host that answers pings keeps its registration');
+  t.equal(relay.hosts, 1);
 });
