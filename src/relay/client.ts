@@ -14,6 +14,9 @@ import {
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WebSocketStream } from '../transport/websocket.js';
 import { connectThroughProxy, resolveProxy, type ProxyServer } from './proxy.js';
 
+/** How often a host pings its control connection to the relay (spec/relay.md RLY-15). */
+export const RELAY_PING_INTERVAL_MS = 15_000;
+
 /** Default deadline to open a relay connection and hear its first answer. */
 export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -244,6 +247,8 @@ export interface RelayRegistrationOptions {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly timeoutMs?: number;
+  /** How often the control connection is pinged; one that missed the last Pong is dropped (default 15 s, spec/relay.md RLY-15). */
+  readonly pingIntervalMs?: number;
   /**
    * The HTTP proxy for the control and data connections (`http://[user:password@]host:port`), false for none;
    * default: the environment's HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (src/relay/proxy.ts).
@@ -337,7 +342,7 @@ export class RelayRegistration extends EventEmitter {
       if (!alive) return void ws!.terminate();
       alive = false;
       ws!.ping();
-    }, 15_000);
+    }, this.#o.pingIntervalMs ?? RELAY_PING_INTERVAL_MS);
     this.#pinger.unref();
     ws.once('close', (code: number, reason: Buffer) => {
       clearInterval(this.#pinger);

@@ -4,7 +4,7 @@
  * dies mid-session and one that comes back.
  */
 import t from 'tap';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
   Host, Helper, VirtualScreen, startRelay, dialRelay, relayEndpoint, encodeRelayMessage, decodeRelayMessage, RelayRegistration,
   type RelayAuditEvent, type RelayServer, type HostSessionHandle,
@@ -512,4 +512,33 @@ t.test('RLY-15: a control connection that misses a Pong is dropped', async (t) =
   await new Promise((r) => setTimeout(r, 500));
   t.notOk(lostLive, 'a host that answers pings keeps its registration');
   t.equal(relay.hosts, 1);
+});
+
+t.test('RLY-15: the host drops a control connection to a relay that misses a Pong, and registers again', async (t) => {
+  // A relay double whose WebSocket never answers pings: it challenges, takes any Register and says Registered.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });
+  t.teardown(() => new Promise((r) => server.close(r)));
+  await new Promise((r) => server.once('listening', r));
+  const relayKey = dhKeyPair(nodeRandom(32)).publicKey;
+  let registrations = 0;
+  let pings = 0;
+  server.on('connection', (ws) => {
+    ws.on('ping', () => pings++);
+    ws.on('message', (d: Buffer) => {
+      if (decodeRelayMessage(new Uint8Array(d)).type === 'register') {
+        registrations++;
+        ws.send(encodeRelayMessage({ type: 'registered' }));
+      }
+    });
+    ws.send(encodeRelayMessage({ type: 'challenge', nonce: nodeRandom(32), relayKey }));
+  });
+  const port = (server.address() as { port: number }).port;
+  const reg = new RelayRegistration({ url: `ws://127.0.0.1:${port}`, hostKey: dhKeyPair(nodeRandom(32)), ids: () => [], onStream: () => {}, pingIntervalMs: 100, initialBackoffMs: 50, maxBackoffMs: 50 });
+  t.teardown(() => reg.close());
+  const lost = new Promise<{ code: string }>((resolve) => reg.once('lost', resolve));
+  await new Promise((resolve) => reg.once('registered', resolve).start());
+  t.match(await lost, { code: 'TESSERA_ERR_RELAY_LOST' }, 'the silent relay is given up with RELAY_LOST');
+  t.ok(pings >= 1, `the host pinged (${pings}) before it gave up`);
+  await until(() => registrations >= 2, 'the host registering again');
+  t.pass('and the host registers again');
 });
