@@ -13,6 +13,9 @@ import { closed, expectFrames, startHost } from './lib.js';
 const ADDRESSES = 200;
 const PER_ADDRESS = 2;
 const OWN_ADDRESS = 20;
+/** The helper's connect timeout, and the idle sockets' first-byte deadline, well past it. */
+const HELPER_TIMEOUT_MS = 10_000;
+const FIRST_BYTE_MS = 2 * HELPER_TIMEOUT_MS;
 
 function idleSocket(port: number, localAddress: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
@@ -24,8 +27,10 @@ function idleSocket(port: number, localAddress: string): Promise<Socket | undefi
 }
 
 t.test(`idle sockets from ${ADDRESSES} addresses and from the helper's own address do not keep the invited helper out`, async (t) => {
-  // The host's real flood folding is on (no auditFlood override); the first-byte deadline is the default 2 s.
-  const live = await startHost({ auditFlood: { burst: AUDIT_FLOOD_BURST, intervalMs: 60_000 } });
+  // The host's real flood folding is on (no auditFlood override). The idle sockets' first-byte deadline is longer
+  // than the helper's whole connect timeout, so no idle socket times out while the helper tries: if it gets in at all,
+  // it got in because silent connections were evicted for it, not because the flood expired.
+  const live = await startHost({ auditFlood: { burst: AUDIT_FLOOD_BURST, intervalMs: 60_000 }, firstByteTimeoutMs: FIRST_BYTE_MS });
   t.teardown(() => live.close());
   const sockets: Socket[] = [];
   const open = async (localAddress: string) => {
@@ -43,11 +48,12 @@ t.test(`idle sockets from ${ADDRESSES} addresses and from the helper's own addre
 
   // The invited helper, from 127.0.0.1 like twenty of the idle sockets.
   const started = performance.now();
-  const helper = await Helper.connect(live.invitation.toURL(), { timeoutMs: 10_000 });
+  const helper = await Helper.connect(live.invitation.toURL(), { timeoutMs: HELPER_TIMEOUT_MS });
   const ms = performance.now() - started;
   t.teardown(() => helper.close());
   t.comment(`the helper connected in ${ms.toFixed(0)} ms during the flood`);
-  t.ok(ms < 2_000, `the helper connects within 2 s (${ms.toFixed(0)} ms)`);
+  const stillIdle = sockets.filter((s) => !s.closed).length;
+  t.ok(stillIdle > 0, `the helper got in while ${stillIdle} idle sockets still held on (evicted for it, not expired)`);
   await expectFrames(helper, 2);
 
   // The idle sockets are all dropped: evicted for newcomers, or at the first-byte deadline.
