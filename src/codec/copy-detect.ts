@@ -85,8 +85,43 @@ export class CopyDetector {
     if (d.changedCount < 2) return;
     this.#ensure(d.width, d.height, d.cols);
     this.#scroll(d);
-    if (moves && this.copyCount === 0 && d.changedCount >= MOVE_MIN_CHANGED_TILES) this.#move(d);
+    const scrollCopies = this.copyCount;
+    if (moves && d.changedCount >= MOVE_MIN_CHANGED_TILES && this.#copiedArea(0, scrollCopies) * 2 < d.changedCount * TILE_SIZE_PX * TILE_SIZE_PX) {
+      // Rows that repeat a few pixels lower in a busy background (icons, patterns) can vote for a small scroll whose
+      // copies cover a few rows, and a small area may really scroll while a window moves elsewhere: when the scroll
+      // copies cover less than half of the changed tiles, search for a move too. A move copy is a whole tile
+      // verified at one offset, so it wins over the scroll copies that write into the same tile.
+      this.#move(d);
+      this.#dropScrollUnderMoves(scrollCopies);
+    }
     this.#merge();
+  }
+
+  /** Removes the scroll copies (the first `scrollCopies`) whose destination overlaps a later (move) copy's. */
+  #dropScrollUnderMoves(scrollCopies: number): void {
+    const c = this.copies;
+    let kept = 0;
+    for (let i = 0; i < this.copyCount; i++) {
+      const a = i * COPY_FIELDS;
+      let covered = false;
+      if (i < scrollCopies) {
+        for (let j = scrollCopies; j < this.copyCount && !covered; j++) {
+          const b = j * COPY_FIELDS;
+          covered = c[a + 2]! < c[b + 2]! + c[b + 4]! && c[b + 2]! < c[a + 2]! + c[a + 4]! && c[a + 3]! < c[b + 3]! + c[b + 5]! && c[b + 3]! < c[a + 3]! + c[a + 5]!;
+        }
+      }
+      if (covered) continue;
+      if (kept !== i) c.copyWithin(kept * COPY_FIELDS, a, a + COPY_FIELDS);
+      kept++;
+    }
+    this.copyCount = kept;
+  }
+
+  /** Pixels covered by copies `from` (inclusive) to `to` (exclusive); they never overlap each other's destination. */
+  #copiedArea(from: number, to: number): number {
+    let area = 0;
+    for (let i = from; i < to; i++) area += this.copies[i * COPY_FIELDS + 4]! * this.copies[i * COPY_FIELDS + 5]!;
+    return area;
   }
 
   #pushCopy(sx: number, sy: number, dx: number, dy: number, w: number, h: number): void {
