@@ -30,7 +30,9 @@ t.test('a window moved in two dimensions is found', async (t) => {
   const flat = roundTrip(b.enc, b.dec, frames);
   const dm = moved.bytes - moved.updates[0]!.bytes.length;
   const df = flat.bytes - flat.updates[0]!.bytes.length;
-  t.ok(dm * 1.3 < df, `move deltas ${dm} bytes vs ${df} without copy detection`);
+  // The window's edge tiles are copied in part (the largest rectangle that matches at the move's offset), so only
+  // the background beside the window is left to tile records.
+  t.ok(dm * 2.5 < df, `move deltas ${dm} bytes vs ${df} without copy detection`);
 });
 
 t.test('a window move is found even when a small scroll elsewhere gives copies first', async (t) => {
