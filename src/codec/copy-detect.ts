@@ -6,7 +6,7 @@
  * position, and each candidate offset is kept if whole tiles match at it.
  * Every copy is verified pixel by pixel before it is emitted, so hash collisions never reach the wire.
  */
-import { TILE_SIZE_PX } from './constants.js';
+import { MAX_COPIES, TILE_SIZE_PX } from './constants.js';
 import { rectEqual } from './kernels/compare.js';
 import { COPY_FIELDS } from './kernels/copy.js';
 
@@ -100,6 +100,9 @@ export class CopyDetector {
       this.#dropScrollUnderMoves(scrollCopies);
     }
     this.#merge();
+    // A decoder rejects an update with more copies (spec/codec.md §8); dropping copies is always safe, since the
+    // tiles they would have written are compared after the copies and sent as records.
+    if (this.copyCount > MAX_COPIES) this.copyCount = MAX_COPIES;
   }
 
   /** Removes the scroll copies (the first `scrollCopies`) whose destination overlaps a later (move) copy's. */
