@@ -3,10 +3,12 @@
  * Per sequence and mode: total bytes, bytes per frame, encode and decode ms per frame; baselines measured in the same
  * run: (a) each changed 64x64 tile deflated on its own with node:zlib level 6 (RGBA), (b) the full frame as PNG via
  * sharp whenever it changed. Also: unchanged-frame detection time against Buffer.equals over the frame.
+ * Where the bytes go, per sequence and mode: key-frame bytes against delta bytes, and the encoder's counts (EncodeStats,
+ * spec/codec.md §10) summed over the updates: copies, records by kind, inflated body bytes.
  */
 import zlib from 'node:zlib';
 import Benchmark from 'benchmark';
-import { TileDecoder, TileEncoder, FflateInflateBackend, type Framebuffer, type QualityMode } from '../src/codec/index.js';
+import { TileDecoder, TileEncoder, FflateInflateBackend, type EncodeStats, type Framebuffer, type QualityMode } from '../src/codec/index.js';
 import { nodeBytesEqual, ZlibDeflateBackend, ZlibInflateBackend } from '../src/node/zlib-backend.js';
 import { SharpImageCodec } from '../src/node/sharp-image-codec.js';
 import { encodePng } from '../src/node/png.js';
@@ -59,6 +61,15 @@ interface Row {
   ratioBytesVsPng: number;
   ratioEncodeTimeVsTiles: number;
   ratioEncodeTimeVsPng: number;
+  /** Bytes of the first (key) update and of the rest. */
+  keyBytes: number;
+  deltaBytes: number;
+  /** The encoder's counts summed over every update. */
+  stats: EncodeStats;
+}
+
+function addStats(sum: EncodeStats, s: Readonly<EncodeStats>): void {
+  for (const k of Object.keys(sum) as (keyof EncodeStats)[]) sum[k] += s[k];
 }
 
 const rows: Row[] = [];
@@ -92,14 +103,17 @@ for (const sequence of sequences) {
     const enc = new TileEncoder({ width: first.width, height: first.height, quality: mode, deflate: new ZlibDeflateBackend(6), imageCodec, bytesEqual: nodeBytesEqual });
     const dec = new TileDecoder({ maxWidth: first.width, maxHeight: first.height, inflate: new ZlibInflateBackend(), imageCodec });
     const decF = new TileDecoder({ maxWidth: first.width, maxHeight: first.height, inflate: new FflateInflateBackend(), imageCodec });
-    let bytes = 0, encMs = 0, decMs = 0, decFMs = 0;
+    let bytes = 0, encMs = 0, decMs = 0, decFMs = 0, keyBytes = 0;
     const updates: Uint8Array[] = [];
+    const sum: EncodeStats = { changedTiles: 0, copies: 0, solid: 0, palette: 0, indexed: 0, pixels: 0, prev: 0, cache: 0, lossy: 0, refresh: 0, rawBodyBytes: 0 };
     for (const f of frames) {
       const t0 = performance.now();
       const u = mode === 'lossless' ? enc.encode(f) : await enc.encodeAsync(f);
       encMs += performance.now() - t0;
       if (u === undefined) continue;
       bytes += u.bytes.length;
+      if (updates.length === 0) keyBytes = u.bytes.length;
+      addStats(sum, u.stats);
       updates.push(u.bytes.slice());
     }
     // A lossy mode keeps refreshing after the last frame; count those updates too (the picture converges).
@@ -108,6 +122,7 @@ for (const sequence of sequences) {
         const u = await enc.encodeAsync(frames[frames.length - 1]!);
         if (u === undefined) break;
         bytes += u.bytes.length;
+        addStats(sum, u.stats);
         updates.push(u.bytes.slice());
       }
     }
@@ -128,9 +143,11 @@ for (const sequence of sequences) {
       baselineTilesBytes: tilesBytes, baselineTilesMsPerFrame: +(tilesMs / n).toFixed(2), baselinePngBytes: pngBytes, baselinePngMsPerFrame: +(pngMs / n).toFixed(2),
       ratioBytesVsTiles: +(bytes / tilesBytes).toFixed(3), ratioBytesVsPng: +(bytes / pngBytes).toFixed(3),
       ratioEncodeTimeVsTiles: +(encMs / tilesMs).toFixed(3), ratioEncodeTimeVsPng: +(encMs / pngMs).toFixed(3),
+      keyBytes, deltaBytes: bytes - keyBytes, stats: sum,
     };
     rows.push(row);
     log(`${sequence.padEnd(10)} ${mode.padEnd(13)} ${String(bytes).padStart(9)} B  ${String(row.bytesPerFrame).padStart(7)} B/frame  enc ${row.encodeMsPerFrame} ms  dec ${row.decodeMsPerFrame} ms (fflate ${row.decodeFflateMsPerFrame})  | vs tiles-zlib6 ${row.ratioBytesVsTiles}x bytes ${row.ratioEncodeTimeVsTiles}x time | vs PNG ${row.ratioBytesVsPng}x bytes ${row.ratioEncodeTimeVsPng}x time`);
+    log(`           key ${keyBytes} B, deltas ${bytes - keyBytes} B in ${updates.length - 1} updates; tiles changed ${sum.changedTiles}, copies ${sum.copies}, records: solid ${sum.solid} palette ${sum.palette} indexed ${sum.indexed} pixels ${sum.pixels} prev ${sum.prev} cache ${sum.cache} lossy ${sum.lossy} (refresh ${sum.refresh}), inflated body ${sum.rawBodyBytes} B`);
   }
 }
 for (const mode of modes) {

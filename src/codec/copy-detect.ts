@@ -6,7 +6,7 @@
  * position, and each candidate offset is kept if whole tiles match at it.
  * Every copy is verified pixel by pixel before it is emitted, so hash collisions never reach the wire.
  */
-import { TILE_SIZE_PX } from './constants.js';
+import { MAX_COPIES, TILE_SIZE_PX } from './constants.js';
 import { rectEqual } from './kernels/compare.js';
 import { COPY_FIELDS } from './kernels/copy.js';
 
@@ -22,6 +22,9 @@ const MOVE_RADIUS_PX = 128;
 const MOVE_PROBES = 8;
 /** Candidate offsets kept per probe. */
 const MOVE_CANDIDATES_PER_PROBE = 4;
+/** Smallest part of a tile worth its own copy at a move's offset (a copy costs 12 bytes), and its shortest side. */
+const MIN_PARTIAL_AREA_PX = 512;
+const MIN_PARTIAL_SIDE_PX = 4;
 /** Fewest changed tiles before a move search is worth its cost. */
 const MOVE_MIN_CHANGED_TILES = 4;
 
@@ -60,6 +63,8 @@ export class CopyDetector {
   #tableStamps = new Int32Array(0);
   #generation = 0;
   #claimed = new Uint8Array(0);
+  readonly #heights = new Int32Array(TILE_SIZE_PX + 1);
+  readonly #stack = new Int32Array(TILE_SIZE_PX + 1);
   readonly #found = new Int32Array(MOVE_PROBES * MOVE_CANDIDATES_PER_PROBE * 2);
   readonly #best = new Int32Array(MAX_SCROLL_CANDIDATES);
   readonly #bestVotes = new Int32Array(MAX_SCROLL_CANDIDATES);
@@ -85,8 +90,46 @@ export class CopyDetector {
     if (d.changedCount < 2) return;
     this.#ensure(d.width, d.height, d.cols);
     this.#scroll(d);
-    if (moves && this.copyCount === 0 && d.changedCount >= MOVE_MIN_CHANGED_TILES) this.#move(d);
+    const scrollCopies = this.copyCount;
+    if (moves && d.changedCount >= MOVE_MIN_CHANGED_TILES && this.#copiedArea(0, scrollCopies) * 2 < d.changedCount * TILE_SIZE_PX * TILE_SIZE_PX) {
+      // Rows that repeat a few pixels lower in a busy background (icons, patterns) can vote for a small scroll whose
+      // copies cover a few rows, and a small area may really scroll while a window moves elsewhere: when the scroll
+      // copies cover less than half of the changed tiles, search for a move too. A move copy is a whole tile
+      // verified at one offset, so it wins over the scroll copies that write into the same tile.
+      this.#move(d);
+      this.#dropScrollUnderMoves(scrollCopies);
+    }
     this.#merge();
+    // A decoder rejects an update with more copies (spec/codec.md §8); dropping copies is always safe, since the
+    // tiles they would have written are compared after the copies and sent as records.
+    if (this.copyCount > MAX_COPIES) this.copyCount = MAX_COPIES;
+  }
+
+  /** Removes the scroll copies (the first `scrollCopies`) whose destination overlaps a later (move) copy's. */
+  #dropScrollUnderMoves(scrollCopies: number): void {
+    const c = this.copies;
+    let kept = 0;
+    for (let i = 0; i < this.copyCount; i++) {
+      const a = i * COPY_FIELDS;
+      let covered = false;
+      if (i < scrollCopies) {
+        for (let j = scrollCopies; j < this.copyCount && !covered; j++) {
+          const b = j * COPY_FIELDS;
+          covered = c[a + 2]! < c[b + 2]! + c[b + 4]! && c[b + 2]! < c[a + 2]! + c[a + 4]! && c[a + 3]! < c[b + 3]! + c[b + 5]! && c[b + 3]! < c[a + 3]! + c[a + 5]!;
+        }
+      }
+      if (covered) continue;
+      if (kept !== i) c.copyWithin(kept * COPY_FIELDS, a, a + COPY_FIELDS);
+      kept++;
+    }
+    this.copyCount = kept;
+  }
+
+  /** Pixels covered by copies `from` (inclusive) to `to` (exclusive); they never overlap each other's destination. */
+  #copiedArea(from: number, to: number): number {
+    let area = 0;
+    for (let i = from; i < to; i++) area += this.copies[i * COPY_FIELDS + 4]! * this.copies[i * COPY_FIELDS + 5]!;
+    return area;
   }
 
   #pushCopy(sx: number, sy: number, dx: number, dy: number, w: number, h: number): void {
@@ -290,12 +333,54 @@ export class CopyDetector {
     this.#pushOffset(bestDx, bestDy);
     for (let k = 0; k < d.changedCount; k++) {
       const t = d.changedList[k]!;
-      if (!this.#tileMatches(d, t, bestDx, bestDy)) continue;
       const tx = t % d.cols, ty = (t - tx) / d.cols;
       const x0 = tx * TILE_SIZE_PX, y0 = ty * TILE_SIZE_PX;
       const w = Math.min(TILE_SIZE_PX, W - x0), h = Math.min(TILE_SIZE_PX, H - y0);
-      this.#pushCopy(x0 + bestDx, y0 + bestDy, x0, y0, w, h);
+      if (this.#tileMatches(d, t, bestDx, bestDy)) this.#pushCopy(x0 + bestDx, y0 + bestDy, x0, y0, w, h);
+      else this.#partialTile(d, x0, y0, w, h, bestDx, bestDy);
     }
+  }
+
+  /**
+   * A tile on a moved window's edge holds part of the window: copies the largest rectangle of it that matches at the
+   * move's offset, so the window's edge arrives exact and only what lies beside it is left to the tile records.
+   */
+  #partialTile(d: DetectInput, x0: number, y0: number, w: number, h: number, ox: number, oy: number): void {
+    const W = d.width;
+    // Clip the tile to the part whose source lies in the screen.
+    const cx0 = Math.max(x0, -ox), cy0 = Math.max(y0, -oy);
+    const cx1 = Math.min(x0 + w, W - ox), cy1 = Math.min(y0 + h, d.height - oy);
+    if (cx1 - cx0 < MIN_PARTIAL_SIDE_PX || cy1 - cy0 < MIN_PARTIAL_SIDE_PX) return;
+    const cw = cx1 - cx0;
+    const heights = this.#heights, stack = this.#stack;
+    heights.fill(0);
+    let bestArea = 0, bx = 0, by = 0, bw = 0, bh = 0;
+    const cur = d.cur, ref = d.ref;
+    // Largest all-matching rectangle: per row, the run of matching rows above each column, then the largest
+    // rectangle under that histogram with a stack.
+    for (let y = cy0; y < cy1; y++) {
+      const i = y * W, j = (y + oy) * W + ox;
+      for (let x = 0; x < cw; x++) heights[x] = cur[i + cx0 + x] === ref[j + cx0 + x] ? heights[x]! + 1 : 0;
+      let top = 0;
+      for (let x = 0; x <= cw; x++) {
+        const hx = x < cw ? heights[x]! : 0;
+        while (top > 0 && heights[stack[top - 1]!]! >= hx) {
+          const hh = heights[stack[--top]!]!;
+          const left = top > 0 ? stack[top - 1]! + 1 : 0;
+          const area = hh * (x - left);
+          if (area > bestArea) {
+            bestArea = area;
+            bx = cx0 + left;
+            by = y - hh + 1;
+            bw = x - left;
+            bh = hh;
+          }
+        }
+        stack[top++] = x;
+      }
+    }
+    if (bestArea < MIN_PARTIAL_AREA_PX || bw < MIN_PARTIAL_SIDE_PX || bh < MIN_PARTIAL_SIDE_PX) return;
+    this.#pushCopy(bx + ox, by + oy, bx, by, bw, bh);
   }
 
   #tileMatches(d: DetectInput, t: number, ox: number, oy: number): boolean {
