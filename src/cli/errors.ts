@@ -147,14 +147,14 @@ function unreachable(err: TesseraError): string {
   const where = `could not reach the host${typeof err.received === 'string' ? ` at ${err.received}` : ''}${err.context === 'connect-and-relay' ? ', directly or through the relay' : ''}`;
   const code = systemError(err)?.code;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${where} (this machine does not know that name)`;
-  const maybe = 'the invitation may name an address this machine cannot reach';
+  const maybe = 'that address may not be reachable from this machine';
   if (code === 'ECONNREFUSED') return `${where} (nothing answered there: is it still sharing? ${maybe})`;
   const timedOut = code === 'ETIMEDOUT' || (err.cause instanceof TesseraError && err.cause.code === ErrorCode.Timeout);
   return `${where} (${timedOut ? 'no answer in time: ' : ''}is it still sharing? ${maybe})`;
 }
 
 const RELAY_SENTENCES: Readonly<Record<string, string>> = {
-  UNKNOWN_ID: 'the relay does not know this host right now (it may have stopped sharing, or the invitation expired)',
+  UNKNOWN_ID: 'the relay does not know this host right now (it may have stopped sharing, or it waits at another relay)',
   HOST_GONE: 'the host left the relay (is it still sharing?)',
   PAIRING_TIMEOUT: 'the host did not answer through the relay in time (is it still sharing?)',
   BUSY: 'the relay is busy; try again in a moment',

@@ -360,7 +360,7 @@ export function describeInvitation(inv: Invitation): string {
   return [
     `Invitation from ${JSON.stringify(inv.name)}`,
     `  ticket:   ${inv.ticketIdHex}`,
-    `  host key: ${fingerprint(inv.hostKey)}`,
+    `  host key: ${toBase64Url(inv.hostKey)}`,
     `  connect:  ${inv.addresses.length > 0 ? inv.addresses.map(formatAddress).join(', ') : '(relay only)'}`,
     ...(inv.relay ? [`  relay:    ${inv.relay.url} (rendezvous ${shortHash(inv.relay.id)})`] : []),
     `  mode:     ${inv.mode}${inv.passwordRequired ? ', password required' : ''}`,
