@@ -60,7 +60,8 @@ export function describeError(err: unknown): string {
     const text = refusalText(err.refusal);
     // Only a sealed refusal is the host's word (spec/handshake.md §3.6); one in the clear could come from anything on the path.
     if (err.authenticated) return `refused by the host: ${err.refusal} (${text})`;
-    if (err.refusal === 'HOST_KEY_MISMATCH') return `refused: ${err.refusal} (${text}); you may not be talking to the host that invited you`;
+    // The same refusal ends an offer whose --host-key is wrong, where no invitation pinned the key.
+    if (err.refusal === 'HOST_KEY_MISMATCH') return `refused: ${err.refusal} (the host could not prove it holds the expected host key); you may not be talking to the host you meant, or an offer's --host-key is wrong`;
     return `refused by something on the way, or by a host that could not prove its key: ${err.refusal} (${text}), not the host's proven answer`;
   }
   if (err instanceof TesseraError) {
