@@ -471,7 +471,7 @@ async function connectAnyPath(
     // The relay was the only way: its own answer (UNKNOWN_ID, PAIRING_TIMEOUT, ...) is the clearest error.
     if (direct.length === 0) throw errors[0];
     const relayErr = errors[errors.length - 1] as Error | undefined;
-    throw new TesseraError(ErrorCode.Io, `could not connect to ${direct.join(', ')}, nor through the relay (${relayErr?.message ?? 'failed'})`, { cause: err });
+    throw new TesseraError(ErrorCode.Io, `could not connect to ${direct.join(', ')}, nor through the relay (${relayErr?.message ?? 'failed'})`, { context: 'connect-and-relay', received: direct.join(', '), cause: err });
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
   }
@@ -506,5 +506,5 @@ async function connectFirst(addresses: readonly string[], options: { signal?: Ab
       last = err;
     }
   }
-  throw new TesseraError(ErrorCode.Io, `could not connect to ${addresses.join(', ')}`, { cause: last });
+  throw new TesseraError(ErrorCode.Io, `could not connect to ${addresses.join(', ')}`, { context: 'connect', received: addresses.join(', '), cause: last });
 }

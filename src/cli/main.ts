@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
-import { ExitCode, UsageError, describeError, exitCodeOf } from './errors.js';
+import { ExitCode, UsageError, describeError, errorDetail, exitCodeOf, formatDetail } from './errors.js';
 import { Output } from './output.js';
 import { runDemo } from './commands/demo.js';
 import { runHost } from './commands/host.js';
@@ -107,13 +107,17 @@ export async function main(argv: string[]): Promise<number> {
     out.endStatus();
     const code = exitCodeOf(err);
     const refusal = (err as { refusal?: string }).refusal;
+    const detail = errorDetail(err);
     out.event(refusal ? 'refused' : 'error', {
       ...(refusal ? { code: refusal, authenticated: (err as { authenticated?: boolean }).authenticated === true } : { code: (err as { code?: string }).code ?? null }),
       message: describeError(err),
+      ...(detail ? { detail } : {}),
       exitCode: code,
     });
     // Error messages can quote what a peer or a received file said: one escaped line, but our usage text keeps its lines.
     process.stderr.write(`tessera: ${err instanceof UsageError ? printableLines(describeError(err)) : printable(describeError(err))}\n`);
+    // The sentence is for people; --debug adds what was behind it (message, code, field, causes), then the stack.
+    if (debug && detail) process.stderr.write(`${printable(formatDetail(detail))}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return code;
   }

@@ -306,7 +306,8 @@ export function readInvitation(input: string, options: ReadInvitationOptions): I
   let inv: Invitation;
   if (trimmed.startsWith(URL_SCHEME)) inv = parseUrl(trimmed);
   else if (trimmed.startsWith(HEADER)) inv = parseText(text);
-  else throw invalid('not a tessera invitation (expected a tessera-invitation file or a tessera:// url)');
+  // Not damage but the wrong thing altogether: its own context, so a reader can tell the two apart.
+  else throw new InvitationError(ErrorCode.InvalidInvitation, 'invalid invitation: not a tessera invitation (expected a .tessera file or a tessera:// link)', { context: 'input' });
   const now = typeof options.now === 'function' ? options.now() : options.now;
   if (!(now < inv.expiresMs)) {
     throw new InvitationError(ErrorCode.InvitationExpired, `invitation expired at ${iso(inv.expiresMs)}`, {
@@ -359,7 +360,7 @@ export function describeInvitation(inv: Invitation): string {
   return [
     `Invitation from ${JSON.stringify(inv.name)}`,
     `  ticket:   ${inv.ticketIdHex}`,
-    `  host key: ${fingerprint(inv.hostKey)}`,
+    `  host key: ${toBase64Url(inv.hostKey)}`,
     `  connect:  ${inv.addresses.length > 0 ? inv.addresses.map(formatAddress).join(', ') : '(relay only)'}`,
     ...(inv.relay ? [`  relay:    ${inv.relay.url} (rendezvous ${shortHash(inv.relay.id)})`] : []),
     `  mode:     ${inv.mode}${inv.passwordRequired ? ', password required' : ''}`,

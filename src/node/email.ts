@@ -21,11 +21,11 @@ import {
   Invitation,
   InvitationError,
   MAX_INVITATION_CHARS,
-  fingerprint,
   readInvitation,
 } from '../handshake/invitation.js';
 import type { Policy } from '../handshake/policy.js';
 import { relayViewerUrl } from '../handshake/relay.js';
+import { toBase64Url } from '../handshake/crypto.js';
 import { readInvitationFile } from './index.js';
 import { readFileBounded } from './bounded-read.js';
 
@@ -186,7 +186,7 @@ export function buildInvitationMessage(invitation: InvitationLike, options: Invi
   const password = inv.passwordRequired
     ? 'You will also need a password. The person who invited you will tell it to you another way (for example by phone); it is not in this email.'
     : undefined;
-  const key = `Host key fingerprint: ${fingerprint(inv.hostKey)}`;
+  const key = `Host key: ${toBase64Url(inv.hostKey)} (tessera checks it for you when it connects).`;
   const warning = 'Do not forward this email: until it expires, whoever has the invitation can ask to connect.';
   const intro = `${who} is asking for your help with their computer, using tessera remote assistance.`;
   const link = inv.toUrl();

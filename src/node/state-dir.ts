@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, existsSync, statSync } from 'node:f
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, ErrorCode, INSPECT, TesseraError } from '../core/index.js';
-import { dhKeyPair, fromBase64, toBase64 } from '../handshake/crypto.js';
+import { dhKeyPair, fromBase64, toBase64, toBase64Url } from '../handshake/crypto.js';
 import { fingerprint } from '../handshake/invitation.js';
 import { writeSecretFile } from './secret-file.js';
 
@@ -25,7 +25,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeSecretFile(path, data);
 }
 
-/** The host's static X25519 key pair. util.inspect shows only the fingerprint. */
+/** The host's static X25519 key pair. util.inspect and toJSON show only the public key, in base64url as everywhere. */
 export class HostKey {
   readonly publicKey: Uint8Array;
   readonly secretKey: Uint8Array;
@@ -38,10 +38,10 @@ export class HostKey {
     return fingerprint(this.publicKey);
   }
   [INSPECT](): string {
-    return `HostKey { fingerprint: '${this.fingerprint}' }`;
+    return `HostKey { publicKey: '${toBase64Url(this.publicKey)}' }`;
   }
   toJSON(): object {
-    return { publicKey: toBase64(this.publicKey), fingerprint: this.fingerprint };
+    return { publicKey: toBase64Url(this.publicKey) };
   }
 }
 
@@ -64,7 +64,7 @@ export function loadOrCreateHostKey(stateDir: string): HostKey {
     return new HostKey(secret);
   }
   const key = new HostKey(new Uint8Array(randomBytes(32)));
-  writeFileAtomic(path, JSON.stringify({ version: 1, publicKey: toBase64(key.publicKey), secretKey: toBase64(key.secretKey) }) + '\n');
+  writeFileAtomic(path, JSON.stringify({ version: 1, publicKey: toBase64Url(key.publicKey), secretKey: toBase64(key.secretKey) }) + '\n');
   return key;
 }
 

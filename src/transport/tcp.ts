@@ -239,7 +239,7 @@ export function connectTcp(options: ConnectTcpOptions): Promise<Socket> {
     const onError = (err: Error): void => {
       cleanup();
       socket.destroy();
-      reject(new TesseraError(ErrorCode.Io, `cannot connect to ${host}:${port}`, { cause: err }));
+      reject(new TesseraError(ErrorCode.Io, `cannot connect to ${host}:${port}`, { context: 'connect', received: `${host}:${port}`, cause: err }));
     };
     const onAbort = (): void => {
       cleanup();

@@ -81,8 +81,9 @@ export const runOffer: Command = {
 Offers help to a host that did not invite you. The host's policy must allow offers and list your
 identity (by user or group) in its helpers directory, and the host user must accept.
   --identity FILE      your identity from 'tessera keygen'
-  --host-key KEY       the host's public key (printed by 'tessera host'); the connection is refused
-                       unless the host proves it holds this key
+  --host-key KEY       the host key, as 'tessera host' prints it ("host key (for offers)", 43 characters;
+                       also 64 hex digits or padded base64); the connection is refused unless the host proves
+                       it holds this key. A fingerprint is not enough: the whole key is needed
   --relay URL          reach the host through a relay where it keeps a standing registration
                        (tessera host --relay URL with offers allowed); with HOST too, both are tried
                        (HOST first) and the first to reach the host is kept
@@ -95,8 +96,7 @@ ${VIEW_USAGE}`,
     const relay = typeof values.relay === 'string' ? values.relay : undefined;
     if (positionals.length === 0 && relay === undefined) throw new UsageError('offer needs HOST[:PORT] or --relay URL');
     if (relay !== undefined && !/^wss?:\/\//.test(relay)) throw new UsageError('--relay must be a ws:// or wss:// url');
-    const hostKey = parseKey(values['host-key']);
-    if (!hostKey) throw new UsageError('--host-key must be a 32-byte key in base64 or hex');
+    const hostKey = parseHostKey(values['host-key']);
     const identity = readIdentity(values.identity);
     const controller = new AbortController();
     const stopSignals = onInterrupt(controller);
@@ -160,6 +160,26 @@ async function waitForSession(values: Record<string, unknown>, out: Output, sign
     if (waitingSince !== undefined) out.endStatus();
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Reads --host-key in any form tessera prints or stores the host key: the 43 base64url characters of
+ * 'tessera host' ("host key (for offers)"), `hostKey` in --json events, `inspect` and the invitation's host-key
+ * line, the padded base64 of an older host-key.json, or 64 hex digits. A fingerprint (20 hex digits in groups of
+ * four, as inspect and invitation emails showed before) is a hash: it checks a key but cannot stand for one, since
+ * the helper needs the whole key before its first message (spec/handshake.md §4), so it is refused with where to
+ * find the key.
+ */
+export function parseHostKey(text: string): Uint8Array {
+  const trimmed = text.trim();
+  const key = parseKey(trimmed);
+  if (key) return key;
+  const where = "'tessera host' prints the key as \"host key (for offers)\", 43 characters";
+  const digits = trimmed.replace(/[\s:-]/g, '');
+  if (/^[0-9a-fA-F]{8,40}$/.test(digits)) {
+    throw new UsageError(`--host-key needs the whole host key, not a fingerprint: a fingerprint only checks a key and cannot be turned back into one (${where})`);
+  }
+  throw new UsageError(`--host-key is not a host key (${where})`);
 }
 
 function loadInvitationForConnect(target: string): Promise<Invitation> {

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError, describeError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { HostTerminal } from '../terminal.js';
 import { printable } from '../printable.js';
@@ -270,7 +270,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
         });
         host.on('relay-lost', (err: { code: string; message: string; refusal?: string }, retryInMs: number) => {
           out.event('relay-lost', { relay: relayUrl, code: err.code, refusal: err.refusal ?? null, message: err.message, retryInMs });
-          out.warn(`relay: ${printable(err.message)}; retrying in ${Math.ceil(retryInMs / 1000)} s`);
+          out.warn(`${printable(describeError(err))}; retrying in ${Math.ceil(retryInMs / 1000)} s`);
         });
         host.useRelay(relayUrl, { signal: controller.signal });
       }

@@ -22,8 +22,8 @@ function isMsRcIncident(path: string): boolean {
 export const runInspect: Command = {
   usage: `usage: tessera inspect FILE|URL [--json]
 
-Shows what an invitation holds: host name, addresses, relay (and a short hash of its rendezvous id), mode, password required, the host key's
-fingerprint, creation and expiry in local time (and "expired" when it is). Never the secret.
+Shows what an invitation holds: host name, addresses, relay (and a short hash of its rendezvous id), mode, password required, the host key
+(in base64url, as 'tessera host' prints it and 'tessera offer --host-key' takes it), creation and expiry in local time (and "expired" when it is). Never the secret.
 Also reads a saved email (.eml) that carries an invitation, and Windows Remote Assistance invitations
 (.MsRcIncident): addresses and ports, start time and length, whether the ticket is encrypted, the session id.`,
   options: {},

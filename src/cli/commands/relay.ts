@@ -18,7 +18,8 @@ and the relay splices the two. The tessera handshake runs end to end: the relay 
   --bind ADDR          address to listen on (default 0.0.0.0)
   --tls-cert FILE      TLS certificate (PEM) and
   --tls-key FILE       its key: the relay speaks wss://
-  --hosts FILE         JSON list of the host public keys (base64) allowed to register; without it the relay is open
+  --hosts FILE         JSON list of the host keys allowed to register, as 'tessera host' prints them (base64url;
+                       padded base64 works too); without it the relay is open
                        to any host that proves its key
   --no-web             do not serve the browser viewer; by default the relay serves it from its own origin: a
                        helper opens http(s)://RELAY/#<tessera:// URL> and the page reaches the host through the relay
@@ -155,7 +156,7 @@ function readHosts(path: string): Uint8Array[] {
   if (!Array.isArray(list) || list.length > 100_000) throw new UsageError(`--hosts ${path} must hold a JSON list of host public keys`);
   return list.map((k, i) => {
     const key = typeof k === 'string' ? fromBase64(k.trim()) : undefined;
-    if (!key || key.byteLength !== 32) throw new UsageError(`--hosts ${path}: entry ${i + 1} is not a 32-byte public key in base64`);
+    if (!key || key.byteLength !== 32) throw new UsageError(`--hosts ${path}: entry ${i + 1} is not a host key (give it as 'tessera host' prints it: "host key (for offers)", 43 characters)`);
     return key;
   });
 }
