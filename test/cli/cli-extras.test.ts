@@ -91,5 +91,5 @@ t.test('a policy that lowers the invitation says what it lowered, and to what', 
   t.equal(lowered.expires, listening.expires);
   const hours = (Date.parse(String(listening.expires)) - Date.now()) / 3_600_000;
   t.ok(hours > 0.9 && hours <= 1, `the invitation lives one hour, not two days (${hours.toFixed(2)} h)`);
-  t.match(host.stderr, /policy lowered the invitation: lifetime 2 d -> (1 h|59 min) \(expires [^)]+\), mode control -> view, helpers 5 -> 2/, 'the warning says to what');
+  t.ok(await host.waitForStderr(/policy lowered the invitation: lifetime 2 d -> (1 h|59 min) \(expires [^)]+\), mode control -> view, helpers 5 -> 2/), 'the warning says to what');
 });
