@@ -6,7 +6,7 @@
 import nacl from 'tweetnacl';
 import { AbortError, toTesseraError, type TesseraError } from '../core/index.js';
 import { Channel, encodeFrame } from '../framing/index.js';
-import { MemoryTicketStore, createInvitation, type Invitation } from '../handshake/index.js';
+import { DEFAULT_POLICY, MAX_TICKET_USES, MemoryTicketStore, createInvitation, type Invitation } from '../handshake/index.js';
 import { HostSession } from '../session/host-session.js';
 import { CloseReason } from '../session/constants.js';
 import type { CoreEvent } from '../session/session-core.js';
@@ -28,7 +28,11 @@ export interface HelperTargetOptions {
   readonly bind?: string;
   /** How long a probe waits for the helper to connect. */
   readonly connectWaitMs: number;
-  /** How many different helpers the invitation admits (each reconnection of one holder key counts once). */
+  /**
+   * How many different helpers the invitation admits, at most 100 (default 10). A helper that keeps its holder key
+   * counts once however often it reconnects (HS-21); one that makes a new key per connection (a new process per
+   * probe) needs one place per probe.
+   */
   readonly uses?: number;
 }
 
@@ -68,7 +72,9 @@ export class HelperTarget {
       name: 'tessera conformance helper',
       now: Date.now,
       random: nodeRandom,
-      uses: Math.min(o.uses ?? 10, 10),
+      uses: Math.min(o.uses ?? 10, MAX_TICKET_USES),
+      // The probe host's own policy: as many places as the run needs, up to the most any policy allows.
+      policy: { ...DEFAULT_POLICY, solicited: { ...DEFAULT_POLICY.solicited, maxUses: MAX_TICKET_USES } },
     });
     tickets.add(created.ticket);
     return new HelperTarget(listener, created.invitation, staticKey, tickets, o.connectWaitMs);
