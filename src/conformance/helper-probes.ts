@@ -88,7 +88,7 @@ function validProbe(name: string, ids: string[], title: string, vectors: readonl
 async function expectRefusal(s: ProbeHostSession, hostileSeq: number | undefined, what: string): Promise<ProbeVerdict> {
   const acked = (): boolean => hostileSeq !== undefined && s.acks.some((a) => a >= hostileSeq);
   await s.waitFor(() => acked() || !s.open, ANSWER_MS);
-  if (acked()) return fail(`the helper acknowledged ${what} (display seq ${hostileSeq}) instead of closing with protocol-error`);
+  if (acked()) return fail(`the helper acknowledged ${what}, display seq ${hostileSeq}, instead of closing with protocol-error`);
   if (s.localError) return fail(`after ${what} the helper sent what this host must reject (${s.localError.message}); it should have closed with protocol-error`);
   if (s.peerClose) {
     if (s.peerClose.reason !== CloseReason.ProtocolError) return fail(`the helper closed with ${s.peerClose.reason}, not protocol-error, after ${what}`);
@@ -114,7 +114,7 @@ function rejectProbe(vectorName: string, ids: string[], what: string): Probe<Hel
         if (before) return before;
         if (!s.open) return fail(ended(s));
         const seq = s.send(hostile.bytes);
-        return expectRefusal(s, seq, `the malformed update (${hostile.error ?? 'an error'} expected)`);
+        return expectRefusal(s, seq, `the malformed update (which must raise ${hostile.error ?? 'an error'})`);
       }),
   };
 }
