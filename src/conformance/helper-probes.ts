@@ -25,7 +25,13 @@ type Ctx = ProbeContext<HelperTarget>;
 
 /** Waits for the helper's next connection and runs `body` on a session over it, then ends the session. */
 async function withHelper(ctx: Ctx, body: (s: ProbeHostSession) => Promise<ProbeVerdict>): Promise<ProbeVerdict> {
-  const est = await ctx.target.nextHelper(ctx.signal);
+  let est;
+  try {
+    est = await ctx.target.nextHelper(ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    return fail((err as Error).message);
+  }
   const s = new ProbeHostSession(est, ctx.signal);
   try {
     return await body(s);
