@@ -42,7 +42,7 @@ t.test('json: invitation, waiting, probe and summary events; a tessera Helper in
 });
 
 t.test('no helper connects: the probe fails with the wait in its reason and the exit code is 1', async (t) => {
-  const r = await runCli(['conformance', 'helper', '--only', 'records', '--wait', '1'], { timeoutMs: 20_000 });
+  const r = await runCli(['conformance', 'helper', '--only', 'records', '--wait', '1'], { timeoutMs: 60_000 });
   t.equal(r.code, 1);
   t.match(r.stdout, /waiting for the helper to connect \(probe 1 of 1\)/);
   t.match(r.stdout, /FAIL .*no helper connected within 1 s/);
