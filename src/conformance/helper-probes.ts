@@ -7,6 +7,8 @@
  * A helper's picture is not visible on the wire and the spec has no checksum of it, so the probes see only what the
  * helper sends back: an `ack` for each update it decoded (spec/session.md §6.3) and, for a malformed one, its close.
  */
+import { createFramebuffer, TileEncoder, type Framebuffer } from '../codec/index.js';
+import { ZlibDeflateBackend } from '../node/zlib-backend.js';
 import { CloseReason } from '../session/constants.js';
 import { codecVector, type CodecVector } from './codec-vectors.js';
 import { HelperTarget, ProbeHostSession } from './helper-wire.js';
@@ -194,6 +196,75 @@ const resize: Probe<HelperTarget> = {
     }),
 };
 
+/** Screens for the encoder probe: stripes of few colours (text-like), a gradient, noise, and a band of one colour. */
+function encoderScreens(width: number, height: number): Framebuffer[] {
+  const base = createFramebuffer(width, height);
+  let seed = 0x2545f491;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const d = base.data;
+      if (y < 64) {
+        const on = ((x >> 2) + (y >> 3)) % 3 === 0;
+        d[i] = on ? 20 : 240;
+        d[i + 1] = on ? 20 : 240;
+        d[i + 2] = on ? 30 : 235;
+      } else if (y < 128) {
+        d[i] = x & 255;
+        d[i + 1] = (y * 2) & 255;
+        d[i + 2] = (x + y) & 255;
+      } else if (y < 192) {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        d[i] = seed & 255;
+        d[i + 1] = (seed >>> 8) & 255;
+        d[i + 2] = (seed >>> 16) & 255;
+      } else {
+        d[i] = 30;
+        d[i + 1] = 90;
+        d[i + 2] = 160;
+      }
+      d[i + 3] = 255;
+    }
+  }
+  // The same picture scrolled up by 16 rows (copies), then one small change, then the first picture again.
+  const scrolled = createFramebuffer(width, height);
+  scrolled.data.set(base.data.subarray(16 * width * 4));
+  scrolled.data.set(base.data.subarray(0, 16 * width * 4), (height - 16) * width * 4);
+  const changed = createFramebuffer(width, height);
+  changed.data.set(scrolled.data);
+  for (let y = 70; y < 90; y++) changed.data.fill(200, (y * width + 10) * 4, (y * width + 60) * 4);
+  return [base, scrolled, changed, base];
+}
+
+const encoder: Probe<HelperTarget> = {
+  name: 'encoder',
+  ids: ['CODEC-10', 'CODEC-30', 'CODEC-31', 'SES-7'],
+  title: "a session from tessera's own TileEncoder (text-like stripes, a gradient, noise, a scroll, tiles seen before), each update acknowledged",
+  run: (ctx) =>
+    withHelper(ctx, async (s) => {
+      const width = 256;
+      const height = 256;
+      const enc = new TileEncoder({ width, height, deflate: new ZlibDeflateBackend() });
+      let sent = 0;
+      const used = new Map<string, number>();
+      for (const frame of encoderScreens(width, height)) {
+        const update = enc.encode(frame);
+        if (!update) continue;
+        for (const kind of ['solid', 'palette', 'indexed', 'pixels', 'prev', 'cache', 'copies'] as const) {
+          const n = (update.stats as unknown as Record<string, number | undefined>)[kind] ?? 0;
+          if (n > 0) used.set(kind, (used.get(kind) ?? 0) + n);
+        }
+        const failed = await sendAcked(s, update.bytes.slice(), `encoded update ${sent + 1}`);
+        if (failed) return failed;
+        sent++;
+      }
+      const kinds = [...used].map(([k, n]) => `${k} ${n}`).join(', ');
+      return pass(`${sent} encoded updates (${kinds}) acknowledged; ${ACKS_ONLY}`);
+    }),
+};
+
 const inFlight: Probe<HelperTarget> = {
   name: 'in-flight',
   ids: ['SES-7', 'SES-10'],
@@ -258,6 +329,7 @@ export const HELPER_PROBES: readonly Probe<HelperTarget>[] = [
   lossy,
   resize,
   seqWrap,
+  encoder,
   inFlight,
   rejectProbe('reject-med-range-start', ['CODEC-41'], 'a MED_RANGE tile whose first coded byte is not 0'),
   rejectProbe('reject-med-range-short', ['CODEC-42'], 'a MED_RANGE tile one coded byte short'),
