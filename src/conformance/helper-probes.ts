@@ -54,6 +54,7 @@ async function sendAcked(s: ProbeHostSession, update: Uint8Array, what: string):
   if (!s.open) return fail(`${ended(s)} before ${what}`);
   const seq = s.send(update);
   const ok = await s.waitFor(() => s.lastAck >= seq || !s.open, ANSWER_MS);
+  if (s.oddAck) return fail(`the helper sent ack {seq: ${s.oddAck.seq}, decoded: ${s.oddAck.decoded}}; version 1 sends decoded equal to seq (SES-7)`);
   if (s.lastAck >= seq) return undefined;
   if (!s.open) return fail(`${ended(s)} at ${what} (display seq ${seq}), a valid update`);
   return fail(ok ? `no ack for ${what}` : `no ack for ${what} (display seq ${seq}) within ${ANSWER_MS / 1000} s`);
@@ -274,6 +275,7 @@ const inFlight: Probe<HelperTarget> = {
       let last = 0;
       for (let i = 0; i < MAX_IN_FLIGHT; i++) last = s.send(onePixel());
       await s.waitFor(() => s.lastAck >= last || !s.open, ANSWER_MS);
+      if (s.oddAck) return fail(`the helper sent ack {seq: ${s.oddAck.seq}, decoded: ${s.oddAck.decoded}}; version 1 sends decoded equal to seq (SES-7)`);
       if (s.lastAck >= last) return pass(`${s.acks.length} acks covered ${last} updates`);
       if (!s.open) return fail(`${ended(s)} with ${MAX_IN_FLIGHT} updates in flight, which a host may send`);
       return fail(`after ${MAX_IN_FLIGHT} updates the last ack was for display seq ${s.lastAck} within ${ANSWER_MS / 1000} s`);

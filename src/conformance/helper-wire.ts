@@ -5,7 +5,7 @@
  */
 import nacl from 'tweetnacl';
 import { AbortError, toTesseraError, type TesseraError } from '../core/index.js';
-import { Channel, encodeFrame } from '../framing/index.js';
+import { Channel, encodeFrame, type ControlMessage } from '../framing/index.js';
 import { DEFAULT_POLICY, MAX_TICKET_USES, MemoryTicketStore, createInvitation, type Invitation } from '../handshake/index.js';
 import { HostSession } from '../session/host-session.js';
 import { CloseReason } from '../session/constants.js';
@@ -118,6 +118,16 @@ export class HelperTarget {
   }
 }
 
+/** A HostSession that also tells what each `ack` said, `decoded` included (the session itself reads only `seq`). */
+class RecordingHostSession extends HostSession {
+  onAck: ((seq: number, decoded: number) => void) | undefined;
+
+  protected override handleControlMessage(msg: ControlMessage, now: number): void {
+    if (msg.t === 'ack') this.onAck?.(msg.seq, msg.decoded);
+    super.handleControlMessage(msg, now);
+  }
+}
+
 /**
  * A host session over one admitted connection, on the sans-IO HostSession: it records the helper's
  * acknowledgements and its close, and sends updates through the session (numbered) or as raw display payloads.
@@ -127,6 +137,8 @@ export class ProbeHostSession {
   readonly #est: EstablishedHandshake;
   /** Every `ack` seq, in arrival order. */
   readonly acks: number[] = [];
+  /** The first `ack` whose `decoded` was not its `seq` (SES-7), if any. */
+  oddAck: { seq: number; decoded: number } | undefined;
   /** The close the helper sent, if any. */
   peerClose: { reason: string; message?: string } | undefined;
   /** This side's verdict on what the helper sent, when it broke the protocol. */
@@ -138,7 +150,11 @@ export class ProbeHostSession {
   constructor(est: EstablishedHandshake, signal: AbortSignal) {
     this.#est = est;
     const now = Date.now();
-    this.session = new HostSession({ deframer: est.deframer, seal: est.protector, now, mode: est.mode, maxMode: est.mode, width: WELCOME_WIDTH, height: WELCOME_HEIGHT, clock: Date.now, maxInFlight: PROBE_MAX_IN_FLIGHT });
+    const session = new RecordingHostSession({ deframer: est.deframer, seal: est.protector, now, mode: est.mode, maxMode: est.mode, width: WELCOME_WIDTH, height: WELCOME_HEIGHT, clock: Date.now, maxInFlight: PROBE_MAX_IN_FLIGHT });
+    session.onAck = (seq, decoded) => {
+      if (decoded !== seq) this.oddAck ??= { seq, decoded };
+    };
+    this.session = session;
     this.#timer = setInterval(() => {
       this.session.handleTimeout(Date.now());
       this.#pump();

@@ -100,3 +100,11 @@ t.test('planted defect: a helper that drops the connection on a bad update witho
   t.ok(r.ids.includes('SES-20'));
   t.equal(byName(results, 'records').verdict.status, 'pass');
 });
+
+t.test('planted defect: a helper whose acks say decoded 0 fails records (SES-7)', async (t) => {
+  const results = await planted(t, 'ack-decoded-zero', ['records']);
+  const r = byName(results, 'records');
+  t.equal(r.verdict.status, 'fail', r.verdict.status === 'fail' ? r.verdict.reason : 'not failed');
+  t.match(r.verdict.status === 'fail' ? r.verdict.reason : '', /decoded: 0/);
+  t.ok(r.ids.includes('SES-7'));
+});

@@ -5,17 +5,19 @@
  * - `ack-without-decoding`: acknowledges every update as it arrives, malformed or not (against CODEC-37, SES-20);
  * - `never-ack`: decodes every update and never acknowledges one (against SES-7);
  * - `ignore-seq-gaps`: decodes a non-KEY update whose codec seq skips as if it were the next one (against CODEC-9);
- * - `drop-without-close`: on a malformed update drops the connection without `close {protocol-error}` (against SES-20).
+ * - `drop-without-close`: on a malformed update drops the connection without `close {protocol-error}` (against SES-20);
+ * - `ack-decoded-zero`: acknowledges with `ack {seq, decoded: 0}`, sealed by hand (against SES-7).
  */
 import { connect } from 'node:net';
 import { FflateInflateBackend, TileDecoder } from '../../src/codec/index.js';
+import { Channel, encodeControl, encodeFrame } from '../../src/framing/index.js';
 import type { Invitation } from '../../src/handshake/index.js';
 import { newHolderKey } from '../../src/handshake/index.js';
 import { HelperSession } from '../../src/session/helper-session.js';
 import { connectHandshake } from '../../src/transport/handshake-io.js';
 import { nodeRandom } from '../../src/transport/handshake-crypto.js';
 
-export type BrokenBehaviour = 'ack-without-decoding' | 'never-ack' | 'ignore-seq-gaps' | 'drop-without-close';
+export type BrokenBehaviour = 'ack-without-decoding' | 'never-ack' | 'ignore-seq-gaps' | 'drop-without-close' | 'ack-decoded-zero';
 
 /** One connection of a broken helper; resolves when the connection ends. */
 async function brokenHelperOnce(invitation: Invitation, behaviour: BrokenBehaviour, holder: ReturnType<typeof newHolderKey>, signal: AbortSignal): Promise<void> {
@@ -60,7 +62,10 @@ async function brokenHelperOnce(invitation: Invitation, behaviour: BrokenBehavio
             continue;
           }
           if (update.byteLength >= 6) lastCodecSeq = view.getUint32(2);
-          if (behaviour !== 'never-ack') session.acknowledge(ev.seq, Date.now());
+          if (behaviour === 'ack-decoded-zero') {
+            flush();
+            est.link.send(encodeFrame(Channel.Control, encodeControl({ t: 'ack', seq: ev.seq, decoded: 0 }), est.protector));
+          } else if (behaviour !== 'never-ack') session.acknowledge(ev.seq, Date.now());
         } else if (ev.type === 'closed') {
           flush();
           est.link.end();
