@@ -15,10 +15,8 @@ import type { Output } from '../output.js';
 const DEFAULT_WAIT_S = 120;
 
 /** The usage lines of the helper half, shown in `tessera conformance --help`. */
-export const HELPER_USAGE = `usage: tessera conformance helper [options]
-
-Probes another implementation's helper over the network, acting as a host: it listens, prints an invitation,
-and for each probe waits for the helper to connect with it, then sends a scripted session: valid updates of every
+export const HELPER_USAGE = `The helper half, 'tessera conformance helper', probes another implementation's helper over the
+network, acting as a host: it listens, prints an invitation, and for each probe waits for the helper to connect with it, then sends a scripted session: valid updates of every
 record type (solid, palette, indexed, pixels with every filter incl. PREV and MED_RANGE, cache, lossy, copies),
 resizes, a codec seq that wraps, sixteen updates in flight; or a malformed update (the reject-* vectors of
 spec/vectors/codec.json, a display seq that skips, a short display payload, a bad version or flag). A valid update
@@ -27,7 +25,8 @@ acknowledge it. The picture itself is not visible on the wire: exactness is chec
 
 Run the helper under test again and again with the invitation (for tessera: a loop of 'tessera connect URL').
   --port N             port to listen on (default 0: a free one, printed)
-  --bind ADDR          address to listen on (default 127.0.0.1)
+  --bind ADDR          address to listen on, and the invitation's (default 127.0.0.1; for 0.0.0.0 or ::
+                       the invitation lists 127.0.0.1: give the helper a copy with the right address)
   --invite FILE        also write the invitation to FILE (.tessera; mode 0600)
   --only ID,ID         run only the probes that check these requirement ids (or have these names)
   --timeout S          each probe's deadline once the helper connected, in seconds (default 15)
