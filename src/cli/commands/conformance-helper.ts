@@ -15,13 +15,14 @@ import type { Output } from '../output.js';
 const DEFAULT_WAIT_S = 120;
 
 /** The usage lines of the helper half, shown in `tessera conformance --help`. */
-export const HELPER_USAGE = `The helper half, 'tessera conformance helper', probes another implementation's helper over the
-network, acting as a host: it listens, prints an invitation, and for each probe waits for the helper to connect with it, then sends a scripted session: valid updates of every
-record type (solid, palette, indexed, pixels with every filter incl. PREV and MED_RANGE, cache, lossy, copies),
-resizes, a codec seq that wraps, sixteen updates in flight; or a malformed update (the reject-* vectors of
-spec/vectors/codec.json, a display seq that skips, a short display payload, a bad version or flag). A valid update
-passes when it is acknowledged; a malformed one when the helper closes with protocol-error and does not
-acknowledge it. The picture itself is not visible on the wire: exactness is checked by acks only.
+export const HELPER_USAGE = `The helper half, 'tessera conformance helper', probes another implementation's helper over the network, acting
+as a host: it listens, prints an invitation, and for each probe waits for the helper to connect with it, then
+sends a scripted session: valid updates of every record type (solid, palette, indexed, pixels with every filter
+incl. PREV and MED_RANGE, cache, lossy, copies), resizes, a codec seq that wraps, sixteen updates in flight; or
+a malformed update (the reject-* vectors of spec/vectors/codec.json, a display seq that skips, a short display
+payload, a bad version or flag). A valid update passes when it is acknowledged; a malformed one when the helper
+closes with protocol-error and does not acknowledge it. The picture itself is not visible on the wire: exactness
+is checked by acks only.
 
 Run the helper under test again and again with the invitation (for tessera: a loop of 'tessera connect URL').
   --port N             port to listen on (default 0: a free one, printed)
