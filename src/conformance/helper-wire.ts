@@ -92,13 +92,20 @@ export class HelperTarget {
    */
   async nextHelper(signal: AbortSignal): Promise<EstablishedHandshake> {
     this.onWaiting?.();
-    const wait = AbortSignal.any([signal, AbortSignal.timeout(this.connectWaitMs)]);
+    // A timer of our own rather than AbortSignal.timeout inside AbortSignal.any, which Node may collect unfired.
+    const wait = new AbortController();
+    const timer = setTimeout(() => wait.abort(new Error('no helper connected')), this.connectWaitMs);
+    const onAbort = (): void => wait.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
     let socket;
     try {
-      socket = await this.#listener.accept({ signal: wait });
+      socket = await this.#listener.accept({ signal: wait.signal });
     } catch (err) {
       if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
       throw new Error(`no helper connected within ${Math.round(this.connectWaitMs / 1000)} s`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
     try {
       return await acceptHandshake(socket, {
