@@ -31,7 +31,7 @@ commands:
   inspect       show what an invitation holds (never the secret)
   bench         measure the codec on a folder of screen recordings
   relay         run a relay, so that hosts behind NAT can be reached without opening a port
-  conformance   probe another implementation's host against the spec, one line per probe and requirement
+  conformance   probe another implementation's host or helper against the spec, one line per probe and requirement
 
 common options: --json (one JSON object per line), --debug (stack traces), --help
 run 'tessera <command> --help' for a command's options`;

@@ -1,4 +1,4 @@
-/** Conformance probes: `tessera conformance host` (spec/conformance.md, "Probing another implementation"). */
+/** Conformance probes: `tessera conformance host` and `tessera conformance helper` (spec/conformance.md, "Probing another implementation"). */
 import { newHolderKey, type Invitation } from '../handshake/index.js';
 import { nodeRandom, scryptKdf } from '../transport/handshake-crypto.js';
 import type { HostTarget } from './wire.js';
@@ -6,6 +6,8 @@ import type { HostTarget } from './wire.js';
 export { runProbes, probeSelected, pass, fail, notApplicable } from './probe.js';
 export type { Probe, ProbeContext, ProbeResult, ProbeVerdict, RunProbesOptions } from './probe.js';
 export { HOST_PROBES } from './host-probes.js';
+export { HELPER_PROBES } from './helper-probes.js';
+export { HelperTarget, ProbeHostSession, type HelperTargetOptions } from './helper-wire.js';
 export type { HostTarget } from './wire.js';
 
 /**

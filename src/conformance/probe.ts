@@ -52,6 +52,8 @@ export interface RunProbesOptions {
   readonly timeoutMs: number;
   /** Cancels the run: the probe running fails, the rest are not run. */
   readonly signal?: AbortSignal;
+  /** Called before each probe, with its place among the selected ones (1-based) and their count. */
+  readonly onStart?: (probe: Probe<unknown>, index: number, total: number) => void;
   /** Called after each probe (to print as the run goes). */
   readonly onResult?: (result: ProbeResult) => void;
   /** Milliseconds clock; default Date.now. */
@@ -72,9 +74,10 @@ export function probeSelected(probe: Probe<unknown>, only: readonly string[] | u
 export async function runProbes<T>(probes: readonly Probe<T>[], target: T, o: RunProbesOptions): Promise<ProbeResult[]> {
   const clock = o.clock ?? Date.now;
   const results: ProbeResult[] = [];
-  for (const probe of probes) {
-    if (!probeSelected(probe as Probe<unknown>, o.only)) continue;
+  const selected = probes.filter((p) => probeSelected(p as Probe<unknown>, o.only));
+  for (const probe of selected) {
     if (o.signal?.aborted) throw new AbortError(undefined, { cause: o.signal.reason });
+    o.onStart?.(probe as Probe<unknown>, results.length + 1, selected.length);
     const started = clock();
     const verdict = await runOne(probe, target, probe.timeoutMs ?? o.timeoutMs, o.signal);
     if (o.signal?.aborted) throw new AbortError(undefined, { cause: o.signal.reason });

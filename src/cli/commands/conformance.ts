@@ -5,12 +5,14 @@ import { loadInvitationAny } from '../../index.js';
 import { HOST_PROBES, hostTarget, probeSelected, runProbes, type ProbeResult } from '../../conformance/index.js';
 import { onInterrupt, passwordFrom, PASSWORD_WAYS } from './common.js';
 import { printable } from '../printable.js';
+import { HELPER_USAGE, runHelperConformance } from './conformance-helper.js';
 
 /** Most characters of a probe's reason shown in one line (it may quote what the peer sent). */
 const REASON_CHARS = 400;
 
 export const runConformance: Command = {
   usage: `usage: tessera conformance host INVITATION|URL [options]
+       tessera conformance helper [options]
 
 Probes another implementation's host over the network, acting as a helper: a handshake with each cipher, the
 refusals it can reach (wrong proof, another version), protocol-error probes (garbage and frames out of place
@@ -27,12 +29,33 @@ returning helper; the host must accept each one: run the target as 'tessera host
   --timeout S          each probe's deadline in seconds (default 15; some probes take longer)
   --json               one JSON object per probe, then a summary
 
+
+${HELPER_USAGE}
+
 Exit codes: 0 no probe failed, 1 at least one failed, 2 usage, 5 invitation invalid.`,
-  options: { 'password-file': { type: 'string' }, password: { type: 'boolean' }, only: { type: 'string' }, timeout: { type: 'string' } },
-  positionals: { min: 2, max: 2 },
+  options: {
+    'password-file': { type: 'string' },
+    password: { type: 'boolean' },
+    only: { type: 'string' },
+    timeout: { type: 'string' },
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    invite: { type: 'string' },
+    wait: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+  positionals: { min: 1, max: 2 },
   async run(values, positionals, out) {
-    const [role, target] = positionals as [string, string];
-    if (role !== 'host') throw new UsageError(`conformance probes a host: 'tessera conformance host INVITATION' (got ${printable(role, 40)})`);
+    const [role, target] = positionals as [string, string | undefined];
+    if (role === 'helper') {
+      if (target !== undefined) throw new UsageError(`'tessera conformance helper' takes no invitation: it makes its own (got ${printable(target, 40)})`);
+      return runHelperConformance(values, out, (r) => report(r, out));
+    }
+    if (role !== 'host') throw new UsageError(`conformance probes a host or a helper: 'tessera conformance host INVITATION' or 'tessera conformance helper' (got ${printable(role, 40)})`);
+    if (target === undefined) throw new UsageError(`'tessera conformance host' needs the host's invitation (a file or a tessera:// URL)`);
+    for (const name of ['port', 'bind', 'invite', 'wait', 'rounds']) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} is an option of 'tessera conformance helper'`);
+    }
     const invitation = await loadInvitationAny(target, { now: Date.now });
     const password = await passwordFrom(values);
     if (invitation.passwordRequired && password === undefined) throw new UsageError(`this invitation needs a password: give it with ${PASSWORD_WAYS}`);
