@@ -226,6 +226,8 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
     out.say(`host: ${printable(text)}`);
   });
   helper.on('close', finish);
+  // The session may have ended before connect resolved (a host that closes at once): then there is nothing to wait for.
+  if (helper.closed) finish();
   if (durationS !== undefined) setTimeout(finish, durationS * 1000).unref();
 
   const started = Date.now();
