@@ -13,6 +13,7 @@ import type { CoreEvent } from '../session/session-core.js';
 import { acceptHandshake, type EstablishedHandshake } from '../transport/handshake-io.js';
 import { nodeRandom } from '../transport/handshake-crypto.js';
 import { listenTcp, type TcpListener } from '../transport/tcp.js';
+import { Waker } from './probe.js';
 
 /** The screen size Welcome announces; every probe's first KEY update sets the picture's real size (SES-6). */
 export const WELCOME_WIDTH = 320;
@@ -151,7 +152,7 @@ export class ProbeHostSession {
   /** This side's verdict on what the helper sent, when it broke the protocol. */
   localError: TesseraError | undefined;
   transportClosed = false;
-  #wake: (() => void)[] = [];
+  readonly #waker = new Waker();
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(est: EstablishedHandshake, signal: AbortSignal) {
@@ -217,21 +218,8 @@ export class ProbeHostSession {
   }
 
   /** Waits until `predicate` holds (checked after everything the helper sends) or `ms` passes; true if it held. */
-  async waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, 250));
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#wake.push(done);
-      });
-    }
-    return true;
+  waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
+    return this.#waker.waitFor(predicate, ms);
   }
 
   /** Ends the session: `close {reason: host-ended}` while it is open, then the stream. */
@@ -256,9 +244,7 @@ export class ProbeHostSession {
       }
     }
     this.#flush();
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
+    this.#waker.wake();
   }
 
   #flush(): void {

@@ -111,3 +111,41 @@ async function runOne<T>(probe: Probe<T>, target: T, timeoutMs: number, outer: A
     outer?.removeEventListener('abort', onOuter);
   }
 }
+
+/**
+ * Lets a probe wait for what the peer sends: `wait(ms)` resolves at the next `wake()` (the owner calls it after
+ * each read from the peer) or after `ms`; `waitFor` checks a predicate after each wake, up to a deadline.
+ */
+export class Waker {
+  #waiting: (() => void)[] = [];
+
+  /** Resolves at the next wake() or after `ms`. */
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#waiting.push(done);
+    });
+  }
+
+  /** Wakes every waiter. */
+  wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w();
+  }
+
+  /** Waits until `predicate` holds (checked after each wake, and at least every 250 ms) or `ms` passes; true if it held. */
+  async waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!predicate()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await this.wait(Math.min(left, 250));
+    }
+    return true;
+  }
+}

@@ -10,6 +10,7 @@ import { HandshakeError, type HandshakeInitiator, type HandshakeResult, type Hol
 import { HelperSession } from '../session/helper-session.js';
 import type { CoreEvent } from '../session/session-core.js';
 import { connectTcp } from '../transport/tcp.js';
+import { Waker } from './probe.js';
 
 /** The host under test: its invitation, and the one holder key every probe proves (spec/handshake.md §2.5). */
 export interface HostTarget {
@@ -37,7 +38,7 @@ export class RawConnection {
   readonly deframer = new Deframer();
   #closed = false;
   #error: TesseraError | undefined;
-  #wake: (() => void)[] = [];
+  readonly #waker = new Waker();
   #sink: { data: (chunk: Uint8Array) => void; closed: () => void } | undefined;
 
   private constructor(socket: Socket, signal: AbortSignal) {
@@ -124,20 +125,11 @@ export class RawConnection {
   }
 
   #waitForBytes(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake.push(done);
-    });
+    return this.#waker.wait(ms);
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
+    this.#waker.wake();
   }
 }
 
@@ -208,7 +200,7 @@ export class ProbeSession {
   pongs = 0;
   autoAck: boolean;
   #lastAcked = 0;
-  #wake: (() => void)[] = [];
+  readonly #waker = new Waker();
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(conn: RawConnection, result: HandshakeResult, o: { autoAck?: boolean; signal: AbortSignal }) {
@@ -277,21 +269,8 @@ export class ProbeSession {
   }
 
   /** Waits until `predicate` holds (checked after everything the host sends) or `ms` passes; true if it held. */
-  async waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, 250));
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#wake.push(done);
-      });
-    }
-    return true;
+  waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
+    return this.#waker.waitFor(predicate, ms);
   }
 
   /** Waits until nothing arrived for `quietMs` (or `ms` passed); true if it went quiet. */
@@ -317,9 +296,7 @@ export class ProbeSession {
       this.#onEvent(ev);
     }
     this.#flush();
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
+    this.#waker.wake();
   }
 
   #flush(): void {

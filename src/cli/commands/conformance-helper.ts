@@ -80,12 +80,17 @@ export async function runHelperConformance(values: Record<string, unknown>, out:
     } finally {
       stop();
     }
-    const count = (status: string): number => results.filter((r) => r.verdict.status === status).length;
-    const summary = { passed: count('pass'), failed: count('fail'), notApplicable: count('n/a') };
-    out.event('summary', summary);
-    out.say(`${summary.passed} passed, ${summary.failed} failed, ${summary.notApplicable} not applicable`);
-    return summary.failed > 0 ? ExitCode.Failure : ExitCode.Ok;
+    return summarize(results, out);
   } finally {
     await target.close();
   }
+}
+
+/** Prints the count of each verdict (a `summary` event with --json); exit 1 when a probe failed, else 0. */
+export function summarize(results: readonly ProbeResult[], out: Output): number {
+  const count = (status: string): number => results.filter((r) => r.verdict.status === status).length;
+  const summary = { passed: count('pass'), failed: count('fail'), notApplicable: count('n/a') };
+  out.event('summary', summary);
+  out.say(`${summary.passed} passed, ${summary.failed} failed, ${summary.notApplicable} not applicable`);
+  return summary.failed > 0 ? ExitCode.Failure : ExitCode.Ok;
 }

@@ -5,7 +5,7 @@ import { loadInvitationAny } from '../../index.js';
 import { HOST_PROBES, hostTarget, probeSelected, runProbes, type ProbeResult } from '../../conformance/index.js';
 import { onInterrupt, passwordFrom, PASSWORD_WAYS } from './common.js';
 import { printable } from '../printable.js';
-import { HELPER_USAGE, runHelperConformance } from './conformance-helper.js';
+import { HELPER_USAGE, runHelperConformance, summarize } from './conformance-helper.js';
 
 /** Most characters of a probe's reason shown in one line (it may quote what the peer sent). */
 const REASON_CHARS = 400;
@@ -76,11 +76,7 @@ Exit codes: 0 no probe failed, 1 at least one failed, 2 usage, 5 invitation inva
     } finally {
       stop();
     }
-    const count = (status: string): number => results.filter((r) => r.verdict.status === status).length;
-    const summary = { passed: count('pass'), failed: count('fail'), notApplicable: count('n/a') };
-    out.event('summary', summary);
-    out.say(`${summary.passed} passed, ${summary.failed} failed, ${summary.notApplicable} not applicable`);
-    return summary.failed > 0 ? ExitCode.Failure : ExitCode.Ok;
+    return summarize(results, out);
   },
 };
 
