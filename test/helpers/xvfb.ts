@@ -7,7 +7,8 @@
  * Every process started through {@link XServer.spawn} runs in its own process group and is killed with the server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 /** True when an executable of that name is on PATH. */
@@ -218,4 +219,29 @@ export function parseXwd(file: Uint8Array): XwdImage {
     }
   }
   return { width, height, data: out };
+}
+
+/**
+ * Starts `xterm -e sh -c 'cat > FILE'` in a UTF-8 locale on `server`, waits for its window and gives it the keyboard
+ * focus; returns FILE, which holds each line typed into the terminal once it is complete. Removed at teardown.
+ */
+export async function startCatTerminal(t: { teardown(fn: () => unknown): void }, server: XServer): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cat-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'typed.txt');
+  writeFileSync(file, '');
+  const title = `tessera-cat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  server.spawn('xterm', ['-title', title, '-geometry', '80x12+20+20', '-e', 'sh', '-c', `cat > '${file}'`], { LC_ALL: 'C.UTF-8' });
+  const wid = server.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title]).toString().trim().split('\n')[0]!;
+  // No window manager runs on the test server: give the terminal the input focus directly (retried, since the
+  // window may be found a moment before it is viewable, when SetInputFocus fails with BadMatch).
+  await waitUntil('the terminal to take the focus', () => {
+    try {
+      server.run('xdotool', ['windowfocus', '--sync', wid]);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 5_000, 50);
+  return file;
 }

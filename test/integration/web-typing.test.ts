@@ -8,15 +8,14 @@
  * setxkbmap are missing.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen } from '../../src/index.js';
 import { X11Input, X11Screen } from '../../src/adapters/x11/index.js';
 import { serveWeb } from '../../src/node/web-server.js';
 import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 import { hasProgram, startXvfb, waitUntil, xvfbMissing, type XServer } from '../helpers/xvfb.js';
+import { startCatTerminal } from '../helpers/xvfb.js';
 
 /** The issue's sentence: accents, €, ß, guillemets, and characters a US keyboard types with Shift. */
 const TEXT = 'Grüße, café: 5 € > 4 $? «ñ» ß';
@@ -116,26 +115,7 @@ async function setup(t: Test, layout?: string): Promise<Fixture> {
   return { server, input, page, file, errors };
 }
 
-/** Starts `xterm -e sh -c 'cat > FILE'` in a UTF-8 locale and gives it the keyboard focus; returns the file. */
-async function catTerminal(t: Test, server: XServer): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-typing-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'typed.txt');
-  writeFileSync(file, '');
-  const title = `tessera-typing-${process.pid}`;
-  server.spawn('xterm', ['-title', title, '-geometry', '80x12+20+20', '-e', 'sh', '-c', `cat > '${file}'`], { LC_ALL: 'C.UTF-8' });
-  const wid = server.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title]).toString().trim().split('\n')[0]!;
-  // No window manager: give the terminal the focus directly, retried until its window is viewable.
-  await waitUntil('the terminal to take the focus', () => {
-    try {
-      server.run('xdotool', ['windowfocus', '--sync', wid]);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 5_000, 50);
-  return file;
-}
+const catTerminal = startCatTerminal;
 
 /** Presses Enter in the page and waits until the file holds `expected` (cat writes a line once it is complete). */
 async function endLine(t: Test, page: Page, file: string, expected: string, what: string): Promise<void> {

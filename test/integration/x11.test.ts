@@ -4,13 +4,12 @@
  * (xwd, xdotool, xterm, xlogo) are missing.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Host, Helper, type HostSessionHandle } from '../../src/index.js';
 import { X11Input, X11Screen } from '../../src/adapters/x11/index.js';
 import { X11Connection } from '../../src/adapters/x11/x11-connection.js';
 import { parseXwd, startXvfb, waitUntil, xvfbMissing, type XServer } from '../helpers/xvfb.js';
+import { startCatTerminal } from '../helpers/xvfb.js';
 
 const WIDTH = 800;
 const HEIGHT = 600;
@@ -64,27 +63,7 @@ function pointerLocation(server: XServer): { x: number; y: number } {
   return { x: Number(match[1]), y: Number(match[2]) };
 }
 
-/** Starts `xterm -e sh -c 'cat > FILE'`, waits for its window and gives it the keyboard focus. */
-async function catTerminal(t: Test, server: XServer): Promise<{ file: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-x11-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'typed.txt');
-  writeFileSync(file, '');
-  const title = `tessera-cat-${process.pid}`;
-  server.spawn('xterm', ['-title', title, '-geometry', '80x12+20+20', '-e', 'sh', '-c', `cat > '${file}'`], { LC_ALL: 'C.UTF-8' });
-  const wid = server.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title]).toString().trim().split('\n')[0]!;
-  // No window manager runs on the test server: give the terminal the input focus directly (retried, since the
-  // window may be found a moment before it is viewable, when SetInputFocus fails with BadMatch).
-  await waitUntil('the terminal to take the focus', () => {
-    try {
-      server.run('xdotool', ['windowfocus', '--sync', wid]);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 5_000, 50);
-  return { file };
-}
+const catTerminal = async (t: Test, server: XServer): Promise<{ file: string }> => ({ file: await startCatTerminal(t, server) });
 
 /** Waits until the helper has seen every request it sent processed by the host (one ping round trip). */
 async function roundTrip(helper: Helper): Promise<void> {
