@@ -11,7 +11,7 @@ import { Host, Helper } from '../src/index.js';
 import { X11Input, X11Screen } from '../src/adapters/x11/index.js';
 import { PixelConverter } from '../src/adapters/x11/pixels.js';
 import { X11Connection } from '../src/adapters/x11/x11-connection.js';
-import { startXvfb, waitUntil, xvfbMissing, type XServer } from '../test/helpers/xvfb.js';
+import { focusWindow, startXvfb, xvfbMissing, type XServer } from '../test/helpers/xvfb.js';
 import { environment, wantsJson } from './lib/bench.js';
 import { alternatingKey, percentile, timeKeyPress } from './lib/keypress.js';
 
@@ -92,15 +92,7 @@ async function captureBench(server: XServer) {
 async function keyToPixels(server: XServer) {
   const title = `tessera-bench-${process.pid}`;
   server.spawn('xterm', ['-title', title, '-geometry', '100x20+100+100', '-e', 'sh', '-c', 'cat > /dev/null'], { LC_ALL: 'C.UTF-8' });
-  const wid = server.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title]).toString().trim().split('\n')[0]!;
-  await waitUntil('the terminal to take the focus', () => {
-    try {
-      server.run('xdotool', ['windowfocus', '--sync', wid]);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 5_000, 50);
+  await focusWindow(server, title);
   const screen = await X11Screen.open({ display: server.display });
   const input = await X11Input.open({ display: server.display });
   const host = new Host({ source: screen, sink: input, consent: () => 'control', maxFps: 60 });

@@ -232,10 +232,18 @@ export async function startCatTerminal(t: { teardown(fn: () => unknown): void },
   writeFileSync(file, '');
   const title = `tessera-cat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   server.spawn('xterm', ['-title', title, '-geometry', '80x12+20+20', '-e', 'sh', '-c', `cat > '${file}'`], { LC_ALL: 'C.UTF-8' });
+  await focusWindow(server, title);
+  return file;
+}
+
+/**
+ * Waits for the window titled `title` and gives it the input focus. No window manager runs on the test server, so
+ * the focus is set directly (retried: the window may be found a moment before it is viewable, when SetInputFocus
+ * fails with BadMatch).
+ */
+export async function focusWindow(server: XServer, title: string): Promise<void> {
   const wid = server.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title]).toString().trim().split('\n')[0]!;
-  // No window manager runs on the test server: give the terminal the input focus directly (retried, since the
-  // window may be found a moment before it is viewable, when SetInputFocus fails with BadMatch).
-  await waitUntil('the terminal to take the focus', () => {
+  await waitUntil('the window to take the focus', () => {
     try {
       server.run('xdotool', ['windowfocus', '--sync', wid]);
       return true;
@@ -243,5 +251,4 @@ export async function startCatTerminal(t: { teardown(fn: () => unknown): void },
       return false;
     }
   }, 5_000, 50);
-  return file;
 }
