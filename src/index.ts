@@ -71,6 +71,8 @@ export { DisplayGroups } from './session/display-groups.js';
 export { FittingEncoder } from './session/fitting-encoder.js';
 export type { SingleUpdateEncoder, FittingEncoderOptions } from './session/fitting-encoder.js';
 export { CloseReason, MAX_DISPLAY_UPDATE_BYTES } from './session/constants.js';
+export { FEATURES, offeredFeatures, featureCaps } from './session/features.js';
+export type { Feature } from './session/features.js';
 
 export { TileEncoder, TileDecoder, createFramebuffer, cloneFramebuffer } from './codec/index.js';
 export type { Framebuffer, Rect, QualityMode, TileEncoderOptions, TileDecoderOptions } from './codec/index.js';

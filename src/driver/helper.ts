@@ -4,6 +4,7 @@
  * so the host's flow control paces to what the helper can draw (spec/session.md §6.3). Browser-safe: the owner
  * injects the decoder's inflate and image back-ends.
  */
+import { offeredFeatures, type Feature } from '../session/features.js';
 import { ErrorCode, ProtocolError, toTesseraError, type Clock, type TesseraError } from '../core/index.js';
 import type { DecodeResult, TileDecoder } from '../codec/tile-decoder.js';
 import type { InputEvent } from '../input/events.js';
@@ -40,6 +41,8 @@ export interface HelperConnectionOptions {
   readonly events: HelperConnectionEvents;
   /** Bytes that came in with the handshake's last message, counted as received. */
   readonly initialBytes?: number;
+  /** The features this helper takes when the host offers them (spec/session.md §6.8). Default none. */
+  readonly features?: readonly Feature[];
 }
 
 /**
@@ -74,7 +77,14 @@ export class HelperConnection {
     this.#clock = options.clock;
     this.#events = options.events;
     this.#decoder = decoder;
-    this.#session = new HelperSession({ deframer: est.deframer, seal: est.protector, now: this.#clock(), mode: est.mode });
+    this.#session = new HelperSession({
+      deframer: est.deframer,
+      seal: est.protector,
+      now: this.#clock(),
+      mode: est.mode,
+      offeredFeatures: offeredFeatures(est.welcome.codecs),
+      features: options.features ?? [],
+    });
     this.#driver = new SessionDriver<HelperSessionEvent>(this.#session, est.link, {
       clock: this.#clock,
       onEvent: (ev) => this.#handle(ev),

@@ -27,8 +27,12 @@ export const Channel = {
   Clipboard: 4,
   /** Chat text. */
   Chat: 5,
+  /** Pointer position and shape (host → helper), once both sides enabled the `cursor` feature; spec/session.md §6.8. */
+  Cursor: 6,
+  /** File transfer data (both ways), once both sides enabled the `transfer` feature; spec/session.md §6.8. */
+  Transfer: 7,
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
 /** Highest channel id defined by this version. */
-export const MAX_CHANNEL = 5;
+export const MAX_CHANNEL = 7;

@@ -23,6 +23,8 @@ export const MAX_CONTROL_MESSAGE_BYTES = 4096;
 export const MAX_CONTROL_FIELDS = 16;
 /** Largest screen edge a `screen` message may announce, in pixels. spec/framing.md §2.6.3 */
 export const MAX_SCREEN_EDGE_PX = 16384;
+/** Highest feature version a `features` message may name. spec/session.md §6.8 */
+export const MAX_FEATURE_VERSION = 255;
 /** Largest `close.message`, in UTF-8 bytes. spec/framing.md §2.6.3 */
 export const MAX_CLOSE_MESSAGE_BYTES = 200;
 /** Largest unsigned 32-bit value. */
@@ -191,6 +193,11 @@ export const CONTROL_MESSAGES = [
   defineControlMessage('screen', {
     width: field.uint({ min: 1, max: MAX_SCREEN_EDGE_PX }),
     height: field.uint({ min: 1, max: MAX_SCREEN_EDGE_PX }),
+  }),
+  // spec/session.md §6.8: the features the helper takes, each with the version it speaks (1..255).
+  defineControlMessage('features', {
+    cursor: field.optional(field.uint({ min: 1, max: MAX_FEATURE_VERSION })),
+    transfer: field.optional(field.uint({ min: 1, max: MAX_FEATURE_VERSION })),
   }),
 ] as const;
 

@@ -5,11 +5,16 @@ import { encodeInputBatch } from '../input/input-batch.js';
 import type { InputEvent } from '../input/events.js';
 import { DISPLAY_HEADER_BYTES, MAX_UNDECODED_UPDATES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
+import { FEATURES, type Feature } from './features.js';
 
 /** Options of a HelperSession. */
 export interface HelperSessionOptions extends SessionCoreOptions {
   /** The mode the handshake granted. */
   readonly mode: Mode;
+  /** The features the host offered in Welcome (`offeredFeatures(welcome.codecs)`). Default none. */
+  readonly offeredFeatures?: readonly Feature[];
+  /** The features this helper takes when offered (spec/session.md §6.8). Default none. */
+  readonly features?: readonly Feature[];
 }
 
 /** Events of the helper side of one session. */
@@ -30,10 +35,25 @@ export class HelperSession extends SessionCore<HelperSessionEvent> {
   #paused = false;
   #lastSeq = 0;
   #decodedSeq = 0;
+  readonly #features: ReadonlySet<Feature>;
 
   constructor(options: HelperSessionOptions) {
     super(options);
     this.#mode = options.mode;
+    const offered = new Set(options.offeredFeatures ?? []);
+    const taken = [...new Set(options.features ?? [])].filter((f) => offered.has(f));
+    this.#features = new Set(taken);
+    // The first message of the session, so the host knows before anything else arrives.
+    if (taken.length > 0) {
+      const msg: Record<string, unknown> = { t: 'features' };
+      for (const f of taken) msg[f] = FEATURES[f];
+      this.sendControl(msg as Extract<ControlMessage, { t: 'features' }>, options.now);
+    }
+  }
+
+  /** Whether this session uses `feature`: the host offered it and this helper took it (spec/session.md §6.8). */
+  hasFeature(feature: Feature): boolean {
+    return this.#features.has(feature);
   }
 
   get mode(): Mode {

@@ -6,6 +6,7 @@ import type { InputEvent } from '../input/events.js';
 import { InputGate } from '../input/input-gate.js';
 import { DEFAULT_MAX_IN_FLIGHT, DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
+import { FEATURE_NAMES, FEATURES, type Feature } from './features.js';
 
 /** Options of a HostSession. */
 export interface HostSessionOptions extends SessionCoreOptions {
@@ -21,6 +22,8 @@ export interface HostSessionOptions extends SessionCoreOptions {
   readonly maxInFlight?: number;
   /** Input rate limit. Default 2,000 events/s. */
   readonly maxEventsPerSecond?: number;
+  /** The features this host offered in Welcome (spec/session.md §6.8); the helper may take any of them. Default none. */
+  readonly offeredFeatures?: readonly Feature[];
 }
 
 /** Events of the host side of one session. */
@@ -32,7 +35,9 @@ export type HostSessionEvent =
   | { readonly type: 'ack'; readonly seq: number }
   /** The helper asks for control; answer with grantControl() or denyControl(). */
   | { readonly type: 'control-request' }
-  | { readonly type: 'mode'; readonly mode: Mode; readonly paused: boolean };
+  | { readonly type: 'mode'; readonly mode: Mode; readonly paused: boolean }
+  /** The helper took these features (spec/session.md §6.8); from now on both sides may use them. */
+  | { readonly type: 'features'; readonly features: readonly Feature[] };
 
 /**
  * The host's side of one session after the handshake (sans-IO; spec/session.md).
@@ -48,12 +53,15 @@ export class HostSession extends SessionCore<HostSessionEvent> {
   #sentSeq = 0;
   #decodedSeq = 0;
   #controlRequested = false;
+  readonly #offered: ReadonlySet<Feature>;
+  #features: ReadonlySet<Feature> | undefined;
 
   constructor(options: HostSessionOptions) {
     super(options);
     this.#mode = options.mode;
     this.#maxMode = options.maxMode;
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.#offered = new Set(options.offeredFeatures ?? []);
     this.#gate = new InputGate({
       width: options.width,
       height: options.height,
@@ -61,6 +69,11 @@ export class HostSession extends SessionCore<HostSessionEvent> {
       ...(options.maxEventsPerSecond === undefined ? {} : { maxEventsPerSecond: options.maxEventsPerSecond }),
     });
     this.#gate.setMode(this.#mode);
+  }
+
+  /** Whether the helper took `feature` (spec/session.md §6.8): only then may the host use its channel and messages. */
+  hasFeature(feature: Feature): boolean {
+    return this.#features?.has(feature) ?? false;
   }
 
   /** The helper's current mode. */
@@ -218,6 +231,9 @@ export class HostSession extends SessionCore<HostSessionEvent> {
         }
         return;
       }
+      case 'features':
+        this.#takeFeatures(msg);
+        return;
       case 'control-request':
         // Ask the host user at most once per pending request; a flood of requests is one question.
         if (this.#mode === 'control' || this.#controlRequested) return;
@@ -231,6 +247,27 @@ export class HostSession extends SessionCore<HostSessionEvent> {
           received: msg.t,
         });
     }
+  }
+
+  #takeFeatures(msg: Extract<ControlMessage, { t: 'features' }>): void {
+    if (this.#features !== undefined) {
+      throw new ProtocolError(ErrorCode.UnexpectedMessage, 'the helper sent its features twice', { context: 'host-session', field: 't', received: msg.t });
+    }
+    const taken: Feature[] = [];
+    for (const name of FEATURE_NAMES) {
+      const version = msg[name];
+      if (version === undefined) continue;
+      if (!this.#offered.has(name) || version > FEATURES[name]) {
+        throw new ProtocolError(ErrorCode.InvalidField, `the helper took feature '${name}' version ${version}, which this host did not offer`, {
+          context: 'features',
+          field: name,
+          received: version,
+        });
+      }
+      taken.push(name);
+    }
+    this.#features = new Set(taken);
+    this.emit({ type: 'features', features: taken });
   }
 
   #emitReleases(release: InputEvent[]): void {

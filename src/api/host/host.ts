@@ -4,6 +4,7 @@
  * authentication and control decision to the audit log. It wires four rooms together: admission (listener,
  * handshake slots, consent), invitations, the capture-and-fan-out loop, and the sessions; ARCHITECTURE.md maps them.
  */
+import { featureCaps, type Feature } from '../../session/features.js';
 import { EventEmitter } from 'node:events';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -496,6 +497,7 @@ export class Host extends EventEmitter {
       height: this.source.height,
       clock: this.#clock,
       ...pick(this.#options, ['maxInFlight', 'maxEventsPerSecond']),
+      offeredFeatures: this.#offeredFeatures(),
     });
     const identity = { id: est.keys.sessionId, peer: est.link.remote, kind: est.peer.kind, ticketId: est.peer.ticketId, helper: est.peer.helper, path };
     const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
@@ -512,7 +514,12 @@ export class Host extends EventEmitter {
     const answer = await this.#options.consent({ ...request, reason: 'connect' }, signal);
     if (answer === 'decline') return 'decline' as const;
     const mode = leastMode(answer, request.maxMode, this.sink ? 'control' : 'view');
-    return { mode, width: this.source.width, height: this.source.height, codecs: { codec: 1, quality: this.quality } };
+    return { mode, width: this.source.width, height: this.source.height, codecs: { codec: 1, quality: this.quality, ...featureCaps(this.#offeredFeatures()) } };
+  }
+
+  /** The session features this host offers every helper (spec/session.md §6.8). */
+  #offeredFeatures(): Feature[] {
+    return [];
   }
 
   /** The most a helper may hold: policy's permit for its kind, and for a ticket the invitation's mode. */

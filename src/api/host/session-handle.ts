@@ -178,6 +178,9 @@ export class SessionEntry implements CaptureMember {
       case 'rtt':
         handle.emit('rtt', ev.ms);
         return;
+      case 'features':
+        handle.emit('features', ev.features);
+        return;
       case 'closed': {
         this.#inputEpoch++;
         let info: SessionCloseInfo = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };
@@ -196,7 +199,8 @@ export class SessionEntry implements CaptureMember {
 
 /**
  * One connected helper, as the host app sees it. Events: 'mode' ({mode, paused}), 'control-request',
- * 'chat' (text), 'clipboard' (text), 'input' (events injected), 'rtt' (ms), 'close' (SessionCloseInfo).
+ * 'chat' (text), 'clipboard' (text), 'input' (events injected), 'rtt' (ms), 'features' (the session features the
+ * helper took, spec/session.md §6.8), 'close' (SessionCloseInfo).
  */
 export class HostSessionHandle extends EventEmitter {
   readonly id: string;

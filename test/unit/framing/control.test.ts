@@ -40,6 +40,10 @@ const messageArb: fc.Arbitrary<ControlMessage> = fc.oneof(
     width: fc.integer({ min: 1, max: MAX_SCREEN_EDGE_PX }),
     height: fc.integer({ min: 1, max: MAX_SCREEN_EDGE_PX }),
   }),
+  fc.record(
+    { t: fc.constant('features' as const), cursor: fc.integer({ min: 1, max: 255 }), transfer: fc.integer({ min: 1, max: 255 }) },
+    { requiredKeys: ['t'] },
+  ),
 );
 
 t.test('decode(encode(m)) deep-equals m for every message type (fast-check)', async (t) => {
