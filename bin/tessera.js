@@ -10,7 +10,9 @@ globalThis.__tesseraBin = true;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'src', 'cli', 'main.ts');
 const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
-let useSource = existsSync(source);
+// TESSERA_USE_DIST=1 runs the compiled dist/ even in a checkout: the test suite sets it when dist/ is newer than
+// every source file (test/helpers/cli.ts), to spare each spawned command the TypeScript loader.
+let useSource = existsSync(source) && !(process.env.TESSERA_USE_DIST === '1' && existsSync(compiled));
 if (useSource) {
   try {
     const { register } = await import('tsx/esm/api');

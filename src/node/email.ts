@@ -13,9 +13,7 @@
  */
 import { hostname } from 'node:os';
 import { extname } from 'node:path';
-import nodemailer from 'nodemailer';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
-import { simpleParser } from 'mailparser';
 import { AbortError, ConfigError, ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
 import {
   Invitation,
@@ -30,6 +28,11 @@ import { readInvitationFile } from './index.js';
 import { readFileBounded } from './bounded-read.js';
 
 /** How an invitation travels by email (policy `solicited.emailMethod`). */
+/** nodemailer, loaded on first use: it is large, and most runs of the command send no email. */
+async function loadNodemailer(): Promise<typeof import('nodemailer').default> {
+  return (await import('nodemailer')).default;
+}
+
 export type EmailMethod = 'mailto' | 'attachment';
 
 /** MIME type of an attached `.tessera` file. */
@@ -142,7 +145,7 @@ export async function sendInvitation(invitation: InvitationLike, options: SendIn
   const message = buildInvitationMessage(inv, options);
   const transportOptions = smtpOptions(options);
   const server = serverLabel(transportOptions);
-  const transport = nodemailer.createTransport(transportOptions);
+  const transport = (await loadNodemailer()).createTransport(transportOptions);
   try {
     const info = await transport.sendMail({
       from,
@@ -251,7 +254,7 @@ export async function buildInvitationEml(
   options: InvitationMessageOptions & { readonly to?: string | readonly string[]; readonly from?: string } = {},
 ): Promise<Buffer> {
   const message = buildInvitationMessage(invitation, options);
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  const transport = (await loadNodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const info = await transport.sendMail({
     from: options.from ?? `tessera@${hostname() || 'localhost'}`,
     ...(options.to !== undefined ? { to: typeof options.to === 'string' ? options.to : [...options.to] } : {}),
@@ -344,6 +347,7 @@ export async function readInvitationFromEml(input: string | Uint8Array, options:
   const bytes = typeof input === 'string' ? readBounded(input, MAX_EML_BYTES, 'email') : input;
   if (!(bytes instanceof Uint8Array)) throw invalid('email input must be a path or bytes');
   if (bytes.byteLength > MAX_EML_BYTES) throw invalid(`the email is larger than ${MAX_EML_BYTES} bytes`);
+  const { simpleParser } = await import('mailparser');
   let parsed: Awaited<ReturnType<typeof simpleParser>>;
   try {
     parsed = await simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {

@@ -6,13 +6,14 @@
  * announces, so decode() first checks the header with checkLossyImage (format = the wire's, size = the tile's)
  * and then tells sharp to refuse any image of more pixels than the tile.
  */
-import sharp from 'sharp';
+import { loadSharp } from './load-sharp.js';
 import type { ImageCodec, LossyFormat } from '../codec/backends.js';
 import { checkLossyImage } from '../codec/image-header.js';
 
 /** sharp-backed lossy tile codec. */
 export class SharpImageCodec implements ImageCodec {
   async encode(rgba: Uint8Array, width: number, height: number, format: LossyFormat, quality: number): Promise<Uint8Array> {
+    const sharp = await loadSharp();
     const img = sharp(rgba, { raw: { width, height, channels: 4 } }).removeAlpha();
     const buf = format === 'webp'
       ? await img.webp({ quality, effort: 1 }).toBuffer()
@@ -26,6 +27,7 @@ export class SharpImageCodec implements ImageCodec {
    */
   async decode(bytes: Uint8Array, format: LossyFormat, width: number, height: number): Promise<Uint8Array> {
     checkLossyImage(bytes, format, width, height);
+    const sharp = await loadSharp();
     const { data, info } = await sharp(bytes, { limitInputPixels: width * height, pages: 1 })
       .removeAlpha()
       .ensureAlpha()

@@ -13,7 +13,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import type sharpFn from 'sharp';
 import { ConfigError, ErrorCode, StateError, TesseraError, type Clock } from '../../core/index.js';
 import { MAX_SCREEN_DIMENSION, type Framebuffer } from '../../codec/framebuffer.js';
 import type { Capture, DamageListener, ScreenSource, Unsubscribe } from '../types.js';
@@ -216,8 +216,16 @@ export class ReplayScreen implements ScreenSource {
   }
 }
 
+let sharpLoading: Promise<typeof sharpFn> | undefined;
+
+/** sharp, imported on first use (a host that replays no PNGs never pays for it). */
+function loadSharp(): Promise<typeof sharpFn> {
+  return (sharpLoading ??= import('sharp').then((m) => m.default));
+}
+
 /** sharp's decode of a file to 8-bit sRGB with an alpha channel. */
-function rawRgba(file: string) {
+async function rawRgba(file: string) {
+  const sharp = await loadSharp();
   return sharp(file).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
 }
 
