@@ -26,8 +26,8 @@ const WITHHOLD_MS = 4_000;
 
 type Ctx = ProbeContext<HostTarget>;
 
-/** The helper's handshake machine for the target, with the run's holder key. */
-function initiatorFor(t: HostTarget, o: { ciphers?: readonly AeadSuite[]; requestMode?: Mode; wrongSecret?: boolean } = {}): HandshakeInitiator {
+/** The helper's handshake machine for the target, with the run's holder key (for probes, and for tests that drive a host by hand). */
+export function initiatorFor(t: HostTarget, o: { ciphers?: readonly AeadSuite[]; requestMode?: Mode; wrongSecret?: boolean } = {}): HandshakeInitiator {
   const inv = t.invitation;
   return new HandshakeInitiator({
     hostKey: inv.hostKey,

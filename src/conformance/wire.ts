@@ -182,6 +182,13 @@ export interface ReceivedUpdate {
   readonly at: number;
 }
 
+/** One thing the host sent, as ProbeSession.log records it. */
+export type ProbeLogEntry =
+  | { readonly type: 'update'; readonly seq: number }
+  | { readonly type: 'screen'; readonly width: number; readonly height: number }
+  | { readonly type: 'mode'; readonly mode: string; readonly paused: boolean }
+  | { readonly type: 'chat'; readonly text: string };
+
 /**
  * A helper session over a raw connection after the handshake, on the sans-IO HelperSession: it records what the
  * host sends (updates, chat, its close) and acknowledges updates only while `autoAck` is on.
@@ -192,6 +199,8 @@ export class ProbeSession {
   readonly #protector: HandshakeResult['protector'];
   readonly updates: ReceivedUpdate[] = [];
   readonly chats: string[] = [];
+  /** What the host sent, in the order it arrived: updates (by display seq), `screen` messages, mode changes and chat. */
+  readonly log: ProbeLogEntry[] = [];
   /** The close the host sent, if any. */
   peerClose: { reason: string; message?: string } | undefined;
   /** This side's verdict on what the host sent, when it broke the protocol. */
@@ -306,6 +315,7 @@ export class ProbeSession {
   #onEvent(ev: ReturnType<HelperSession['pollEvent']> & object): void {
     switch (ev.type) {
       case 'update':
+        this.log.push({ type: 'update', seq: ev.seq });
         this.updates.push({ seq: ev.seq, update: ev.update, at: Date.now() });
         if (this.autoAck) {
           this.#lastAcked = ev.seq;
@@ -313,7 +323,14 @@ export class ProbeSession {
         }
         return;
       case 'chat':
+        this.log.push({ type: 'chat', text: ev.text });
         this.chats.push(ev.text);
+        return;
+      case 'resize':
+        this.log.push({ type: 'screen', width: ev.width, height: ev.height });
+        return;
+      case 'mode':
+        this.log.push({ type: 'mode', mode: ev.mode, paused: ev.paused });
         return;
       case 'rtt':
         this.pongs++;

@@ -47,6 +47,11 @@ export const XSalsa20Poly1305: AeadSuite = {
 /** Largest counter value; the 2^64-1st frame is refused rather than reusing a nonce. */
 const COUNTER_HI_MAX = 0xffffffff;
 
+/** A 64-bit counter as its high and low 32-bit halves. */
+function splitCounter(c: bigint): [number, number] {
+  return [Number(c >> 32n), Number(c & 0xffffffffn)];
+}
+
 /**
  * A FrameProtector sealing outgoing bodies under `sendKey` and opening incoming ones under `receiveKey`,
  * each with its own 64-bit counter starting at 0. The nonce is the counter, big-endian, in the last 8 bytes
@@ -65,8 +70,17 @@ export class AeadFrameProtector implements FrameProtector {
   #receiveLo = 0;
   #failed = false;
 
-  constructor(suite: AeadSuite, sendKey: Uint8Array, receiveKey: Uint8Array) {
+  /**
+   * @param start the counters to start from instead of 0, for tests and conformance suites that check the
+   *   2^64 − 1 frame limit (spec/handshake.md §7, HS-62) without sealing 2^64 frames; a session never sets it
+   */
+  constructor(suite: AeadSuite, sendKey: Uint8Array, receiveKey: Uint8Array, start: { readonly send?: bigint; readonly receive?: bigint } = {}) {
     if (sendKey.byteLength !== 32 || receiveKey.byteLength !== 32) throw new StateError('aead keys must be 32 bytes');
+    for (const c of [start.send ?? 0n, start.receive ?? 0n]) {
+      if (!(c >= 0n && c < 1n << 64n)) throw new StateError(`aead start counter ${c} is not a 64-bit counter`);
+    }
+    [this.#sendHi, this.#sendLo] = splitCounter(start.send ?? 0n);
+    [this.#receiveHi, this.#receiveLo] = splitCounter(start.receive ?? 0n);
     this.suite = suite;
     this.overhead = suite.tagBytes;
     this.#sendKey = sendKey.slice();

@@ -229,3 +229,20 @@ t.test('FR-10: the host refuses locally a display update whose body would be ove
   pump();
   t.same(drain(helper).filter((e) => e.type === 'update').map((e) => e.type === 'update' && [e.seq, e.update.byteLength]), [[1, host.maxUpdateBytes]], 'the helper with the default cap accepts it');
 });
+
+t.test('a helper still decoding updates sends input, chat and control at once (SES-12)', async (t) => {
+  const { host, helper, pump, drain } = pair('control', 'control', { maxInFlight: 2 });
+  host.sendUpdate(new Uint8Array([1]), 1000);
+  host.sendUpdate(new Uint8Array([2]), 1000);
+  pump();
+  t.equal(helper.receivedSeq, 2, 'two updates received, none acknowledged yet (still decoding)');
+  t.ok(helper.sendInput([{ type: 'keyDown', code: 'KeyQ', modifiers: 0 }], 1000));
+  helper.chat('still here', 1000);
+  helper.requestControl(1000);
+  pump();
+  const events = drain(host);
+  t.same(events.filter((e) => e.type === 'input').flatMap((e) => (e.type === 'input' ? e.events : [])), [{ type: 'keyDown', code: 'KeyQ', modifiers: 0 }], 'input arrived');
+  t.ok(events.some((e) => e.type === 'chat' && e.text === 'still here'), 'chat arrived');
+  t.equal(host.decodedSeq, 0, 'before any acknowledgement');
+  t.notOk(host.canSendUpdate, 'while the display is at its cap');
+});
