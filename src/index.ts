@@ -60,9 +60,10 @@ export type { Policy, Helpers, Duration, Mode, AuditEvent, AuditDecision, Ticket
 
 // Screen sources and input sinks (README: writing an adapter).
 export { VirtualScreen, ReplayScreen } from './adapters/index.js';
-export { X11Screen, X11Input } from './adapters/x11/index.js';
-export type { X11ScreenOptions, X11InputOptions } from './adapters/x11/index.js';
-export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScreenOptions, ReplayPace } from './adapters/index.js';
+export { X11Screen, X11Input, X11Border } from './adapters/x11/index.js';
+export type { X11ScreenOptions, X11InputOptions, X11BorderOptions } from './adapters/x11/index.js';
+export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScreenOptions, ReplayPace, PresenceIndicator, PresenceState } from './adapters/index.js';
+export { presenceLabel } from './adapters/index.js';
 
 // The sans-IO layers, for custom loops and conformance suites (spec/session.md, spec/codec.md, spec/input.md).
 export { HostSession } from './session/host-session.js';

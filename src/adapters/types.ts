@@ -93,3 +93,29 @@ export interface InputSink {
   /** Optional: releases platform resources; no injection follows. */
   close?(): Promise<void> | void;
 }
+
+/** What the host user is shown while helpers are connected (issue #20: the shared desktop says so). */
+export interface PresenceState {
+  /** Helpers connected now (at least 1). */
+  readonly helpers: number;
+  /** Whether one of them holds control (and input is not paused): "controlling" rather than "viewing". */
+  readonly controlling: boolean;
+}
+
+/**
+ * Shows the host user, on the shared screen itself, that a helper is watching or controlling it: a coloured
+ * border around the screen with a label, as Quick Assist draws one. The host calls `show` with the current state
+ * whenever a helper joins or leaves or control changes, `show(undefined)` when the last helper left.
+ * The border is part of the screen, so the helper sees it too.
+ */
+export interface PresenceIndicator {
+  show(state: PresenceState | undefined): void | Promise<void>;
+  /** Optional: removes the border and releases platform resources. */
+  close?(): Promise<void> | void;
+}
+
+/** The label a presence indicator shows for a state. */
+export function presenceLabel(state: PresenceState): string {
+  const who = state.helpers === 1 ? 'a helper is' : `${state.helpers} helpers are`;
+  return `tessera: ${who} ${state.controlling ? 'controlling' : 'viewing'} this screen`;
+}

@@ -12,7 +12,7 @@ import { ConfigError, type Clock } from '../../core/index.js';
 import type { Framebuffer, Rect } from '../../codec/framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from '../../codec/framebuffer.js';
 import { Modifier, MouseButton, type InputEvent, type KeyInput } from '../../input/index.js';
-import type { Capture, DamageListener, InputSink, ResizeListener, ScreenSource, Unsubscribe } from '../types.js';
+import { presenceLabel, type Capture, type DamageListener, type InputSink, type PresenceIndicator, type PresenceState, type ResizeListener, type ScreenSource, type Unsubscribe } from '../types.js';
 import { Canvas, rgb } from './canvas.js';
 import { CELL_HEIGHT, CELL_WIDTH } from './font.js';
 import { usLayoutCharacter } from './keymap.js';
@@ -59,9 +59,18 @@ const LABEL_TEXT = rgb(32, 32, 32);
 const FIELD_BACKGROUND = rgb(255, 255, 255);
 const FIELD_BORDER = rgb(128, 128, 128);
 const FIELD_TEXT = rgb(0, 0, 0);
+// The presence border (PresenceIndicator): amber while helpers view, red while one controls.
+const PRESENCE_VIEWING = rgb(240, 160, 0);
+const PRESENCE_CONTROLLING = rgb(220, 40, 40);
+const PRESENCE_TEXT = rgb(0, 0, 0);
+/** Thickness of the presence border, in pixels. */
+export const PRESENCE_BORDER_PX = 6;
 
-/** An in-memory desktop that is both a screen source and an input sink. */
-export class VirtualScreen implements ScreenSource, InputSink {
+/**
+ * An in-memory desktop that is both a screen source and an input sink, and draws the presence border
+ * (a {@link PresenceIndicator}) on itself while helpers are connected.
+ */
+export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator {
   #width: number;
   #height: number;
   #frame: Framebuffer;
@@ -84,6 +93,7 @@ export class VirtualScreen implements ScreenSource, InputSink {
   readonly #damageListeners = new Set<DamageListener>();
   readonly #resizeListeners = new Set<ResizeListener>();
   #closed = false;
+  #presence: PresenceState | undefined;
 
   /** @throws {ConfigError} TESSERA_ERR_INVALID_CONFIG for a size outside 320x240..16384x16384 */
   constructor(options: VirtualScreenOptions = {}) {
@@ -357,8 +367,63 @@ export class VirtualScreen implements ScreenSource, InputSink {
     return { x: 0, y: 0, width: this.#width, height: this.#height };
   }
 
+  /** What the presence border shows now (undefined while no helper is connected). */
+  get presence(): PresenceState | undefined {
+    return this.#presence;
+  }
+
+  /** Draws (or, with undefined, removes) the presence border and its label; PresenceIndicator. */
+  show(state: PresenceState | undefined): void {
+    if (this.#closed) return;
+    const same = state === undefined ? this.#presence === undefined : this.#presence !== undefined && this.#presence.helpers === state.helpers && this.#presence.controlling === state.controlling;
+    if (same) return;
+    // Damage where the old border was and where the new one goes (the label's width changes with its text).
+    for (const r of this.#presenceRects()) this.#damage.push(r);
+    this.#presence = state === undefined ? undefined : { helpers: state.helpers, controlling: state.controlling };
+    for (const r of this.#presenceRects()) this.#damage.push(r);
+    this.#notify();
+  }
+
+  /** The border's four edges and the label, for the current state; [] without one. */
+  #presenceRects(): Rect[] {
+    const p = this.#presence;
+    if (p === undefined) return [];
+    const w = this.#width;
+    const h = this.#height;
+    const b = PRESENCE_BORDER_PX;
+    return [{ x: 0, y: 0, width: w, height: b }, { x: 0, y: h - b, width: w, height: b }, { x: 0, y: 0, width: b, height: h }, { x: w - b, y: 0, width: b, height: h }, this.#labelRect(p)];
+  }
+
+  /** The label's box, centred under the top edge; the text at scale 2 where it fits, else 1. */
+  #labelRect(p: PresenceState): Rect & { readonly scale: number } {
+    const text = presenceLabel(p);
+    const scale = text.length * CHAR_W + 24 <= this.#width - 2 * PRESENCE_BORDER_PX ? SCALE : 1;
+    const width = Math.min(this.#width, text.length * CELL_WIDTH * scale + 12 * scale);
+    const height = CELL_HEIGHT * scale + 4 * scale;
+    return { x: (this.#width - width) >> 1, y: PRESENCE_BORDER_PX, width, height, scale };
+  }
+
   /** Paints every layer of the scene that overlaps `clip`, back to front. */
   #paint(clip: Rect): void {
+    this.#paintScene(clip);
+    this.#paintPresence();
+  }
+
+  /** The border and its label, over everything else. */
+  #paintPresence(): void {
+    const p = this.#presence;
+    if (p === undefined) return;
+    const c = this.#canvas;
+    const color = p.controlling ? PRESENCE_CONTROLLING : PRESENCE_VIEWING;
+    const [top, bottom, left, right, label] = this.#presenceRects() as [Rect, Rect, Rect, Rect, Rect & { scale: number }];
+    for (const r of [top, bottom, left, right]) if (c.touches(r.x, r.y, r.width, r.height)) c.fillRect(r.x, r.y, r.width, r.height, color);
+    if (!c.touches(label.x, label.y, label.width, label.height)) return;
+    c.fillRect(label.x, label.y, label.width, label.height, color);
+    c.drawText(presenceLabel(p), label.x + 6 * label.scale, label.y + 2 * label.scale, label.scale, PRESENCE_TEXT);
+  }
+
+  /** The desktop under the border: background, panel, window. */
+  #paintScene(clip: Rect): void {
     const c = this.#canvas;
     c.setClip(clip);
     c.fillRows(0, 0, this.#width, this.#height, this.#rowColors);

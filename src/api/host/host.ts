@@ -33,7 +33,7 @@ import { encodeText } from '../../input/text-channel.js';
 import { HostSession } from '../../session/host-session.js';
 import { CloseReason } from '../../session/constants.js';
 import type { Established } from '../../driver/handshake.js';
-import type { ScreenSource, InputSink } from '../../adapters/types.js';
+import type { ScreenSource, InputSink, PresenceIndicator } from '../../adapters/types.js';
 import { listenTcp, type TcpListener } from '../../transport/tcp.js';
 import { AuditLog } from '../../node/audit-log.js';
 import { FileTicketStore } from '../../node/ticket-store.js';
@@ -62,6 +62,11 @@ export interface HostOptions {
   readonly source: ScreenSource;
   /** Where admitted input goes; without one, every helper is view-only. */
   readonly sink?: InputSink;
+  /**
+   * Shows the host user on the shared screen that helpers are connected, viewing or controlling (X11Border,
+   * or the VirtualScreen itself); told on every join, leave and change of control. Closed with the host.
+   */
+  readonly presence?: PresenceIndicator;
   /** Group-policy settings (default: solicited help with control, 6-hour tickets; offers off). */
   readonly policy?: Policy;
   /** The helpers directory for offers. */
@@ -169,6 +174,7 @@ export class Host extends EventEmitter {
   #listener: TcpListener | undefined;
   #state: HostState = 'idle';
   #injectChain: Promise<void> = Promise.resolve();
+  #presenceChain: Promise<void> = Promise.resolve();
   readonly #relays = new Set<RelayRegistration>();
   #relayRefresh: NodeJS.Timeout | undefined;
 
@@ -470,6 +476,12 @@ export class Host extends EventEmitter {
     await Promise.race([listenerClosed, sleep(CLOSE_GRACE_MS)]);
     await this.#injectChain;
     this.sink?.releaseAll?.();
+    await this.#presenceChain;
+    try {
+      await this.#options.presence?.close?.();
+    } catch (err) {
+      this.#reportError(toTesseraError(err));
+    }
     this.#auditGate.flush();
     this.#state = 'closed';
     this.emit('close');
@@ -503,7 +515,9 @@ export class Host extends EventEmitter {
     const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
     this.#sessions.add(entry);
     this.#capture.add(entry);
+    entry.handle.on('mode', () => this.#showPresence());
     entry.start();
+    this.#showPresence();
     this.emit('session', entry.handle);
     return entry.handle;
   }
@@ -614,7 +628,19 @@ export class Host extends EventEmitter {
   #detach(entry: SessionEntry, info: SessionCloseInfo): void {
     if (!this.#sessions.delete(entry)) return;
     this.#capture.remove(entry);
+    this.#showPresence();
     entry.audit('closed', entry.session.mode, info.error?.code ?? info.reason);
+  }
+
+  /** Tells the presence indicator who is connected now; its failures are reported, never fatal. */
+  #showPresence(): void {
+    const presence = this.#options.presence;
+    if (!presence) return;
+    const open = [...this.#sessions].filter((s) => s.session.state === 'open');
+    const state = open.length === 0 ? undefined : { helpers: open.length, controlling: open.some((s) => s.session.mode === 'control' && !s.session.paused) };
+    this.#presenceChain = this.#presenceChain
+      .then(() => presence.show(state))
+      .catch((err: unknown) => this.#reportError(toTesseraError(err)));
   }
 
   /** Emits 'error' for a failure the host survives; without a listener it is dropped, never thrown. */

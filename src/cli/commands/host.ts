@@ -12,6 +12,7 @@ import {
   ReplayScreen,
   X11Screen,
   X11Input,
+  X11Border,
   EmailError,
   serveWeb,
   type WebServer,
@@ -21,6 +22,7 @@ import {
   type HostConsentRequest,
   type HostSessionHandle,
   type InputSink,
+  type PresenceIndicator,
   type ScreenSource,
   type QualityMode,
   type Mode,
@@ -76,6 +78,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
                        replay without @FPS waits for every helper to acknowledge each frame (pace ack)
   --input virtual|x11|none   where a helper's input goes (default: the virtual desktop for --screen virtual, none otherwise)
+  --no-border          draw no border on the shared screen (by default, while a helper is connected, a border
+                       around the screen says "viewing" in amber or "controlling" in red, for the person in front of it)
   --port N|none        TCP port (default 3389; 0 picks a free one; none: open no port, reachable only through --relay)
   --relay URL          also wait for helpers at a relay (ws:// or wss://, see tessera relay): the host connects out,
                        proves its host key and re-registers when the relay drops; the invitation names the relay
@@ -146,6 +150,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     force: { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'no-border': { type: 'boolean' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -170,7 +175,15 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     if (values.force && values.email === undefined) throw new UsageError('--force goes with --email');
     if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
     if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
-    const { source, sink, replay } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
+    const { source, sink, replay, presence: presenceOn } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
+    let presence: PresenceIndicator | undefined;
+    if (!values['no-border'] && typeof presenceOn === 'string') {
+      try {
+        presence = await X11Border.open({ display: presenceOn });
+      } catch (err) {
+        out.warn(`no border on the shared screen: ${printable((err as Error).message)}`);
+      }
+    } else if (!values['no-border'] && typeof presenceOn === 'object') presence = presenceOn;
     if (values['exit-after-replay'] && !replay) throw new UsageError('--exit-after-replay needs --screen replay:DIR');
 
     const controller = new AbortController();
@@ -208,6 +221,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     const host = new Host({
       source,
       ...(sink ? { sink } : {}),
+      ...(presence ? { presence } : {}),
       consent,
       quality,
       ...(fps !== undefined ? { maxFps: fps } : {}),
@@ -478,11 +492,14 @@ Each wrong password for the invitation is told as it happens, and so is the lock
 };
 
 /** Opens the screen source and input sink the options name. */
-async function openScreen(spec: string, input: string | undefined): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined }> {
+async function openScreen(
+  spec: string,
+  input: string | undefined,
+): Promise<{ source: ScreenSource & { close?(): unknown }; sink: InputSink | undefined; replay: ReplayScreen | undefined; presence: PresenceIndicator | string | undefined }> {
   if (spec === 'virtual') {
     const screen = new VirtualScreen();
     if (input !== undefined && input !== 'virtual' && input !== 'none') throw new UsageError(`--input ${input} does not go with --screen virtual`);
-    return { source: screen, sink: input === 'none' ? undefined : screen, replay: undefined };
+    return { source: screen, sink: input === 'none' ? undefined : screen, replay: undefined, presence: screen };
   }
   if (spec.startsWith('replay:')) {
     const m = /^replay:(.+?)(?:@(\d+(?:\.\d+)?))?$/.exec(spec);
@@ -490,7 +507,7 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
     if (input !== undefined && input !== 'none') throw new UsageError('a replayed screen takes no input (--input none)');
     const fps = m[2] ? Number(m[2]) : undefined;
     const replay = await ReplayScreen.open({ dir: m[1]!, ...(fps ? { pace: 'fixed' as const, fps } : { pace: 'ack' as const }) });
-    return { source: replay, sink: undefined, replay };
+    return { source: replay, sink: undefined, replay, presence: undefined };
   }
   if (spec.startsWith('x11:')) {
     const display = spec.slice(4);
@@ -499,7 +516,7 @@ async function openScreen(spec: string, input: string | undefined): Promise<{ so
     let sink: InputSink | undefined;
     if (input === 'x11') sink = await X11Input.open({ display });
     else if (input !== undefined && input !== 'none') throw new UsageError(`--input ${input} does not go with --screen x11 (use x11 or none)`);
-    return { source, sink, replay: undefined };
+    return { source, sink, replay: undefined, presence: display };
   }
   throw new UsageError(`unknown --screen ${spec}: use virtual, replay:DIR[@FPS] or x11:DISPLAY`);
 }
