@@ -585,7 +585,7 @@ export class Host extends EventEmitter {
     const answer = await this.#options.consent({ ...request, reason: 'connect', recorded }, signal);
     if (answer === 'decline') return 'decline' as const;
     const mode = leastMode(answer, request.maxMode, this.sink ? 'control' : 'view');
-    // spec/handshake.md §3.4.1: `recording: true` tells the helper the session is recorded (HS-41).
+    // spec/handshake.md §3.4.1: `recording: true` tells the helper the session is recorded (REC-13).
     return { mode, width: this.source.width, height: this.source.height, codecs: { codec: 1, quality: this.quality, ...(recorded ? { recording: true } : {}) } };
   }
 
