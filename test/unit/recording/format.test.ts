@@ -108,3 +108,11 @@ t.test('an encrypted recording opens only with the auditor key', async (t) => {
   t.equal(err?.code, 'TESSERA_ERR_DECRYPT_FAILED');
   t.ok(err!.offset! <= 100, 'reported at the chunk that holds the changed byte');
 });
+
+t.test('the policy file\'s recording setting: mode and retention, strictly', async (t) => {
+  const { parsePolicy } = await import('../../../src/handshake/policy.js');
+  t.same(parsePolicy({ recording: { mode: 'required', retentionDays: 30 } }).recording, { mode: 'required', retentionDays: 30 });
+  t.equal(parsePolicy({}).recording, undefined, 'absent: off');
+  t.throws(() => parsePolicy({ recording: { mode: 'always' } }), { code: 'TESSERA_ERR_INVALID_CONFIG' });
+  t.throws(() => parsePolicy({ recording: { mode: 'optional', retentionDays: 0 } }), { code: 'TESSERA_ERR_INVALID_CONFIG' });
+});
