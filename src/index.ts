@@ -6,7 +6,7 @@
  */
 // The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
 export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper, reachableAddresses, isLoopbackOnly, isLoopback } from './api/index.js';
-export type { HostOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions, WrongProof, LockOut } from './api/index.js';
+export type { HostOptions, HostRecordingOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions, WrongProof, LockOut } from './api/index.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './api/index.js';
 // The relay (spec/relay.md): a host behind NAT registers, a helper arrives with the invitation's rendezvous id.
 export { startRelay, RelayServer, RELAY_DEFAULTS, RelayRegistration, dialRelay, relayEndpoint, resolveProxy, bypassesProxy } from './relay/index.js';
@@ -33,6 +33,13 @@ export type { ServeWebOptions, WebServer } from './node/web-server.js';
 export { WebSocketStream, connectWebSocket, WEBSOCKET_PATH } from './transport/websocket.js';
 export { loadInvitation, readInvitationFile, issueInvitation, loadPolicy, loadHelpers, loadOrCreateHostKey, FileTicketStore, AuditLog, HostKey } from './node/index.js';
 export { loadPng, encodePng } from './node/png.js';
+
+// Session recordings for audit (spec/recording.md).
+export { RecordingWriter, readRecording, parseRecording, decryptRecording, isEncryptedRecording, recordingSigningKey, RecordType } from './recording/format.js';
+export type { RecordingHeader, RecordingEvent, RecordingReport, ReadRecordingOptions, RecordingWriterOptions, ChainHash } from './recording/format.js';
+export { RecordingPlayer } from './recording/player.js';
+export type { PlaybackFrame } from './recording/player.js';
+export { readRecordingFile, RecordingFile, ensureRecordingDir, pruneRecordings, writeAuditorKeyFile, loadAuditorKey, nodeChainHash } from './node/recording-file.js';
 export { SharpImageCodec } from './node/sharp-image-codec.js';
 export { ZlibDeflateBackend, ZlibInflateBackend } from './node/zlib-backend.js';
 

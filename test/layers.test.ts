@@ -41,18 +41,20 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   session: { imports: PURE_BELOW_SESSION, pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
   // The one connection driver: pure and browser-safe, over the Link interface that transports implement.
   driver: { imports: [...PURE_BELOW_SESSION, 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
+  // Session recordings (spec/recording.md): the pure, browser-safe writer and reader; files are in node.
+  recording: { imports: ['core', 'handshake', 'input', 'codec'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack'] },
   adapters: { imports: [...PURE_BELOW_SESSION, 'session'], pure: false, packages: [] },
   transport: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters'], pure: false, packages: [] },
-  node: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport'], pure: false, packages: [] },
+  node: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport'], pure: false, packages: [] },
   // The relay (spec/relay.md): server, host registration, helper dial; Node glue at the level of node. Its pure
   // message codec and registration proof live in handshake (src/handshake/relay.ts), so the browser can use them.
-  relay: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'transport', 'node'], pure: false, packages: [] },
-  api: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay'], pure: false, packages: [] },
+  relay: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'transport', 'node'], pure: false, packages: [] },
+  api: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport', 'node', 'relay'], pure: false, packages: [] },
   // The conformance probes (spec/conformance.md, "Probing another implementation"): a helper or host that breaks the
   // rules on purpose, on the protocol layers, the driver and Node transports; at the level of api.
-  conformance: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node'], pure: false, packages: [] },
-  cli: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api', 'conformance', 'index'], pure: false, packages: [] },
-  index: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api'], pure: false, packages: [] },
+  conformance: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport', 'node'], pure: false, packages: [] },
+  cli: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api', 'conformance', 'index'], pure: false, packages: [] },
+  index: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport', 'node', 'relay', 'api'], pure: false, packages: [] },
   web: { imports: [...PURE_BELOW_SESSION, 'session', 'driver'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
 };
 

@@ -131,6 +131,11 @@ export class Helper extends EventEmitter {
    * ("3f2a 91c0 7d44 e810"), so the two can compare it; undefined for an offer.
    */
   readonly holderFingerprint: string | undefined;
+  /**
+   * True when the host said in Welcome that it records this session (`recording: true`, spec/handshake.md §3.4.1,
+   * spec/recording.md). A helper that will not be recorded closes the session (`tessera connect --refuse-recorded`).
+   */
+  readonly recorded: boolean;
   readonly #connection: HelperConnection;
   #framebuffer: Framebuffer;
   #modifiers = 0;
@@ -138,12 +143,13 @@ export class Helper extends EventEmitter {
   #pointerX = 0;
   #pointerY = 0;
 
-  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number; path: ConnectionPath; holderFingerprint: string | undefined }) {
+  private constructor(connection: (helper: Helper) => HelperConnection, info: { remote: string; sessionId: string; width: number; height: number; path: ConnectionPath; holderFingerprint: string | undefined; recorded: boolean }) {
     super();
     this.remote = info.remote;
     this.sessionId = info.sessionId;
     this.path = info.path;
     this.holderFingerprint = info.holderFingerprint;
+    this.recorded = info.recorded;
     // The connection checks the announced size against the decoder's limit before anything is allocated for it.
     this.#connection = connection(this);
     this.#framebuffer = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height * 4) };
@@ -248,6 +254,7 @@ export class Helper extends EventEmitter {
         height: est.welcome.height,
         path,
         holderFingerprint: initiator.holder ? holderFingerprint(initiator.holder.publicKey) : undefined,
+        recorded: est.welcome.codecs['recording'] === true,
       },
     );
     helper.#connection.start();

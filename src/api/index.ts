@@ -1,6 +1,6 @@
 /** The API an app embeds: Host (share a screen) and Helper (view or control one). */
 export { Host } from './host/host.js';
-export type { HostOptions, ListenOptions, ConsentReply, HostConsentRequest, UseRelayOptions, WrongProof, LockOut } from './host/host.js';
+export type { HostOptions, HostRecordingOptions, ListenOptions, ConsentReply, HostConsentRequest, UseRelayOptions, WrongProof, LockOut } from './host/host.js';
 export { HostInvitation } from './host/invitations.js';
 export { reachableAddresses, isLoopbackOnly, isLoopback } from './host/addresses.js';
 export type { InterfaceAddress, InterfaceTable, ReachableAddressOptions } from './host/addresses.js';

@@ -1,5 +1,5 @@
 /**
- * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, bench, relay, conformance.
+ * The tessera command: demo, host, connect, offer, keygen, invitations, inspect, play, bench, relay, conformance.
  * Every command goes through the library's public API (src/index.ts).
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { runConnect, runOffer } from './commands/connect.js';
 import { runKeygen } from './commands/keygen.js';
 import { runInvitations } from './commands/invitations.js';
 import { runInspect } from './commands/inspect.js';
+import { runPlay } from './commands/play.js';
 import { runBench } from './commands/bench.js';
 import { runRelay } from './commands/relay.js';
 import { runConformance } from './commands/conformance.js';
@@ -26,9 +27,10 @@ commands:
   host          share this screen: prints an invitation and waits for a helper
   connect       join a host with an invitation (file, tessera:// URL or saved email)
   offer         offer help to a host that allows offers (needs an identity key)
-  keygen        make an identity key for offers
+  keygen        make an identity key for offers (--auditor: a key pair for reading session recordings)
   invitations   list or revoke a host's invitations
   inspect       show what an invitation holds (never the secret)
+  play          verify a session recording (hash chain, seal) and play it: timeline, PNG frames
   bench         measure the codec on a folder of screen recordings
   relay         run a relay, so that hosts behind NAT can be reached without opening a port
   conformance   probe another implementation's host or helper against the spec, one line per probe and requirement
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   keygen: runKeygen,
   invitations: runInvitations,
   inspect: runInspect,
+  play: runPlay,
   bench: runBench,
   relay: runRelay,
   conformance: runConformance,

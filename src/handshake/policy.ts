@@ -38,6 +38,18 @@ export interface OfferPolicy {
 export interface Policy {
   readonly solicited: SolicitedPolicy;
   readonly offer: OfferPolicy;
+  /** Session recording for audit (spec/recording.md); absent means off. */
+  readonly recording?: RecordingPolicy;
+}
+
+/**
+ * Session recording (spec/recording.md): `off`, `optional` (record; a session that cannot be recorded goes on
+ * unrecorded) or `required` (a session that cannot be recorded is not started), and how many days recordings are kept.
+ */
+export interface RecordingPolicy {
+  readonly mode: 'off' | 'optional' | 'required';
+  /** Recordings older than this many days are deleted when the host starts; absent: kept. */
+  readonly retentionDays?: number;
 }
 
 /** Helpers directory: users with Ed25519 public keys, and groups of users. */
@@ -89,7 +101,7 @@ export function parseDuration(v: unknown, where: string): Duration {
  * @throws {ConfigError} TESSERA_ERR_INVALID_CONFIG naming the field, e.g. "policy: solicited.permit must be view or control"
  */
 export function parsePolicy(input: unknown): Policy {
-  const root = obj(parseJson(input, 'policy'), 'policy', ['solicited', 'offer']);
+  const root = obj(parseJson(input, 'policy'), 'policy', ['solicited', 'offer', 'recording']);
   const d = DEFAULT_POLICY;
   const s = root.solicited === undefined ? {} : obj(root.solicited, 'policy: solicited', ['enabled', 'permit', 'maxTicketTime', 'emailMethod', 'maxUses']);
   const o = root.offer === undefined ? {} : obj(root.offer, 'policy: offer', ['enabled', 'permit', 'helpers']);
@@ -115,7 +127,19 @@ export function parsePolicy(input: unknown): Policy {
     permit: mode(o.permit, 'policy: offer.permit', d.offer.permit),
     helpers: Object.freeze(helpers),
   };
-  return Object.freeze({ solicited: Object.freeze(solicited), offer: Object.freeze(offer) });
+  let recording: RecordingPolicy | undefined;
+  if (root.recording !== undefined) {
+    const r = obj(root.recording, 'policy: recording', ['mode', 'retentionDays']);
+    const days = r.retentionDays;
+    if (days !== undefined && !(typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= 36500)) {
+      throw bad('policy: recording.retentionDays must be a whole number of days from 1 to 36500', 'recording.retentionDays');
+    }
+    recording = Object.freeze({
+      mode: oneOf(r.mode, 'policy: recording.mode', ['off', 'optional', 'required'] as const, 'optional', 'off, optional or required'),
+      ...(days !== undefined ? { retentionDays: days } : {}),
+    });
+  }
+  return Object.freeze({ solicited: Object.freeze(solicited), offer: Object.freeze(offer), ...(recording ? { recording } : {}) });
 }
 
 function maxUses(v: unknown): number {

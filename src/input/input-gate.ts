@@ -39,6 +39,8 @@ export interface InputGateOptions {
   readonly mode?: InputMode;
   /** Text limits events are checked against (as the batch decoder's). */
   readonly limits?: InputLimits;
+  /** Told of each event dropped, with the reason (a session recording keeps them; spec/recording.md). */
+  readonly onDrop?: (event: InputEvent, reason: DropReason) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export class InputGate {
   readonly #ratePerMs: number;
   readonly #burst: number;
   readonly #limits: InputLimits;
+  readonly #onDrop: ((event: InputEvent, reason: DropReason) => void) | undefined;
   #tokens: number;
   #lastRefill: number;
   readonly #heldKeys = new Set<KeyCode>();
@@ -85,6 +88,7 @@ export class InputGate {
     this.#ratePerMs = rate / 1000;
     this.#burst = burst;
     this.#limits = options.limits ?? {};
+    this.#onDrop = options.onDrop;
     this.#tokens = burst;
     this.#lastRefill = options.now();
   }
@@ -150,18 +154,18 @@ export class InputGate {
    *   or undefined when it was dropped
    */
   admitEvent(event: InputEvent): InputEvent | undefined {
-    if (validateInputEvent(event, this.#limits) !== undefined) return this.#drop('invalid');
-    if (this.#mode !== 'control') return this.#drop('notControl');
-    if (this.#paused) return this.#drop('paused');
+    if (validateInputEvent(event, this.#limits) !== undefined) return this.#drop('invalid', event);
+    if (this.#mode !== 'control') return this.#drop('notControl', event);
+    if (this.#paused) return this.#drop('paused', event);
     let admitted = event;
     const release = this.#isHeldRelease(event);
     if (event.type === 'pointerMove' || event.type === 'buttonDown' || event.type === 'buttonUp') {
       if (!(event.x < this.#width && event.y < this.#height)) {
-        if (!release || event.type !== 'buttonUp') return this.#drop('outOfBounds');
+        if (!release || event.type !== 'buttonUp') return this.#drop('outOfBounds', event);
         admitted = { ...event, x: Math.min(event.x, this.#width - 1), y: Math.min(event.y, this.#height - 1) };
       }
     }
-    if (!this.#takeTokens(event.type === 'text' ? codePointCount(event.text) : 1, release)) return this.#drop('rateLimited');
+    if (!this.#takeTokens(event.type === 'text' ? codePointCount(event.text) : 1, release)) return this.#drop('rateLimited', event);
     this.#track(admitted);
     this.#admitted++;
     return admitted;
@@ -210,8 +214,9 @@ export class InputGate {
     return out;
   }
 
-  #drop(reason: DropReason): undefined {
+  #drop(reason: DropReason, event?: InputEvent): undefined {
     this.#dropped[reason]++;
+    if (event && this.#onDrop) this.#onDrop(event, reason);
     return undefined;
   }
 

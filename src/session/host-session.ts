@@ -3,7 +3,7 @@ import { Channel, type Frame } from '../framing/index.js';
 import type { ControlMessage } from '../framing/control.js';
 import { decodeInputBatch } from '../input/input-batch.js';
 import type { InputEvent } from '../input/events.js';
-import { InputGate } from '../input/input-gate.js';
+import { InputGate, type DropReason } from '../input/input-gate.js';
 import { DEFAULT_MAX_IN_FLIGHT, DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
 import { FEATURE_NAMES, FEATURES, type Feature } from './features.js';
@@ -24,6 +24,8 @@ export interface HostSessionOptions extends SessionCoreOptions {
   readonly maxEventsPerSecond?: number;
   /** The features this host offered in Welcome (spec/session.md §6.8); the helper may take any of them. Default none. */
   readonly offeredFeatures?: readonly Feature[];
+  /** Told of each input event the gate dropped, with the reason (for a session recording). */
+  readonly onInputDropped?: (event: InputEvent, reason: DropReason) => void;
 }
 
 /** Events of the host side of one session. */
@@ -67,6 +69,7 @@ export class HostSession extends SessionCore<HostSessionEvent> {
       height: options.height,
       now: options.clock,
       ...(options.maxEventsPerSecond === undefined ? {} : { maxEventsPerSecond: options.maxEventsPerSecond }),
+      ...(options.onInputDropped === undefined ? {} : { onDrop: options.onInputDropped }),
     });
     this.#gate.setMode(this.#mode);
   }

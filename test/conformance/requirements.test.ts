@@ -28,6 +28,7 @@ const PREFIX: Readonly<Record<string, string>> = {
   'session.md': 'SES',
   'errors.md': 'ERR',
   'relay.md': 'RLY',
+  'recording.md': 'REC',
 };
 
 interface Row {
@@ -113,7 +114,7 @@ t.test('conformance.md has one row per requirement id, and no row for an id the 
     t.notOk(inTable.has(row.id), `${row.id} has one row`);
     inTable.add(row.id);
     t.ok(inSpec.has(row.id), `${row.id} is a requirement in spec/`);
-    t.match(row.roles, /^(host|helper|relay)(, (host|helper|relay))*$/, `${row.id} names its roles`);
+    t.match(row.roles, /^(host|helper|relay|reader)(, (host|helper|relay|reader))*$/, `${row.id} names its roles`);
   }
   for (const id of inSpec) t.ok(inTable.has(id), `${id} has a row in conformance.md`);
 });

@@ -34,6 +34,7 @@ import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.
 import { NatsParser } from '../../src/relay/nats.js';
 import { decodePresence, PRESENCE_SUBJECT } from '../../src/relay/presence.js';
 import { parseConnectResponse } from '../../src/relay/proxy.js';
+import { decryptRecording, isEncryptedRecording, parseRecording } from '../../src/recording/format.js';
 import { setupCase, makeResponder, type RefusalCase, type VectorCase } from '../conformance/handshake-vectors.js';
 import type { Prng } from '../helpers/prng.js';
 import { concat } from '../helpers/mutate.js';
@@ -798,6 +799,35 @@ function proxyDecode(b: Uint8Array): unknown {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Every target, in the order `npm run fuzz` runs them. */
+// ---------------------------------------------------------------------------------------------------------------
+// Session recordings (spec/recording.md)
+
+interface RecordingVectors {
+  keys: { auditorSecretKey: string };
+  vectors: Array<{ name: string; file: string; sealed?: boolean; problem?: unknown }>;
+}
+const recordingVectors = (): RecordingVectors => readJson<RecordingVectors>('spec/vectors/recording.json');
+
+const recordingTarget: FuzzTarget<{ auditor: Uint8Array; good: Uint8Array }> = {
+  name: 'recording',
+  description: 'readRecording/parseRecording and decryptRecording (a recording file, plain or encrypted to the vector auditor key); stateless',
+  reset: 'never',
+  // Each case verifies an Ed25519 seal in pure JS (tweetnacl, several ms) and decrypts with X25519.
+  cost: 25,
+  seeds: () => recordingVectors().vectors.map((v) => hex(v.file)),
+  create: () => {
+    const v = recordingVectors();
+    return { auditor: hex(v.keys.auditorSecretKey), good: hex(v.vectors.find((x) => x.name === 'plain session')!.file) };
+  },
+  decode(bytes, inst) {
+    const plain = isEncryptedRecording(bytes) ? decryptRecording(bytes, inst.auditor) : bytes;
+    parseRecording(plain);
+  },
+  valid(inst) {
+    check(parseRecording(inst.good).sealed, 'the plain session vector still verifies');
+  },
+};
+
 export const TARGETS: readonly FuzzTarget<any>[] = [
   streamTarget('deframer', () => new Deframer({ maxBodyBytes: FUZZ_MAX_BODY })),
   streamTarget('frame-reader', () => new FrameReader({ maxBodyBytes: FUZZ_MAX_BODY })),
@@ -824,6 +854,7 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   sessionTarget('host'),
   sessionTarget('helper'),
   emlTarget,
+  recordingTarget,
   statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),
   statelessTarget('nats', 'NatsParser (what a nats-server sends a relay of a cluster), fed in two pieces', NATS_SEEDS, natsDecode),
   statelessTarget('relay-presence', 'decodePresence (what other relays of a cluster publish on NATS)', PRESENCE_SEEDS, (b) => decodePresence(b, PRESENCE_SUBJECT)),

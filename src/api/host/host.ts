@@ -28,6 +28,7 @@ import {
 } from '../../handshake/index.js';
 import type { QualityMode } from '../../codec/index.js';
 import type { InputEvent } from '../../input/events.js';
+import type { DropReason } from '../../input/input-gate.js';
 import { DEFAULT_MAX_CHAT_BYTES } from '../../input/constants.js';
 import { encodeText } from '../../input/text-channel.js';
 import { HostSession } from '../../session/host-session.js';
@@ -39,6 +40,8 @@ import { AuditLog } from '../../node/audit-log.js';
 import { FileTicketStore } from '../../node/ticket-store.js';
 import { HostKey, loadOrCreateHostKey } from '../../node/state-dir.js';
 import { nodeRandom } from '../../node/crypto.js';
+import { ensureRecordingDir, pruneRecordings, RecordingFile } from '../../node/recording-file.js';
+import { recordingSigningKey, toB64url } from '../../recording/format.js';
 import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
 export type { WrongProof, LockOut } from './admission.js';
@@ -54,6 +57,23 @@ export type ConsentReply = Mode | 'decline';
 /** A consent question: at connection time ('connect') or when a connected viewer asks for control ('control'). */
 export interface HostConsentRequest extends ConsentRequest {
   readonly reason: 'connect' | 'control';
+  /** True when this host records its sessions (spec/recording.md): tell the host user. */
+  readonly recorded: boolean;
+}
+
+/** Session recording for audit (spec/recording.md). */
+export interface HostRecordingOptions {
+  /** Folder of the recordings (made with mode 0700); one file per session, mode 0600. */
+  readonly dir: string;
+  /**
+   * 'required': a session that cannot be recorded is not started (the helper's connection is dropped and the error
+   * reported); 'optional' (default): it goes on unrecorded and the error is reported.
+   */
+  readonly policy?: 'optional' | 'required';
+  /** Encrypts every recording to this auditor X25519 public key, so the host alone cannot read it later. */
+  readonly auditorPublicKey?: Uint8Array;
+  /** Deletes recordings older than this many days when the host starts. */
+  readonly retentionDays?: number;
 }
 
 /** Options of Host. Every default lives in src/core/defaults.ts. */
@@ -75,6 +95,8 @@ export interface HostOptions {
   readonly stateDir?: string;
   /** Codec quality: 'lossless' (default), 'balanced' or 'low-bandwidth'. */
   readonly quality?: QualityMode;
+  /** Records every session for audit (spec/recording.md); helpers are told in Welcome (`recording: true`). */
+  readonly recording?: HostRecordingOptions;
   /** Asks the host user; must answer within consentTimeoutMs or the helper is declined. */
   readonly consent: (request: HostConsentRequest, signal: AbortSignal) => ConsentReply | Promise<ConsentReply>;
   /** Display name in invitations (default: the machine's host name). */
@@ -202,6 +224,10 @@ export class Host extends EventEmitter {
     } else {
       this.hostKey = new HostKey(nodeRandom(32));
       this.tickets = new MemoryTicketStore();
+    }
+    if (options.recording) {
+      ensureRecordingDir(options.recording.dir);
+      if (options.recording.retentionDays !== undefined) pruneRecordings(options.recording.dir, options.recording.retentionDays, this.#clock());
     }
     this.#auditGate = new AuditFloodGate({ clock: this.#clock, emit: (e) => this.#writeAudit(e), ...pick(options.auditFlood ?? {}, ['intervalMs', 'burst']) });
     this.#admission = new Admission({
@@ -499,7 +525,9 @@ export class Host extends EventEmitter {
       est.link.destroy();
       throw new StateError('host is closed');
     }
+    const recorder = this.#startRecording(est, path);
     const session = new HostSession({
+      ...(recorder ? { onInputDropped: (event: InputEvent, reason: DropReason) => recorder.writer.inputDropped(this.#clock(), reason, event) } : {}),
       deframer: est.deframer,
       seal: est.protector,
       now: this.#clock(),
@@ -512,7 +540,7 @@ export class Host extends EventEmitter {
       offeredFeatures: this.#offeredFeatures(),
     });
     const identity = { id: est.keys.sessionId, peer: est.link.remote, kind: est.peer.kind, ticketId: est.peer.ticketId, helper: est.peer.helper, path };
-    const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
+    const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes, recorder);
     this.#sessions.add(entry);
     this.#capture.add(entry);
     entry.handle.on('mode', () => this.#showPresence());
@@ -522,13 +550,64 @@ export class Host extends EventEmitter {
     return entry.handle;
   }
 
+  /**
+   * Opens the recording of a session about to start and writes its header (spec/recording.md §4.1). A recording that
+   * cannot be made is reported; under the 'required' policy the connection is dropped and this throws.
+   */
+  #startRecording(est: Established, path: 'direct' | 'relay'): RecordingFile | undefined {
+    const rec = this.#options.recording;
+    if (!rec) return undefined;
+    try {
+      const sign = recordingSigningKey(this.hostKey.secretKey);
+      const time = this.#clock();
+      const stamp = new Date(time).toISOString().replace(/[:.]/g, '-');
+      const file = RecordingFile.create(rec.dir, `${stamp}-${est.keys.sessionId.slice(0, 16)}`, {
+        signSecretKey: sign.secretKey,
+        ...(rec.auditorPublicKey ? { auditorPublicKey: rec.auditorPublicKey } : {}),
+      });
+      file.writer.header(time, {
+        v: 1,
+        session: est.keys.sessionId,
+        host: toB64url(this.hostKey.publicKey),
+        signer: toB64url(sign.publicKey),
+        kind: est.peer.kind,
+        ...(est.peer.ticketId !== undefined ? { ticketId: est.peer.ticketId } : {}),
+        ...(est.peer.helper !== undefined ? { helper: est.peer.helper } : {}),
+        ...(est.peer.identityKey !== undefined ? { helperKey: toB64url(est.peer.identityKey) } : {}),
+        peer: est.link.remote,
+        path,
+        mode: est.mode,
+        width: this.source.width,
+        height: this.source.height,
+        codec: 1,
+        quality: this.quality,
+      });
+      return file;
+    } catch (err) {
+      const error = toTesseraError(err, 'the session could not be recorded');
+      this.#reportError(error);
+      if (rec.policy === 'required') {
+        est.link.destroy();
+        throw error;
+      }
+      return undefined;
+    }
+  }
+
   /** The consent step of every handshake: within the helper cap, policy and invitation, then the host user. */
   async #consentToConnect(request: ConsentRequest, signal: AbortSignal) {
     if (this.#sessions.size >= (this.#options.maxHelpers ?? DEFAULT_MAX_HELPERS)) return 'decline' as const;
-    const answer = await this.#options.consent({ ...request, reason: 'connect' }, signal);
+    const recorded = this.#options.recording !== undefined;
+    const answer = await this.#options.consent({ ...request, reason: 'connect', recorded }, signal);
     if (answer === 'decline') return 'decline' as const;
     const mode = leastMode(answer, request.maxMode, this.sink ? 'control' : 'view');
-    return { mode, width: this.source.width, height: this.source.height, codecs: { codec: 1, quality: this.quality, ...featureCaps(this.#offeredFeatures()) } };
+    // spec/handshake.md §3.4.1: `recording: true` tells the helper the session is recorded (REC-13).
+    return {
+      mode,
+      width: this.source.width,
+      height: this.source.height,
+      codecs: { codec: 1, quality: this.quality, ...(recorded ? { recording: true } : {}), ...featureCaps(this.#offeredFeatures()) },
+    };
   }
 
   /** The session features this host offers every helper (spec/session.md §6.8). */
@@ -612,7 +691,7 @@ export class Host extends EventEmitter {
     timer.unref();
     entry.handle.once('close', () => ctrl.abort());
     const { kind, ticketId, helper, peer } = entry.identity;
-    const request: HostConsentRequest = { reason: 'control', kind, ticketId, helper, requestedMode: 'control', maxMode, peer };
+    const request: HostConsentRequest = { reason: 'control', recorded: this.#options.recording !== undefined, kind, ticketId, helper, requestedMode: 'control', maxMode, peer };
     Promise.resolve()
       .then(() => this.#options.consent(request, ctrl.signal))
       .catch(() => 'decline' as const)

@@ -15,6 +15,7 @@ import type { CloseInfo } from '../../driver/helper.js';
 import type { Link } from '../../driver/link.js';
 import { SessionDriver } from '../../driver/session.js';
 import type { CaptureMember } from './capture-loop.js';
+import type { RecordingFile } from '../../node/recording-file.js';
 
 /** Why a session ended. */
 export type SessionCloseInfo = CloseInfo;
@@ -74,8 +75,11 @@ export class SessionEntry implements CaptureMember {
   /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
   #inputEpoch = 0;
   #inputCancelled = 0;
+  /** The session's recording (spec/recording.md), when the host records. */
+  readonly recorder: RecordingFile | undefined;
 
-  constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number) {
+  constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number, recorder?: RecordingFile) {
+    this.recorder = recorder;
     this.session = session;
     this.identity = identity;
     this.#hooks = hooks;
@@ -118,6 +122,8 @@ export class SessionEntry implements CaptureMember {
   /** DisplayMember */
   sendUpdate(update: Uint8Array, now: number): number {
     const seq = this.session.sendUpdate(update, now);
+    // The bytes exactly as sent, never re-encoded: recording costs about the bytes on the wire.
+    this.recorder?.writer.update(now, seq, update);
     this.#updatesSent++;
     this.#driver.flush();
     return seq;
@@ -126,6 +132,7 @@ export class SessionEntry implements CaptureMember {
   /** CaptureMember */
   resize(width: number, height: number): void {
     if (this.#closed) return;
+    this.recorder?.writer.screen(this.#hooks.now(), width, height);
     this.session.resize(width, height, this.#hooks.now());
     this.#driver.flush();
   }
@@ -149,6 +156,7 @@ export class SessionEntry implements CaptureMember {
 
   #handle(ev: HostSessionEvent): void {
     const handle = this.handle;
+    this.#record(ev);
     switch (ev.type) {
       case 'input': {
         const epoch = this.#inputEpoch;
@@ -189,10 +197,34 @@ export class SessionEntry implements CaptureMember {
           info = { ...info, error: new TesseraError(ErrorCode.RelayLost, `the connection through the relay was lost${ev.message ? `: ${ev.message}` : ''}`, { context: 'relay', ...(ev.error ? { cause: ev.error } : {}) }) };
         }
         this.#closed = info;
+        this.recorder?.finish(this.#hooks.now());
         this.#hooks.detach(this, info);
         handle.emit('close', info);
         return;
       }
+    }
+  }
+
+  /** Writes a session event to the recording (spec/recording.md §4). */
+  #record(ev: HostSessionEvent): void {
+    const w = this.recorder?.writer;
+    if (!w) return;
+    const now = this.#hooks.now();
+    switch (ev.type) {
+      case 'input':
+        return w.input(now, ev.events);
+      case 'mode':
+        return w.mode(now, ev.mode, ev.paused);
+      case 'chat':
+        return w.chat(now, 'helper', ev.text);
+      case 'clipboard':
+        return w.clipboard(now, 'helper', ev.text);
+      case 'control-request':
+        return w.controlRequest(now);
+      case 'closed':
+        return w.close(now, ev.reason, ev.message ?? '');
+      default:
+        return;
     }
   }
 }
@@ -266,11 +298,22 @@ export class HostSessionHandle extends EventEmitter {
   }
 
   chat(text: string): void {
-    this.#entry.command((now) => this.#entry.session.chat(text, now));
+    this.#entry.command((now) => {
+      this.#entry.session.chat(text, now);
+      this.#entry.recorder?.writer.chat(now, 'host', text);
+    });
   }
 
   clipboard(text: string): void {
-    this.#entry.command((now) => this.#entry.session.clipboard(text, now));
+    this.#entry.command((now) => {
+      this.#entry.session.clipboard(text, now);
+      this.#entry.recorder?.writer.clipboard(now, 'host', text);
+    });
+  }
+
+  /** The file this session is recorded to (spec/recording.md), or undefined when it is not recorded. */
+  get recording(): string | undefined {
+    return this.#entry.recorder?.path;
   }
 
   /** Ends the session with a reason the helper is told. */

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
+import { CloseReason, Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
 import { parseKey } from '../../handshake/index.js';
 import { passwordFrom, onInterrupt, sleep, PASSWORD_WAYS } from './common.js';
 import { readIdentity } from './identity.js';
@@ -20,11 +20,13 @@ const VIEW_OPTIONS = {
   frames: { type: 'string' },
   duration: { type: 'string' },
   timeout: { type: 'string' },
+  'refuse-recorded': { type: 'boolean' },
 } as const;
 
 const VIEW_USAGE = `  --request-control    ask the host user for control at once
   --record DIR         write every complete frame received as DIR/000001.png, DIR/000002.png, ...
   --snapshot FILE.png  write the last frame when the session ends
+  --refuse-recorded    leave at once if the host records the session (it says so in its Welcome; exit 3, refused)
   --frames N           leave after N frames
   --duration S         leave after S seconds
   --timeout S          give up after S seconds without a session, the host user's decision included
@@ -196,6 +198,16 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote, path: helper.path, ...(helper.holderFingerprint ? { helperKey: helper.holderFingerprint } : {}) });
   out.say(`connected to ${printable(helper.remote, 80)}${helper.path === 'relay' ? ' through the relay' : ''} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
   if (helper.holderFingerprint) out.say(`your helper key for this invitation: ${helper.holderFingerprint} (the host's prompt shows it; kept in memory only)`);
+  if (helper.recorded) {
+    out.event('recorded', { refused: values['refuse-recorded'] === true });
+    out.say('this session is recorded by the host');
+    // spec/recording.md §1: the protocol has no decline after Welcome; a helper who will not be recorded leaves.
+    if (values['refuse-recorded'] === true) {
+      await helper.close(CloseReason.HelperLeft, 'the helper declined a recorded session');
+      out.say('leaving: you asked not to be recorded (--refuse-recorded)');
+      return ExitCode.Refused;
+    }
+  }
 
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();

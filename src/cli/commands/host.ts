@@ -28,6 +28,9 @@ import {
   type Mode,
   type AuditEvent,
   type HostInvitation,
+  type HostRecordingOptions,
+  type Policy,
+  loadAuditorKey,
   type WrongProof,
   type LockOut,
   ErrorCode,
@@ -100,6 +103,12 @@ Each wrong password for the invitation is told as it happens, and so is the lock
   --policy FILE        group-policy settings (JSON: solicited, offer)
   --helpers FILE       helpers directory for offers (JSON: users, groups)
   --state DIR          state folder: host key, tickets, audit log (default: none, all in memory)
+  --record-sessions DIR   record every session for audit into DIR (mode 0700; one sealed file per session,
+                       mode 0600; see tessera play); the host user and the helper are told. The policy file's
+                       recording {mode: off|optional|required, retentionDays} governs it: required refuses a session
+                       that cannot be recorded, off forbids recording
+  --record-to KEY      encrypt recordings to an auditor's X25519 public key (base64url, or a file from
+                       tessera keygen --auditor): this host cannot read them afterwards
   --accept ask|auto    ask the user for each helper and control request (default), or accept all
   --quality lossless|balanced|low-bandwidth   codec quality (default lossless)
   --fps N              most captures per second (default 30)
@@ -151,6 +160,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'no-border': { type: 'boolean' },
+    'record-sessions': { type: 'string' },
+    'record-to': { type: 'string' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -175,6 +186,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     if (values.force && values.email === undefined) throw new UsageError('--force goes with --email');
     if (values.email !== undefined && typeof values.smtp !== 'string') throw new UsageError('--email needs --smtp URL (smtp://host:port)');
     if (values.method !== undefined && values.method !== 'mailto' && values.method !== 'attachment') throw new UsageError('--method must be mailto or attachment');
+    const policy = typeof values.policy === 'string' ? loadPolicy(values.policy) : undefined;
+    const recording = recordingFrom(values, policy, out);
     const { source, sink, replay, presence: presenceOn } = await openScreen(String(values.screen ?? 'virtual'), values.input as string | undefined);
     let presence: PresenceIndicator | undefined;
     if (!values['no-border'] && typeof presenceOn === 'string') {
@@ -201,6 +214,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
         peer: request.peer,
         requestedMode: request.requestedMode,
         maxMode: request.maxMode,
+        recorded: request.recorded,
         ...(request.holderFingerprint !== undefined
           ? {
               helperKey: request.holderFingerprint,
@@ -214,7 +228,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
       if (accept === 'auto') return request.reason === 'control' ? 'control' : request.maxMode;
       if (!terminal) return 'decline';
       const use = request.reason === 'connect' ? invitationUseLines(request).map((l) => `${l}\n`).join('') : '';
-      const yes = await terminal.ask(`\n${who} at ${printable(request.peer, NAME_CHARS)} ${what}.\n${use}${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
+      const rec = request.recorded ? 'This session will be RECORDED for audit (the helper is told).\n' : '';
+      const yes = await terminal.ask(`\n${who} at ${printable(request.peer, NAME_CHARS)} ${what}.\n${use}${rec}${SCAM_WARNING}\nAllow? [y/n] `, 60_000, signal);
       if (!yes) return 'decline';
       return request.reason === 'control' ? 'control' : request.maxMode;
     };
@@ -226,7 +241,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
       quality,
       ...(fps !== undefined ? { maxFps: fps } : {}),
       ...(typeof values.state === 'string' ? { stateDir: values.state } : {}),
-      ...(typeof values.policy === 'string' ? { policy: loadPolicy(values.policy) } : {}),
+      ...(policy ? { policy } : {}),
+      ...(recording ? { recording } : {}),
       ...(typeof values.helpers === 'string' ? { helpers: loadHelpers(values.helpers) } : {}),
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
       ...(advertise.length > 0 ? { advertise } : {}),
@@ -541,4 +557,28 @@ export function formatDuration(ms: number): string {
   if (hours < 24) return rest ? `${hours} h ${rest} min` : `${hours} h`;
   const days = Math.floor(hours / 24);
   return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
+/**
+ * The recording settings from --record-sessions, --record-to and the policy's `recording` (spec/recording.md):
+ * policy `required` without a folder, or `off` with one, is a usage error rather than a silent choice.
+ */
+function recordingFrom(values: Record<string, unknown>, policy: Policy | undefined, out: Output): HostRecordingOptions | undefined {
+  const dir = typeof values['record-sessions'] === 'string' ? values['record-sessions'] : undefined;
+  const mode = policy?.recording?.mode;
+  if (values['record-to'] !== undefined && dir === undefined) throw new UsageError('--record-to goes with --record-sessions DIR');
+  if (dir === undefined) {
+    if (mode === 'required') throw new UsageError('the policy requires session recording: pass --record-sessions DIR');
+    return undefined;
+  }
+  if (mode === 'off') throw new UsageError('the policy turns session recording off: --record-sessions is refused');
+  const auditorPublicKey = typeof values['record-to'] === 'string' ? loadAuditorKey(values['record-to'], 'public') : undefined;
+  out.event('recording', { dir, policy: mode ?? 'optional', encrypted: auditorPublicKey !== undefined });
+  out.say(`recording every session into ${printable(dir)}${auditorPublicKey ? ' (encrypted to the auditor key)' : ''}; helpers are told`);
+  return {
+    dir,
+    policy: mode === 'required' ? 'required' : 'optional',
+    ...(auditorPublicKey ? { auditorPublicKey } : {}),
+    ...(policy?.recording?.retentionDays !== undefined ? { retentionDays: policy.recording.retentionDays } : {}),
+  };
 }
