@@ -43,6 +43,7 @@ import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
 export type { WrongProof, LockOut } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
+import { CursorFeed } from './cursor-feed.js';
 import { CaptureLoop } from './capture-loop.js';
 import { reachableAddresses } from './addresses.js';
 import { createHostInvitation, type CreateInvitationOptions, type HostInvitation } from './invitations.js';
@@ -80,6 +81,11 @@ export interface HostOptions {
    * bare host name (see invitationAddresses).
    */
   readonly advertise?: readonly string[];
+  /**
+   * Send the pointer on its own channel to helpers that take it (spec/session.md §6.9), when the source can report it
+   * (`readCursor`/`onCursor`; the virtual desktop and X11 can). Default true.
+   */
+  readonly cursor?: boolean;
   /** Most captures per second when polling (default 30). */
   readonly maxFps?: number;
   /** Display updates in flight per helper (default 2, at most 16: spec/session.md §6.3). */
@@ -162,6 +168,7 @@ export class Host extends EventEmitter {
   readonly #clock: Clock;
   readonly #admission: Admission;
   readonly #capture: CaptureLoop<SessionEntry>;
+  readonly #cursorFeed: CursorFeed<SessionEntry>;
   readonly #sessions = new Set<SessionEntry>();
   readonly #hooks: SessionHooks;
   readonly #abort = new AbortController();
@@ -230,6 +237,11 @@ export class Host extends EventEmitter {
       },
       onReplayAdvance: (index) => this.emit('replay-advance', index),
     });
+    this.#cursorFeed = new CursorFeed<SessionEntry>({
+      source: this.source,
+      clock: this.#clock,
+      onError: (err) => this.#reportError(toTesseraError(err, 'the screen source failed to read the pointer')),
+    });
     this.#hooks = {
       now: () => this.#clock(),
       audit: (fields) => this.#recordAudit(auditEvent(this.#clock(), fields)),
@@ -237,6 +249,7 @@ export class Host extends EventEmitter {
       setClipboard: (text) => this.#setClipboard(text),
       askControl: (entry) => this.#askControl(entry),
       acknowledged: () => this.#capture.acknowledged(),
+      cursorTaken: (entry) => this.#cursorFeed.taken(entry),
       detach: (entry, info) => this.#detach(entry, info),
     };
   }
@@ -459,6 +472,7 @@ export class Host extends EventEmitter {
     this.#relays.clear();
     clearInterval(this.#relayRefresh);
     this.#capture.stop();
+    this.#cursorFeed.stop();
     // Stop accepting first; the listener's close completes only once every connection is gone.
     const listenerClosed = this.#listener?.close();
     this.#admission.destroyAll();
@@ -479,6 +493,7 @@ export class Host extends EventEmitter {
     if (this.#state !== 'idle') return;
     this.#state = 'listening';
     this.#capture.start();
+    if (this.#options.cursor !== false) this.#cursorFeed.start();
   }
 
   /** A handshake succeeded: the session starts, the app is told, the capture loop fans out to it. */
@@ -503,6 +518,7 @@ export class Host extends EventEmitter {
     const entry = new SessionEntry(session, est.link, identity, this.#hooks, est.deframer.bufferedBytes);
     this.#sessions.add(entry);
     this.#capture.add(entry);
+    this.#cursorFeed.add(entry);
     entry.start();
     this.emit('session', entry.handle);
     return entry.handle;
@@ -519,7 +535,7 @@ export class Host extends EventEmitter {
 
   /** The session features this host offers every helper (spec/session.md §6.8). */
   #offeredFeatures(): Feature[] {
-    return [];
+    return this.#options.cursor !== false && CursorFeed.supported(this.source) ? ['cursor'] : [];
   }
 
   /** The most a helper may hold: policy's permit for its kind, and for a ticket the invitation's mode. */
@@ -614,6 +630,7 @@ export class Host extends EventEmitter {
   #detach(entry: SessionEntry, info: SessionCloseInfo): void {
     if (!this.#sessions.delete(entry)) return;
     this.#capture.remove(entry);
+    this.#cursorFeed.remove(entry);
     entry.audit('closed', entry.session.mode, info.error?.code ?? info.reason);
   }
 
