@@ -2,7 +2,11 @@
  * The pointer's channel end to end (spec/session.md §6.9): a Host sharing the virtual desktop, a Helper over TCP.
  */
 import t from 'tap';
-import { Host, Helper, VirtualScreen, compositeCursor, type CursorState } from '../../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Host, Helper, VirtualScreen, compositeCursor, loadPng, type CursorState } from '../../src/index.js';
+import { runCli } from '../helpers/cli.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, hostCursor = true) {
   const screen = new VirtualScreen({ width: 640, height: 400, now: () => Date.UTC(2026, 10, 25, 10, 0, 0) });
@@ -81,4 +85,22 @@ t.test('a host with cursor off offers nothing, and a helper that declines gets n
   t.equal(h1.cursor, undefined);
   t.equal(h2.cursor, undefined);
   t.notOk(h1.closed || h2.closed);
+});
+
+t.test('tessera connect --snapshot F.png --cursor draws the pointer into the PNG; without --cursor it does not', async (t) => {
+  const { screen, host, invitation } = await setup(t);
+  const second = await host.createInvitation({ mode: 'view', expires: '30m' });
+  screen.movePointer(40, 60);
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cursor-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [withCursor, without] = await Promise.all([
+    runCli(['connect', invitation.toURL(), '--snapshot', join(dir, 'with.png'), '--cursor', '--duration', '1.5', '--json']),
+    runCli(['connect', second.toURL(), '--snapshot', join(dir, 'without.png'), '--duration', '1.5', '--json']),
+  ]);
+  t.equal(withCursor.code, 0, withCursor.stderr);
+  t.equal(without.code, 0, without.stderr);
+  const plain = screen.snapshot();
+  const expected = compositeCursor(plain, screen.readCursor());
+  t.ok(Buffer.from((await loadPng(join(dir, 'with.png'))).data).equals(Buffer.from(expected.data)), 'the pointer blended at its place');
+  t.ok(Buffer.from((await loadPng(join(dir, 'without.png'))).data).equals(Buffer.from(plain.data)), 'no pointer without --cursor');
 });
