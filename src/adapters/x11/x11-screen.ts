@@ -269,7 +269,7 @@ export class X11Screen implements ScreenSource {
 
   /**
    * The pointer as of the last capture: position in screen pixels and, when XFIXES is present, the cursor image.
-   * Tessera's protocol has no cursor channel yet; an application can read it here (or use `drawCursor`).
+   * The cursor channel uses `readCursor` instead (fresh at each call); this is what the last capture saw.
    */
   get cursor(): CursorState {
     return this.#cursor;
