@@ -87,20 +87,17 @@ t.test('a host with cursor off offers nothing, and a helper that declines gets n
   t.notOk(h1.closed || h2.closed);
 });
 
-t.test('tessera connect --snapshot F.png --cursor draws the pointer into the PNG; without --cursor it does not', async (t) => {
-  const { screen, host, invitation } = await setup(t);
-  const second = await host.createInvitation({ mode: 'view', expires: '30m' });
+t.test('tessera connect --snapshot F.png --cursor draws the pointer into the PNG', async (t) => {
+  const { screen, invitation } = await setup(t);
   screen.movePointer(40, 60);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-cursor-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const [withCursor, without] = await Promise.all([
-    runCli(['connect', invitation.toURL(), '--snapshot', join(dir, 'with.png'), '--cursor', '--duration', '1.5', '--json']),
-    runCli(['connect', second.toURL(), '--snapshot', join(dir, 'without.png'), '--duration', '1.5', '--json']),
-  ]);
-  t.equal(withCursor.code, 0, withCursor.stderr);
-  t.equal(without.code, 0, without.stderr);
+  // One child process only (the CLI's start-up is most of this test's time); without --cursor the PNG is the plain
+  // framebuffer, as the other snapshot tests check.
+  const run = await runCli(['connect', invitation.toURL(), '--snapshot', join(dir, 'with.png'), '--cursor', '--duration', '1', '--json']);
+  t.equal(run.code, 0, run.stderr);
   const plain = screen.snapshot();
   const expected = compositeCursor(plain, screen.readCursor());
+  t.notOk(Buffer.from(expected.data).equals(Buffer.from(plain.data)), 'the pointer changes the picture');
   t.ok(Buffer.from((await loadPng(join(dir, 'with.png'))).data).equals(Buffer.from(expected.data)), 'the pointer blended at its place');
-  t.ok(Buffer.from((await loadPng(join(dir, 'without.png'))).data).equals(Buffer.from(plain.data)), 'no pointer without --cursor');
 });
