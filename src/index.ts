@@ -81,6 +81,20 @@ export type { SingleUpdateEncoder, FittingEncoderOptions } from './session/fitti
 export { CloseReason, MAX_DISPLAY_UPDATE_BYTES } from './session/constants.js';
 export { FEATURES, offeredFeatures, featureCaps } from './session/features.js';
 export type { Feature } from './session/features.js';
+export {
+  CursorCache,
+  CursorSender,
+  CursorReceiver,
+  CursorMessageType,
+  encodeCursorPosition,
+  encodeCursorShape,
+  decodeCursorMessage,
+  compositeCursor,
+  MAX_CURSOR_SIZE_PX,
+  CURSOR_CACHE_MAX_SHAPES,
+  CURSOR_CACHE_MAX_BYTES,
+} from './session/cursor.js';
+export type { CursorShape, CursorState, CursorMessage, RgbaPicture } from './session/cursor.js';
 
 export { TileEncoder, TileDecoder, createFramebuffer, cloneFramebuffer } from './codec/index.js';
 export type { Framebuffer, Rect, QualityMode, TileEncoderOptions, TileDecoderOptions } from './codec/index.js';

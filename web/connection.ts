@@ -16,6 +16,7 @@ import { TileDecoder, type Framebuffer, type Rect } from '../src/codec/index.js'
 import { FflateInflateBackend } from '../src/codec/backends.js';
 import type { InputEvent } from '../src/input/events.js';
 import { CloseReason } from '../src/session/constants.js';
+import type { CursorState } from '../src/session/cursor.js';
 import { driveInitiator } from '../src/driver/handshake.js';
 import { HelperConnection, type CloseInfo } from '../src/driver/helper.js';
 import type { Link } from '../src/driver/link.js';
@@ -41,6 +42,8 @@ export interface ConnectionEvents {
   onMode?(mode: Mode, paused: boolean): void;
   onResize?(width: number, height: number): void;
   onChat?(text: string): void;
+  /** The host's pointer moved or changed shape (spec/session.md §6.9). */
+  onCursor?(state: CursorState): void;
   onClipboard?(text: string): void;
   onEnd?(reason: EndReason): void;
 }
@@ -190,12 +193,15 @@ export class ViewerConnection {
       const decoder = new TileDecoder({ maxWidth: DEFAULT_MAX_SCREEN_PX, maxHeight: DEFAULT_MAX_SCREEN_PX, inflate: new FflateInflateBackend(), imageCodec: this.#images });
       this.#connection = new HelperConnection(est, decoder, {
         clock: Date.now,
+        // The host's pointer on its own channel, when the host offers it (spec/session.md §6.9).
+        features: ['cursor'],
         events: {
           // Acknowledged only after painting: the host's flow control then paces to what the page can draw.
           frame: (result, seq) => this.#events.onFrame?.(result.framebuffer, result.rects, result.keyFrame, seq),
           mode: (mode, paused) => this.#events.onMode?.(mode, paused),
           resize: (width, height) => this.#events.onResize?.(width, height),
           chat: (text) => this.#events.onChat?.(text),
+          cursor: (state) => this.#events.onCursor?.(state),
           clipboard: (text) => this.#events.onClipboard?.(text),
           closed: (info) => this.#closed(info),
         },

@@ -13,6 +13,7 @@ import { readInvitation, type Invitation } from '../src/handshake/invitation.js'
 import type { Mode } from '../src/handshake/constants.js';
 import type { Framebuffer, Rect } from '../src/codec/index.js';
 import type { InputEvent } from '../src/input/events.js';
+import type { CursorShape, CursorState } from '../src/session/cursor.js';
 import { TesseraError } from '../src/core/index.js';
 import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
@@ -43,6 +44,11 @@ export interface ViewerProbe {
   readonly message: string | undefined;
   /** How keys travel: as the characters they type (default) or as physical keys. */
   readonly typingMode: TypingMode;
+  /**
+   * The host's pointer as last received, and how the page shows it: 'css' (the local cursor takes its shape: under
+   * control, 1:1, at most 32 pixels), 'overlay' (a canvas over the screen, scaled with it), or 'none' (hidden, no shape).
+   */
+  readonly cursor: { readonly x: number; readonly y: number; readonly visible: boolean; readonly shapeId: number; readonly drawn: 'css' | 'overlay' | 'none' } | undefined;
   /** Called after each painted update with its sequence number (a benchmark hook). */
   onPaint: ((seq: number) => void) | undefined;
 }
@@ -78,6 +84,7 @@ const ui = {
   newInvitation: $<HTMLButtonElement>('new-invitation'),
   stage: $('stage'),
   canvas: $<HTMLCanvasElement>('screen'),
+  cursorOverlay: $<HTMLCanvasElement>('cursor-overlay'),
   chat: $('chat'),
   chatLog: $('chat-log'),
   chatForm: $<HTMLFormElement>('chat-form'),
@@ -105,6 +112,12 @@ let unread = 0;
 let image: ImageData | undefined;
 let imageSource: Uint8Array | undefined;
 const pointer = new PointerTracker();
+/** The host's pointer (spec/session.md §6.9), and how it is shown now. */
+let hostCursor: CursorState | undefined;
+let cursorDrawn: 'css' | 'overlay' | 'none' = 'none';
+/** The shape drawn on the overlay canvas and the CSS cursor made of it. */
+let overlayShape: CursorShape | undefined;
+let cssCursor: { readonly shape: CursorShape; readonly value: string } | undefined;
 const keys = new KeyTracker();
 let typingMode: TypingMode = storedTypingMode();
 /** Physical codes whose keydown went as text: their keyup is swallowed. */
@@ -124,6 +137,9 @@ const probe: ViewerProbe = {
   get height() { return ui.canvas.height; },
   get message() { return messageCode; },
   get typingMode() { return typingMode; },
+  get cursor() {
+    return hostCursor ? { x: hostCursor.x, y: hostCursor.y, visible: hostCursor.visible, shapeId: hostCursor.shape?.id ?? 0, drawn: cursorDrawn } : undefined;
+  },
   onPaint: undefined,
 };
 (window as unknown as { tessera: ViewerProbe }).tessera = probe;
@@ -153,6 +169,7 @@ function updateModeUi(): void {
   ui.requestControl.hidden = !connected || mode === 'control' || invitation?.mode !== 'control';
   ui.requestControl.disabled = controlRequested;
   ui.requestControl.textContent = controlRequested ? 'Control requested…' : 'Request control';
+  drawCursor();
 }
 
 function showMessage(m: ScreenMessage): void {
@@ -291,6 +308,7 @@ function openConnection(inv: Invitation): void {
   messageCode = undefined;
   image = undefined;
   imageSource = undefined;
+  hostCursor = undefined;
   ui.chatLog.replaceChildren();
   unread = 0;
   ui.hostName.textContent = inv.name;
@@ -336,6 +354,11 @@ function openConnection(inv: Invitation): void {
       },
       onChat: (text) => {
         if (conn === self) addChat(text, false);
+      },
+      onCursor: (state) => {
+        if (conn !== self) return;
+        hostCursor = state;
+        drawCursor();
       },
       onEnd: (reason) => {
         if (conn !== self) return;
@@ -394,6 +417,63 @@ function fitCanvas(): void {
   const scale = Math.min(box.width / w, box.height / h);
   ui.canvas.style.width = `${Math.floor(w * scale)}px`;
   ui.canvas.style.height = `${Math.floor(h * scale)}px`;
+  drawCursor();
+}
+
+// --- The host's pointer ------------------------------------------------------------------------------
+
+/** Largest shape shown as a CSS cursor (browsers refuse or shrink larger ones). */
+const CSS_CURSOR_MAX_PX = 32;
+
+/**
+ * Shows the host's pointer: as the local cursor's own shape when the helper is in control, the screen is shown 1:1 and
+ * the shape is small enough for a CSS cursor; otherwise on an overlay canvas placed and scaled with the screen. In view
+ * mode it is always the overlay, so the helper's own pointer never hides the host's.
+ */
+function drawCursor(): void {
+  const c = hostCursor;
+  const shape = c?.shape;
+  const shown = c !== undefined && c.visible && shape !== undefined && pageState === 'connected' && ui.canvas.width > 0;
+  if (!shown) {
+    ui.cursorOverlay.hidden = true;
+    ui.canvas.style.cursor = '';
+    cursorDrawn = 'none';
+    return;
+  }
+  const rect = ui.canvas.getBoundingClientRect();
+  const stage = ui.stage.getBoundingClientRect();
+  const scale = rect.width / ui.canvas.width;
+  const oneToOne = Math.abs(scale - 1) < 0.01;
+  if (mode === 'control' && !paused && oneToOne && shape.width <= CSS_CURSOR_MAX_PX && shape.height <= CSS_CURSOR_MAX_PX) {
+    if (cssCursor?.shape !== shape) cssCursor = { shape, value: `url(${shapeDataUrl(shape)}) ${shape.hotX} ${shape.hotY}, auto` };
+    ui.canvas.style.cursor = cssCursor.value;
+    ui.cursorOverlay.hidden = true;
+    cursorDrawn = 'css';
+    return;
+  }
+  const overlay = ui.cursorOverlay;
+  if (overlayShape !== shape) {
+    overlay.width = shape.width;
+    overlay.height = shape.height;
+    overlay.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(shape.rgba), shape.width, shape.height), 0, 0);
+    overlayShape = shape;
+  }
+  overlay.style.width = `${shape.width * scale}px`;
+  overlay.style.height = `${shape.height * scale}px`;
+  overlay.style.transform = `translate(${rect.left - stage.left + (c.x - shape.hotX) * scale}px, ${rect.top - stage.top + (c.y - shape.hotY) * scale}px)`;
+  overlay.hidden = false;
+  // Under control the helper's own pointer is the one that moves at once; the overlay follows the host's echo.
+  ui.canvas.style.cursor = '';
+  cursorDrawn = 'overlay';
+}
+
+/** A PNG data URL of a shape, for a CSS cursor. */
+function shapeDataUrl(shape: CursorShape): string {
+  const canvas = document.createElement('canvas');
+  canvas.width = shape.width;
+  canvas.height = shape.height;
+  canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(shape.rgba), shape.width, shape.height), 0, 0);
+  return canvas.toDataURL('image/png');
 }
 
 new ResizeObserver(() => fitCanvas()).observe(ui.stage);

@@ -1,5 +1,5 @@
 /** Screen adapters: the ScreenSource / InputSink contract and the built-in virtual and replay screens. */
-export type { Capture, DamageListener, InputSink, PresenceIndicator, PresenceState, ResizeListener, ScreenSource, Unsubscribe } from './types.js';
+export type { Capture, CursorListener, DamageListener, InputSink, PresenceIndicator, PresenceState, ResizeListener, ScreenSource, Unsubscribe } from './types.js';
 export { presenceLabel } from './types.js';
 export { VirtualScreen, MIN_VIRTUAL_HEIGHT, MIN_VIRTUAL_WIDTH, type VirtualScreenOptions } from './virtual/index.js';
 export { ReplayScreen, type ReplayPace, type ReplayScreenOptions } from './replay/index.js';

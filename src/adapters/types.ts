@@ -17,9 +17,11 @@
  */
 import type { Framebuffer, Rect } from '../codec/framebuffer.js';
 import type { InputEvent } from '../input/events.js';
+import type { CursorState } from '../session/cursor.js';
 
 export type { Framebuffer, Rect } from '../codec/framebuffer.js';
 export type { InputEvent } from '../input/events.js';
+export type { CursorShape, CursorState } from '../session/cursor.js';
 
 /** One captured screen image. */
 export interface Capture {
@@ -43,6 +45,9 @@ export type DamageListener = () => void;
 
 /** A listener told the new screen size; the next capture has that size. */
 export type ResizeListener = (width: number, height: number) => void;
+
+/** A listener told that the pointer moved, changed shape, or was shown or hidden (a hint to read it; it carries nothing). */
+export type CursorListener = () => void;
 
 /** Removes a listener that was added. Calling it twice is harmless. */
 export type Unsubscribe = () => void;
@@ -68,6 +73,15 @@ export interface ScreenSource {
   onDamage?(listener: DamageListener): Unsubscribe;
   /** Optional: tells `listener` when the screen size changes. */
   onResize?(listener: ResizeListener): Unsubscribe;
+  /**
+   * Optional, with `onCursor`: the pointer now, its hotspot's position in screen pixels, whether it is shown, and its
+   * shape (spec/session.md §6.9). A source that has it lets the host offer the `cursor` feature; the frames it
+   * captures should then not have the pointer painted in (the helper draws it). A shape's `id` names those pixels:
+   * a new look gets a new id (or, at worst, the same id with new pixels, which the host then sends again).
+   */
+  readCursor?(): Promise<CursorState> | CursorState;
+  /** Optional, with `readCursor`: tells `listener` when the pointer moved or changed (at most once between two reads is enough). */
+  onCursor?(listener: CursorListener): Unsubscribe;
   /** Optional: releases platform resources; no capture follows. */
   close?(): Promise<void> | void;
 }

@@ -13,6 +13,7 @@ import type { InputEvent } from '../input/events.js';
 import { isKeyCode, type KeyCode } from '../input/key-codes.js';
 import { Modifier, buttonBit, MouseButton } from '../input/constants.js';
 import { CloseReason } from '../session/constants.js';
+import type { CursorState } from '../session/cursor.js';
 import { driveInitiator } from '../driver/handshake.js';
 import { HelperConnection, type CloseInfo } from '../driver/helper.js';
 import { createInitiator, type ConnectHandshakeOptions } from '../transport/handshake-io.js';
@@ -32,6 +33,8 @@ export interface HelperConnectOptions {
   readonly password?: string;
   /** Ask for control at once (the host user is asked); default: view, then requestControl(). */
   readonly requestControl?: boolean;
+  /** Take the host's pointer on its own channel when offered (spec/session.md §6.9): 'cursor' events, `helper.cursor`. Default true. */
+  readonly cursor?: boolean;
   readonly signal?: AbortSignal;
   /** Deadline for the TCP connection and the host's first answer (default 10 s). */
   readonly timeoutMs?: number;
@@ -116,7 +119,8 @@ const MODIFIER_KEYS: Readonly<Partial<Record<KeyCode, number>>> = {
 
 /**
  * A connected helper. Events: 'frame' (FrameEvent; `framebuffer` holds the picture), 'control' ({mode, paused}),
- * 'resize' ({width, height}), 'chat' (text), 'clipboard' (text), 'rtt' (ms), 'close' (SessionCloseInfo),
+ * 'resize' ({width, height}), 'chat' (text), 'clipboard' (text), 'rtt' (ms), 'cursor' (CursorState: the host's
+ * pointer moved or changed shape, spec/session.md §6.9), 'close' (SessionCloseInfo),
  * 'error' (a TesseraError that ended the session, emitted before 'close' when someone listens).
  */
 export class Helper extends EventEmitter {
@@ -230,6 +234,7 @@ export class Helper extends EventEmitter {
       (self) =>
         new HelperConnection(est, decoder, {
           clock,
+          features: options.cursor === false ? [] : ['cursor'],
           events: {
             frame: (result, seq) => {
               self.#framebuffer = result.framebuffer;
@@ -240,6 +245,7 @@ export class Helper extends EventEmitter {
             chat: (text) => self.emit('chat', text),
             clipboard: (text) => self.emit('clipboard', text),
             rtt: (ms) => self.emit('rtt', ms),
+            cursor: (state) => self.emit('cursor', state),
             closed: (closed) => {
               const info = self.#closeInfoOf(closed)!;
               if (info.error && self.listenerCount('error') > 0) self.emit('error', info.error);
@@ -417,6 +423,14 @@ export class Helper extends EventEmitter {
       this.on('close', onClose);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * The host's pointer as last received (position of its hotspot, shown or not, shape as RGBA with the hotspot), or
+   * undefined before the first or when the host does not send it (an older host, a source without a pointer).
+   */
+  get cursor(): CursorState | undefined {
+    return this.#connection.cursor;
   }
 
   /** Current pointer position (as last sent). */

@@ -56,6 +56,10 @@ export const AUDIT_LOG_KEEP = 2;
 export const DEFAULT_MAX_HELPERS = 8;
 /** Most screen captures per second when a host polls. */
 export const DEFAULT_MAX_FPS = 30;
+/** Least time between two sends of the pointer to the helpers (about 60 a second; the newest state wins). spec/session.md §6.9 */
+export const CURSOR_MIN_INTERVAL_MS = 16;
+/** How often a source that cannot be told of pointer moves (X11) polls the pointer's position while someone listens. */
+export const CURSOR_POLL_MS = 33;
 /** A source that reports damage is still captured this often, in case a report was missed. */
 export const CAPTURE_REFRESH_MS = 1_000;
 

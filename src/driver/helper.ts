@@ -11,6 +11,7 @@ import type { InputEvent } from '../input/events.js';
 import type { Mode } from '../handshake/constants.js';
 import { CloseReason } from '../session/constants.js';
 import { HelperSession, type HelperSessionEvent } from '../session/helper-session.js';
+import type { CursorState } from '../session/cursor.js';
 import type { Established } from './handshake.js';
 import { SessionDriver } from './session.js';
 
@@ -31,6 +32,8 @@ export interface HelperConnectionEvents {
   chat?(text: string): void;
   clipboard?(text: string): void;
   rtt?(ms: number): void;
+  /** The host's pointer moved or changed (spec/session.md §6.9; only with the `cursor` feature). */
+  cursor?(state: CursorState): void;
   /** The session ended (once). */
   closed(info: CloseInfo): void;
 }
@@ -58,6 +61,7 @@ export class HelperConnection {
   #decodeChain: Promise<void> = Promise.resolve();
   #frames = 0;
   #closed: CloseInfo | undefined;
+  #cursor: CursorState | undefined;
 
   /**
    * @throws {ProtocolError} TESSERA_ERR_LIMIT_EXCEEDED when the Welcome announces a screen larger than the decoder
@@ -103,6 +107,16 @@ export class HelperConnection {
 
   get paused(): boolean {
     return this.#session.paused;
+  }
+
+  /** Whether the host sends its pointer (spec/session.md §6.8: offered and taken). */
+  get hasCursor(): boolean {
+    return this.#session.hasFeature('cursor');
+  }
+
+  /** The host's pointer as last received, once the host sent it. */
+  get cursor(): CursorState | undefined {
+    return this.#cursor;
   }
 
   /** Set once the session ended. */
@@ -196,6 +210,10 @@ export class HelperConnection {
         return;
       case 'rtt':
         this.#events.rtt?.(ev.ms);
+        return;
+      case 'cursor':
+        this.#cursor = ev.cursor;
+        this.#events.cursor?.(ev.cursor);
         return;
       case 'closed':
         this.#closed = { reason: ev.reason, message: ev.message, error: ev.error, byPeer: ev.byPeer };

@@ -6,6 +6,7 @@ import type { InputEvent } from '../input/events.js';
 import { DISPLAY_HEADER_BYTES, MAX_UNDECODED_UPDATES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
 import { FEATURES, type Feature } from './features.js';
+import { CursorReceiver, type CursorState } from './cursor.js';
 
 /** Options of a HelperSession. */
 export interface HelperSessionOptions extends SessionCoreOptions {
@@ -23,7 +24,9 @@ export type HelperSessionEvent =
   /** A codec update to decode; call acknowledge(seq) once it is decoded. `update` is owned by the receiver. */
   | { readonly type: 'update'; readonly seq: number; readonly update: Uint8Array }
   | { readonly type: 'mode'; readonly mode: Mode; readonly paused: boolean }
-  | { readonly type: 'resize'; readonly width: number; readonly height: number };
+  | { readonly type: 'resize'; readonly width: number; readonly height: number }
+  /** The host's pointer moved, changed shape or was shown or hidden (spec/session.md §6.9). */
+  | { readonly type: 'cursor'; readonly cursor: CursorState };
 
 /**
  * The helper's side of one session after the handshake (sans-IO; spec/session.md).
@@ -36,6 +39,7 @@ export class HelperSession extends SessionCore<HelperSessionEvent> {
   #lastSeq = 0;
   #decodedSeq = 0;
   readonly #features: ReadonlySet<Feature>;
+  readonly #cursor = new CursorReceiver();
 
   constructor(options: HelperSessionOptions) {
     super(options);
@@ -130,6 +134,11 @@ export class HelperSession extends SessionCore<HelperSessionEvent> {
       }
       this.#lastSeq = seq;
       this.emit({ type: 'update', seq, update: frame.payload.subarray(DISPLAY_HEADER_BYTES) });
+      return;
+    }
+    if (frame.channel === Channel.Cursor && this.#features.has('cursor')) {
+      const cursor = this.#cursor.receive(frame.payload);
+      if (cursor !== undefined) this.emit({ type: 'cursor', cursor });
       return;
     }
     throw new ProtocolError(ErrorCode.UnexpectedMessage, `the host may not send on channel ${frame.channel}`, {

@@ -7,6 +7,7 @@ import { InputGate, type DropReason } from '../input/input-gate.js';
 import { DEFAULT_MAX_IN_FLIGHT, DISPLAY_HEADER_BYTES, type Mode } from './constants.js';
 import { SessionCore, type CoreEvent, type SessionCoreOptions } from './session-core.js';
 import { FEATURE_NAMES, FEATURES, type Feature } from './features.js';
+import { CursorSender, type CursorState } from './cursor.js';
 
 /** Options of a HostSession. */
 export interface HostSessionOptions extends SessionCoreOptions {
@@ -57,6 +58,7 @@ export class HostSession extends SessionCore<HostSessionEvent> {
   #controlRequested = false;
   readonly #offered: ReadonlySet<Feature>;
   #features: ReadonlySet<Feature> | undefined;
+  #cursor: CursorSender | undefined;
 
   constructor(options: HostSessionOptions) {
     super(options);
@@ -145,6 +147,20 @@ export class HostSession extends SessionCore<HostSessionEvent> {
     payload.set(update, DISPLAY_HEADER_BYTES);
     this.sendFrame(Channel.Display, payload, now);
     return seq;
+  }
+
+  /**
+   * Brings the helper's picture of the pointer to `state` on the Cursor channel (spec/session.md §6.9): the shape
+   * first when the helper does not hold it, then the position; nothing when nothing changed. Not held behind display
+   * updates (SES-12): it goes out whatever the in-flight count. The caller paces it (at most ~60 a second).
+   * @returns the number of frames sent: 0 when the helper did not take the `cursor` feature, the session is closed or nothing changed
+   */
+  sendCursor(state: CursorState, now: number): number {
+    if (this.state !== 'open' || !this.hasFeature('cursor')) return 0;
+    this.#cursor ??= new CursorSender();
+    const payloads = this.#cursor.next(state);
+    for (const p of payloads) this.sendFrame(Channel.Cursor, p, now);
+    return payloads.length;
   }
 
   /** Grants control (or sets view) within maxMode; tells the helper. */

@@ -30,6 +30,7 @@ import sharp from 'sharp';
 import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputEvent } from '../../src/input/index.js';
 import { HostSession } from '../../src/session/host-session.js';
 import { HelperSession } from '../../src/session/helper-session.js';
+import { CursorReceiver, encodeCursorShape } from '../../src/session/cursor.js';
 import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
 import { NatsParser } from '../../src/relay/nats.js';
 import { decodePresence, PRESENCE_SUBJECT } from '../../src/relay/presence.js';
@@ -858,8 +859,22 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),
   statelessTarget('nats', 'NatsParser (what a nats-server sends a relay of a cluster), fed in two pieces', NATS_SEEDS, natsDecode),
   statelessTarget('relay-presence', 'decodePresence (what other relays of a cluster publish on NATS)', PRESENCE_SEEDS, (b) => decodePresence(b, PRESENCE_SUBJECT)),
+  statelessTarget('cursor', 'CursorReceiver.receive (decodeCursorMessage and the shape cache) of a Cursor channel payload, spec/session.md §6.9', cursorSeeds, cursorDecode),
   statelessTarget('proxy-connect-response', "parseConnectResponse (an HTTP proxy's answer to CONNECT before the relay tunnel opens), at the default and a small cap", PROXY_SEEDS, proxyDecode),
 ];
+
+/** spec/vectors/cursor.json's payloads (messages and sequences) as seeds. */
+function cursorSeeds(): Uint8Array[] {
+  const v = readJson<{ messages: { valid: { hex: string }[]; invalid: { hex: string }[] }; sequences: { payloads: string[] }[] }>('spec/vectors/cursor.json');
+  return [...v.messages.valid.map((m) => hex(m.hex)), ...v.messages.invalid.map((m) => hex(m.hex)), ...v.sequences.flatMap((s) => s.payloads.slice(0, 4).map(hex))];
+}
+
+/** A helper's cursor receiver holding shape 7 (the vectors' positions name it), fed one payload. */
+function cursorDecode(b: Uint8Array): unknown {
+  const r = new CursorReceiver();
+  r.receive(encodeCursorShape({ id: 7, width: 1, height: 1, hotX: 0, hotY: 0, rgba: new Uint8Array(4) }));
+  return r.receive(b);
+}
 
 export function targetByName(name: string): FuzzTarget<any> | undefined {
   return TARGETS.find((t) => t.name === name);

@@ -6,13 +6,28 @@
  * Backspace, Enter, Ctrl+V pastes the clipboard set by the helper). It is both a {@link ScreenSource} and an
  * {@link InputSink}. Input only changes the model and records damage; pixels are repainted at `capture()`, only
  * inside the damaged rectangles, so many events between two captures cost one repaint.
- * No pointer cursor is drawn (like a real capture without the cursor; the viewer draws its own).
+ * The pointer is not painted into the frames: it is reported through `readCursor`/`onCursor` (spec/session.md §6.9),
+ * moved by injected pointer events (or `movePointer`, the host user's own mouse), an arrow that turns into an I-beam
+ * over the text field.
  */
 import { ConfigError, type Clock } from '../../core/index.js';
 import type { Framebuffer, Rect } from '../../codec/framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from '../../codec/framebuffer.js';
 import { Modifier, MouseButton, type InputEvent, type KeyInput } from '../../input/index.js';
-import { presenceLabel, type Capture, type DamageListener, type InputSink, type PresenceIndicator, type PresenceState, type ResizeListener, type ScreenSource, type Unsubscribe } from '../types.js';
+import {
+  presenceLabel,
+  type Capture,
+  type CursorListener,
+  type CursorShape,
+  type CursorState,
+  type DamageListener,
+  type InputSink,
+  type PresenceIndicator,
+  type PresenceState,
+  type ResizeListener,
+  type ScreenSource,
+  type Unsubscribe,
+} from '../types.js';
 import { Canvas, rgb } from './canvas.js';
 import { CELL_HEIGHT, CELL_WIDTH } from './font.js';
 import { usLayoutCharacter } from './keymap.js';
@@ -92,6 +107,9 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
   #notified = false;
   readonly #damageListeners = new Set<DamageListener>();
   readonly #resizeListeners = new Set<ResizeListener>();
+  readonly #cursorListeners = new Set<CursorListener>();
+  #pointerX: number;
+  #pointerY: number;
   #closed = false;
   #presence: PresenceState | undefined;
 
@@ -114,6 +132,8 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
     this.#canvas = new Canvas(this.#frame);
     this.#rowColors = gradient(height);
     this.#damage.push(this.#screenRect());
+    this.#pointerX = Math.floor(width / 2);
+    this.#pointerY = Math.floor(height / 2);
   }
 
   get width(): number {
@@ -222,6 +242,31 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
     return () => void this.#damageListeners.delete(listener);
   }
 
+  /** The pointer: where it is and its shape (an arrow, an I-beam over the text field). spec/session.md §6.9 */
+  readCursor(): CursorState {
+    const shape = inside(this.#pointerX, this.#pointerY, this.fieldRect) ? IBEAM : ARROW;
+    return { x: this.#pointerX, y: this.#pointerY, visible: true, shape };
+  }
+
+  onCursor(listener: CursorListener): Unsubscribe {
+    this.#cursorListeners.add(listener);
+    return () => void this.#cursorListeners.delete(listener);
+  }
+
+  /** Moves the pointer as the host user's own mouse would (no click, no drag): the helpers see it move. */
+  movePointer(x: number, y: number): void {
+    this.#setPointer(x, y);
+  }
+
+  #setPointer(x: number, y: number): void {
+    const nx = Math.max(0, Math.min(this.#width - 1, Math.round(x)));
+    const ny = Math.max(0, Math.min(this.#height - 1, Math.round(y)));
+    if (nx === this.#pointerX && ny === this.#pointerY) return;
+    this.#pointerX = nx;
+    this.#pointerY = ny;
+    for (const listener of [...this.#cursorListeners]) listener();
+  }
+
   onResize(listener: ResizeListener): Unsubscribe {
     this.#resizeListeners.add(listener);
     return () => void this.#resizeListeners.delete(listener);
@@ -240,6 +285,7 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
     this.#windowHeight = windowHeightFor(height);
     this.#moveWindowTo(this.#windowX, this.#windowY, false);
     this.#damage = [this.#screenRect()];
+    this.#setPointer(Math.min(this.#pointerX, width - 1), Math.min(this.#pointerY, height - 1));
     for (const listener of [...this.#resizeListeners]) listener(width, height);
     this.#notify();
   }
@@ -247,6 +293,7 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
   /** Applies one input event to the desktop. */
   inject(event: InputEvent): void {
     if (this.#closed) return;
+    if (event.type === 'pointerMove' || event.type === 'buttonDown' || event.type === 'buttonUp') this.#setPointer(event.x, event.y);
     switch (event.type) {
       case 'keyDown':
         this.#keyDown(event);
@@ -290,6 +337,7 @@ export class VirtualScreen implements ScreenSource, InputSink, PresenceIndicator
     this.#closed = true;
     this.#damageListeners.clear();
     this.#resizeListeners.clear();
+    this.#cursorListeners.clear();
   }
 
   #keyDown(event: KeyInput): void {
@@ -569,3 +617,61 @@ export function mergeRects(rects: readonly Rect[], width: number, height: number
   }
   return boxes.map((b) => ({ x: b.x0, y: b.y0, width: b.x1 - b.x0, height: b.y1 - b.y0 }));
 }
+
+/** Builds a cursor shape from rows of '#' (black), '.' (white) and ' ' (transparent). */
+function shapeFrom(id: number, hotX: number, hotY: number, rows: readonly string[]): CursorShape {
+  const width = Math.max(...rows.map((r) => r.length));
+  const height = rows.length;
+  const rgba = new Uint8Array(width * height * 4);
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) {
+      const c = row[x];
+      if (c === ' ') continue;
+      const v = c === '#' ? 0 : 255;
+      rgba.set([v, v, v, 255], (y * width + x) * 4);
+    }
+  });
+  return Object.freeze({ id, width, height, hotX, hotY, rgba });
+}
+
+/** The virtual desktop's arrow (id 1), hotspot at its tip. */
+const ARROW = shapeFrom(1, 0, 0, [
+  '#',
+  '##',
+  '#.#',
+  '#..#',
+  '#...#',
+  '#....#',
+  '#.....#',
+  '#......#',
+  '#.......#',
+  '#........#',
+  '#.....#####',
+  '#..#..#',
+  '#.# #..#',
+  '##  #..#',
+  '#    #..#',
+  '     #..#',
+  '      ##',
+]);
+
+/** The virtual desktop's I-beam over the text field (id 2), hotspot at its middle. */
+const IBEAM = shapeFrom(2, 3, 8, [
+  '### ###',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '   #   ',
+  '### ###',
+]);

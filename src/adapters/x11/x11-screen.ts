@@ -10,14 +10,19 @@
  *   Without them the source is polled: each capture reads the whole screen and reports no damage.
  * - Screen size changes arrive as RandR ScreenChangeNotify events (or, without RandR, from the root geometry);
  *   `onResize` listeners hear of them and the next capture is a full one at the new size.
- * - The pointer position, and with XFIXES the cursor image, are exposed as {@link X11Screen.cursor}: tessera's
- *   protocol has no cursor channel yet. The capture has no cursor in it (as `xwd` and the other X capture tools),
- *   unless the `drawCursor` option composites it in.
+ * - With XFIXES (and without `drawCursor`), the pointer goes to helpers on its own channel (spec/session.md §6.9):
+ *   `readCursor` gives its position (QueryPointer) and shape (XFixesGetCursorImage, fetched again only after a
+ *   CursorNotify, XFixesSelectCursorInput on the root), and `onCursor` listeners hear of shape changes at once and of
+ *   moves from a QueryPointer poll (every 33 ms while someone listens). The capture has no cursor in it (as `xwd` and
+ *   the other X capture tools), unless the `drawCursor` option composites it in. {@link X11Screen.cursor} holds the
+ *   pointer as of the last capture.
  */
 import { ConfigError, ErrorCode, TesseraError } from '../../core/index.js';
 import type { Framebuffer, Rect } from '../../codec/framebuffer.js';
 import { MAX_SCREEN_DIMENSION } from '../../codec/framebuffer.js';
-import type { Capture, DamageListener, ResizeListener, ScreenSource, Unsubscribe } from '../types.js';
+import type { Capture, CursorListener, CursorShape, CursorState as PointerState, DamageListener, ResizeListener, ScreenSource, Unsubscribe } from '../types.js';
+import { CURSOR_POLL_MS } from '../../core/defaults.js';
+import { MAX_CURSOR_SIZE_PX } from '../../session/cursor.js';
 import { X11Connection, type RawEvent, type RawExtension } from './x11-connection.js';
 import { PixelConverter, bytesPerLine, type PixelFormat } from './pixels.js';
 
@@ -110,6 +115,9 @@ export class X11Screen implements ScreenSource {
   #lastMethod: X11CaptureMethod = 'getimage';
   readonly #damageListeners = new Set<DamageListener>();
   readonly #resizeListeners = new Set<ResizeListener>();
+  readonly #cursorListeners = new Set<CursorListener>();
+  #cursorPoll: NodeJS.Timeout | undefined;
+  #shape: CursorShape | undefined;
   #unlisten: (() => void) | undefined;
 
   /**
@@ -117,6 +125,10 @@ export class X11Screen implements ScreenSource {
    * the screen changed since the last capture. Absent otherwise, so tessera polls this source at its frame rate.
    */
   readonly onDamage?: (listener: DamageListener) => Unsubscribe;
+  /** Present with XFIXES and without `drawCursor`: the pointer now, for the cursor channel (spec/session.md §6.9). */
+  readonly readCursor?: () => Promise<PointerState>;
+  /** Present with `readCursor`: tells `listener` when the pointer moved (polled) or changed shape (CursorNotify). */
+  readonly onCursor?: (listener: CursorListener) => Unsubscribe;
 
   private constructor(conn: X11Connection, converter: PixelConverter, width: number, height: number, options: X11ScreenOptions, exts: { shm?: RawExtension; segment?: ShmSegment; damage?: RawExtension; fixes?: RawExtension; randr: boolean }) {
     this.#conn = conn;
@@ -146,6 +158,23 @@ export class X11Screen implements ScreenSource {
     if (exts.fixes) {
       // CursorNotify tells when the cursor shape changes, so the image is fetched only then.
       conn.send(exts.fixes, 'SelectCursorInput', this.#root, 1);
+      if (!options.drawCursor) {
+        this.readCursor = () => this.#readCursor();
+        this.onCursor = (listener) => {
+          this.#cursorListeners.add(listener);
+          if (!this.#cursorPoll && !this.#closed) {
+            this.#cursorPoll = setInterval(() => void this.#pollCursor(), Math.max(5, options.pointerPollMs ?? CURSOR_POLL_MS));
+            this.#cursorPoll.unref();
+          }
+          return () => {
+            this.#cursorListeners.delete(listener);
+            if (this.#cursorListeners.size === 0 && this.#cursorPoll) {
+              clearInterval(this.#cursorPoll);
+              this.#cursorPoll = undefined;
+            }
+          };
+        };
+      }
     }
     this.#unlisten = conn.onEvent((event) => this.#onEvent(event));
     if (options.drawCursor) {
@@ -240,7 +269,7 @@ export class X11Screen implements ScreenSource {
 
   /**
    * The pointer as of the last capture: position in screen pixels and, when XFIXES is present, the cursor image.
-   * Tessera's protocol has no cursor channel yet; an application can read it here (or use `drawCursor`).
+   * The cursor channel uses `readCursor` instead (fresh at each call); this is what the last capture saw.
    */
   get cursor(): CursorState {
     return this.#cursor;
@@ -267,6 +296,8 @@ export class X11Screen implements ScreenSource {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#pointerTimer) clearInterval(this.#pointerTimer);
+    if (this.#cursorPoll) clearInterval(this.#cursorPoll);
+    this.#cursorListeners.clear();
     this.#unlisten?.();
     this.#damageListeners.clear();
     this.#resizeListeners.clear();
@@ -401,6 +432,32 @@ export class X11Screen implements ScreenSource {
     return damage;
   }
 
+  /** The pointer now: its position and, fetched again only after a CursorNotify, its shape. */
+  async #readCursor(): Promise<PointerState> {
+    await this.#queryPointer();
+    if ((this.#cursorStale || !this.#cursor.image) && this.#fixes) await this.#fetchCursorImage();
+    const image = this.#cursor.image;
+    if (image && this.#shape?.id !== shapeId(image.serial)) this.#shape = cursorShape(image);
+    return { x: this.#cursor.x, y: this.#cursor.y, visible: image !== undefined, shape: image ? this.#shape : undefined };
+  }
+
+  async #pollCursor(): Promise<void> {
+    if (this.#closed || this.#conn.closed) return;
+    try {
+      const p = await this.#conn.call<{ rootX: number; rootY: number }>(this.#conn.X, 'QueryPointer', this.#root);
+      if (p.rootX !== this.#cursor.x || p.rootY !== this.#cursor.y) {
+        this.#cursor = { x: p.rootX, y: p.rootY, image: this.#cursor.image };
+        this.#notifyCursor();
+      }
+    } catch {
+      // The next capture reports a lost connection.
+    }
+  }
+
+  #notifyCursor(): void {
+    for (const listener of [...this.#cursorListeners]) listener();
+  }
+
   async #pollPointer(): Promise<void> {
     if (this.#closed || this.#conn.closed) return;
     try {
@@ -426,6 +483,7 @@ export class X11Screen implements ScreenSource {
       case 'CursorNotify':
         this.#cursorStale = true;
         if (this.#options.drawCursor) this.#notify();
+        this.#notifyCursor();
         return;
     }
   }
@@ -560,6 +618,24 @@ function cursorToRgba(img: { width: number; height: number; xhot: number; yhot: 
     data[i * 4 + 3] = a;
   }
   return { width: img.width, height: img.height, xhot: img.xhot, yhot: img.yhot, serial: img.cursorSerial, data };
+}
+
+/** The channel's shape id for a cursor serial (0 is not an id). */
+function shapeId(serial: number): number {
+  return serial >>> 0 || 0xffffffff;
+}
+
+/** A cursor image as the channel's shape: cropped to 256x256 (the channel's cap), the hotspot kept inside. */
+function cursorShape(image: CursorImage): CursorShape {
+  const width = Math.max(1, Math.min(MAX_CURSOR_SIZE_PX, image.width));
+  const height = Math.max(1, Math.min(MAX_CURSOR_SIZE_PX, image.height));
+  const rgba = new Uint8Array(width * height * 4);
+  if (image.width > 0) {
+    for (let y = 0; y < Math.min(height, image.height); y++) rgba.set(image.data.subarray(y * image.width * 4, (y * image.width + width) * 4), y * width * 4);
+  }
+  const hotX = Math.max(0, Math.min(width - 1, image.xhot));
+  const hotY = Math.max(0, Math.min(height - 1, image.yhot));
+  return { id: shapeId(image.serial), width, height, hotX, hotY, rgba };
 }
 
 /** Alpha-blends the cursor image, placed at (left, top), into `fb` within `clip`. */

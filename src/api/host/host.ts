@@ -46,6 +46,7 @@ import { RelayRegistration } from '../../relay/client.js';
 import { Admission } from './admission.js';
 export type { WrongProof, LockOut } from './admission.js';
 import { AuditFloodGate } from './audit-flood.js';
+import { CursorFeed } from './cursor-feed.js';
 import { CaptureLoop } from './capture-loop.js';
 import { reachableAddresses } from './addresses.js';
 import { createHostInvitation, type CreateInvitationOptions, type HostInvitation } from './invitations.js';
@@ -107,6 +108,11 @@ export interface HostOptions {
    * bare host name (see invitationAddresses).
    */
   readonly advertise?: readonly string[];
+  /**
+   * Send the pointer on its own channel to helpers that take it (spec/session.md §6.9), when the source can report it
+   * (`readCursor`/`onCursor`; the virtual desktop and X11 can). Default true.
+   */
+  readonly cursor?: boolean;
   /** Most captures per second when polling (default 30). */
   readonly maxFps?: number;
   /** Display updates in flight per helper (default 2, at most 16: spec/session.md §6.3). */
@@ -189,6 +195,7 @@ export class Host extends EventEmitter {
   readonly #clock: Clock;
   readonly #admission: Admission;
   readonly #capture: CaptureLoop<SessionEntry>;
+  readonly #cursorFeed: CursorFeed<SessionEntry>;
   readonly #sessions = new Set<SessionEntry>();
   readonly #hooks: SessionHooks;
   readonly #abort = new AbortController();
@@ -262,6 +269,11 @@ export class Host extends EventEmitter {
       },
       onReplayAdvance: (index) => this.emit('replay-advance', index),
     });
+    this.#cursorFeed = new CursorFeed<SessionEntry>({
+      source: this.source,
+      clock: this.#clock,
+      onError: (err) => this.#reportError(toTesseraError(err, 'the screen source failed to read the pointer')),
+    });
     this.#hooks = {
       now: () => this.#clock(),
       audit: (fields) => this.#recordAudit(auditEvent(this.#clock(), fields)),
@@ -269,6 +281,7 @@ export class Host extends EventEmitter {
       setClipboard: (text) => this.#setClipboard(text),
       askControl: (entry) => this.#askControl(entry),
       acknowledged: () => this.#capture.acknowledged(),
+      cursorTaken: (entry) => this.#cursorFeed.taken(entry),
       detach: (entry, info) => this.#detach(entry, info),
     };
   }
@@ -491,6 +504,7 @@ export class Host extends EventEmitter {
     this.#relays.clear();
     clearInterval(this.#relayRefresh);
     this.#capture.stop();
+    this.#cursorFeed.stop();
     // Stop accepting first; the listener's close completes only once every connection is gone.
     const listenerClosed = this.#listener?.close();
     this.#admission.destroyAll();
@@ -517,6 +531,7 @@ export class Host extends EventEmitter {
     if (this.#state !== 'idle') return;
     this.#state = 'listening';
     this.#capture.start();
+    if (this.#options.cursor !== false) this.#cursorFeed.start();
   }
 
   /** A handshake succeeded: the session starts, the app is told, the capture loop fans out to it. */
@@ -544,6 +559,7 @@ export class Host extends EventEmitter {
     this.#sessions.add(entry);
     this.#capture.add(entry);
     entry.handle.on('mode', () => this.#showPresence());
+    this.#cursorFeed.add(entry);
     entry.start();
     this.#showPresence();
     this.emit('session', entry.handle);
@@ -612,7 +628,7 @@ export class Host extends EventEmitter {
 
   /** The session features this host offers every helper (spec/session.md §6.8). */
   #offeredFeatures(): Feature[] {
-    return [];
+    return this.#options.cursor !== false && CursorFeed.supported(this.source) ? ['cursor'] : [];
   }
 
   /** The most a helper may hold: policy's permit for its kind, and for a ticket the invitation's mode. */
@@ -708,6 +724,7 @@ export class Host extends EventEmitter {
     if (!this.#sessions.delete(entry)) return;
     this.#capture.remove(entry);
     this.#showPresence();
+    this.#cursorFeed.remove(entry);
     entry.audit('closed', entry.session.mode, info.error?.code ?? info.reason);
   }
 

@@ -16,6 +16,8 @@ import type { Link } from '../../driver/link.js';
 import { SessionDriver } from '../../driver/session.js';
 import type { CaptureMember } from './capture-loop.js';
 import type { RecordingFile } from '../../node/recording-file.js';
+import type { CursorMember } from './cursor-feed.js';
+import type { CursorState } from '../../session/cursor.js';
 
 /** Why a session ended. */
 export type SessionCloseInfo = CloseInfo;
@@ -48,6 +50,8 @@ export interface SessionHooks {
   askControl(entry: SessionEntry): void;
   /** The helper decoded updates. */
   acknowledged(): void;
+  /** The helper took the `cursor` feature: send it the pointer. */
+  cursorTaken(entry: SessionEntry): void;
   /** The session ended. */
   detach(entry: SessionEntry, info: SessionCloseInfo): void;
 }
@@ -64,7 +68,7 @@ export interface SessionIdentity {
 }
 
 /** The host's side of one session: driver, display member, hooks. Internal: apps see its HostSessionHandle. */
-export class SessionEntry implements CaptureMember {
+export class SessionEntry implements CaptureMember, CursorMember {
   readonly session: HostSession;
   readonly identity: SessionIdentity;
   readonly handle: HostSessionHandle;
@@ -129,6 +133,12 @@ export class SessionEntry implements CaptureMember {
     return seq;
   }
 
+  /** CursorMember: the pointer's state, sent if the helper took `cursor` and it changed (spec/session.md §6.9). */
+  sendCursor(state: CursorState): void {
+    if (this.#closed) return;
+    if (this.session.sendCursor(state, this.#hooks.now()) > 0) this.#driver.flush();
+  }
+
   /** CaptureMember */
   resize(width: number, height: number): void {
     if (this.#closed) return;
@@ -187,6 +197,7 @@ export class SessionEntry implements CaptureMember {
         handle.emit('rtt', ev.ms);
         return;
       case 'features':
+        if (ev.features.includes('cursor')) this.#hooks.cursorTaken(this);
         handle.emit('features', ev.features);
         return;
       case 'closed': {

@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { CloseReason, Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, type Framebuffer, type Invitation } from '../../index.js';
+import { CloseReason, Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, compositeCursor, type Framebuffer, type Invitation } from '../../index.js';
 import { parseKey } from '../../handshake/index.js';
 import { passwordFrom, onInterrupt, sleep, PASSWORD_WAYS } from './common.js';
 import { readIdentity } from './identity.js';
@@ -17,6 +17,7 @@ const VIEW_OPTIONS = {
   'request-control': { type: 'boolean' },
   record: { type: 'string' },
   snapshot: { type: 'string' },
+  cursor: { type: 'boolean' },
   frames: { type: 'string' },
   duration: { type: 'string' },
   timeout: { type: 'string' },
@@ -27,6 +28,7 @@ const VIEW_USAGE = `  --request-control    ask the host user for control at once
   --record DIR         write every complete frame received as DIR/000001.png, DIR/000002.png, ...
   --snapshot FILE.png  write the last frame when the session ends
   --refuse-recorded    leave at once if the host records the session (it says so in its Welcome; exit 3, refused)
+  --cursor             draw the host's pointer (sent on its own channel) into --record and --snapshot PNGs
   --frames N           leave after N frames
   --duration S         leave after S seconds
   --timeout S          give up after S seconds without a session, the host user's decision included
@@ -195,6 +197,9 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   const recordDir = typeof values.record === 'string' ? values.record : undefined;
   const snapshot = typeof values.snapshot === 'string' ? values.snapshot : undefined;
   if (recordDir) mkdirSync(recordDir, { recursive: true });
+  // With --cursor the host's pointer (spec/session.md §6.9) is blended into each PNG at its position less its hotspot.
+  const withCursor = values.cursor === true;
+  const picture = (fb: Framebuffer): Framebuffer => (withCursor ? compositeCursor(fb, helper.cursor) : { width: fb.width, height: fb.height, data: fb.data.slice() });
   out.event('connected', { mode: helper.mode, width: helper.width, height: helper.height, session: helper.sessionId, remote: helper.remote, path: helper.path, ...(helper.holderFingerprint ? { helperKey: helper.holderFingerprint } : {}) });
   out.say(`connected to ${printable(helper.remote, 80)}${helper.path === 'relay' ? ' through the relay' : ''} (${helper.width}x${helper.height}), ${helper.mode === 'control' ? 'in control' : 'viewing'}`);
   if (helper.holderFingerprint) out.say(`your helper key for this invitation: ${helper.holderFingerprint} (the host's prompt shows it; kept in memory only)`);
@@ -212,7 +217,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   let recorded = 0;
   let writes: Promise<void> = Promise.resolve();
   const record = (fb: Framebuffer) => {
-    const copy = { width: fb.width, height: fb.height, data: fb.data.slice() };
+    const copy = picture(fb);
     const n = ++recorded;
     writes = writes.then(async () => {
       const { writeFile } = await import('node:fs/promises');
@@ -258,7 +263,7 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   await writes;
   if (snapshot) {
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(snapshot, await encodePng(helper.framebuffer, 6));
+    await writeFile(snapshot, await encodePng(picture(helper.framebuffer), 6));
     out.say(`last frame written to ${printable(snapshot)}`);
   }
   const s = helper.stats;
