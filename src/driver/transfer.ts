@@ -52,6 +52,8 @@ export interface TransferProgress {
 /** How a transfer ended. */
 export interface TransferResult extends TransferProgress {
   readonly ok: boolean;
+  /** Whether the receiver accepted it (a refusal of the offer is false). */
+  readonly accepted: boolean;
   /** The wire code when it failed (declined, too-large, integrity, ...). */
   readonly code?: TransferCode;
   /** Whether the peer stopped it. */
@@ -91,6 +93,7 @@ interface Job {
   chain: Promise<void>;
   pumping: boolean;
   ended: boolean;
+  accepted: boolean;
   answer?: AbortController;
   resolve(result: TransferResult): void;
 }
@@ -160,6 +163,7 @@ export class TransferDriver {
       case 'file-accepted': {
         const job = this.#out.get(e.id);
         if (job) {
+          job.accepted = true;
           job.start = job.bytes = e.offset;
           this.#pumpOut(job);
         }
@@ -194,7 +198,7 @@ export class TransferDriver {
     resolve: (r: TransferResult) => void,
     extra: { file?: OutgoingFile },
   ): Job {
-    return { id, direction, name, size, sha256, startedAt: this.#options.clock(), start: 0, bytes: 0, chain: Promise.resolve(), pumping: false, ended: false, resolve, ...extra };
+    return { id, direction, name, size, sha256, startedAt: this.#options.clock(), start: 0, bytes: 0, chain: Promise.resolve(), pumping: false, ended: false, accepted: false, resolve, ...extra };
   }
 
   #progress(job: Job): TransferProgress {
@@ -215,6 +219,7 @@ export class TransferDriver {
     const result: TransferResult = {
       ...this.#progress(job),
       ok: how.ok,
+      accepted: job.accepted,
       sha256: job.sha256,
       resumedFrom: job.start,
       elapsedMs: this.#options.clock() - job.startedAt,
@@ -300,6 +305,7 @@ export class TransferDriver {
         transfers.rejectFile(offer.id, reply, now);
       } else {
         job.sink = reply;
+        job.accepted = true;
         job.start = job.bytes = reply.offset;
         transfers.acceptFile(offer.id, reply.offset, now);
       }
