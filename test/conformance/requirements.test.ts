@@ -36,6 +36,7 @@ const PREFIX: Readonly<Record<string, string>> = {
   'session.md': 'SES',
   'errors.md': 'ERR',
   'relay.md': 'RLY',
+  'transfer.md': 'XFER',
 };
 
 interface Row {
