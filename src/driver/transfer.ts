@@ -8,6 +8,9 @@
  * before, so display updates, input and control are never held behind a file.
  */
 import { TRANSFER_CHUNK_BYTES, TRANSFER_LOW_WATER_BYTES, DEFAULT_TRANSFER_ANSWER_MS } from '../core/defaults.js';
+
+/** Bytes an outgoing file is read in at a time (then cut into chunks), and most bytes an incoming file's write joins. */
+const FILE_IO_BYTES = 1024 * 1024;
 import { ErrorCode, TesseraError, toTesseraError, type Clock } from '../core/index.js';
 import type { TransferCode } from '../framing/control.js';
 import type { SessionCore } from '../session/session-core.js';
@@ -91,6 +94,14 @@ interface Job {
   file?: OutgoingFile;
   sink?: IncomingSink;
   chain: Promise<void>;
+  /** Outgoing: bytes read ahead, starting at `readAt`. */
+  readBuf?: Uint8Array;
+  readAt: number;
+  /** Incoming: chunks received and not yet handed to the sink, contiguous from `pendingAt`. */
+  pending: Uint8Array[];
+  pendingAt: number;
+  pendingBytes: number;
+  writing: boolean;
   pumping: boolean;
   ended: boolean;
   accepted: boolean;
@@ -198,7 +209,7 @@ export class TransferDriver {
     resolve: (r: TransferResult) => void,
     extra: { file?: OutgoingFile },
   ): Job {
-    return { id, direction, name, size, sha256, startedAt: this.#options.clock(), start: 0, bytes: 0, chain: Promise.resolve(), pumping: false, ended: false, accepted: false, resolve, ...extra };
+    return { id, direction, name, size, sha256, startedAt: this.#options.clock(), start: 0, bytes: 0, chain: Promise.resolve(), readAt: 0, pending: [], pendingAt: 0, pendingBytes: 0, writing: false, pumping: false, ended: false, accepted: false, resolve, ...extra };
   }
 
   #progress(job: Job): TransferProgress {
@@ -253,13 +264,22 @@ export class TransferDriver {
       // Not accepted, finished, or the window is full: file-acked calls again.
       if (!can || can.length === 0) return;
       if (this.#driver.link.queuedBytes + this.#session.pendingTransmitBytes >= TRANSFER_LOW_WATER_BYTES) {
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
       }
       let data: Uint8Array;
       try {
-        data = await file.read(can.offset, Math.min(can.length, TRANSFER_CHUNK_BYTES));
-        if (data.byteLength === 0) throw new TesseraError(ErrorCode.Io, 'the file is shorter than when it was offered');
+        // Read a large block once and cut chunks from it: one read per MiB, not per chunk.
+        const buf = job.readBuf;
+        if (!buf || can.offset < job.readAt || can.offset >= job.readAt + buf.byteLength) {
+          job.readBuf = undefined;
+          const block = await file.read(can.offset, Math.min(FILE_IO_BYTES, job.size - can.offset));
+          if (block.byteLength === 0) throw new TesseraError(ErrorCode.Io, 'the file is shorter than when it was offered');
+          job.readBuf = block;
+          job.readAt = can.offset;
+        }
+        const from = can.offset - job.readAt;
+        data = job.readBuf!.subarray(from, from + Math.min(can.length, TRANSFER_CHUNK_BYTES));
       } catch {
         if (!job.ended && this.#session.state === 'open') {
           this.#session.transfers?.cancelFile(job.id, 'io', this.#options.clock());
@@ -316,20 +336,48 @@ export class TransferDriver {
   #onData(id: number, offset: number, data: Uint8Array): void {
     const job = this.#in.get(id);
     if (!job?.sink) return;
-    const sink = job.sink;
+    if (job.pendingBytes === 0) job.pendingAt = offset;
+    job.pending.push(data);
+    job.pendingBytes += data.byteLength;
+    if (!job.writing) this.#writeLoop(job);
+  }
+
+  /** Hands what arrived to the sink, joining consecutive chunks into writes of up to FILE_IO_BYTES, one write at a time. */
+  #writeLoop(job: Job): void {
+    const sink = job.sink!;
+    job.writing = true;
     job.chain = job.chain.then(async () => {
-      if (job.ended) return;
-      try {
-        await sink.write(offset, data);
-      } catch {
-        this.#failIn(job, 'io');
-        return;
+      while (job.pendingBytes > 0 && !job.ended) {
+        let take = 0;
+        let n = 0;
+        while (n < job.pending.length && (n === 0 || take + job.pending[n]!.byteLength <= FILE_IO_BYTES)) take += job.pending[n++]!.byteLength;
+        const parts = job.pending.splice(0, n);
+        const at = job.pendingAt;
+        job.pendingAt += take;
+        job.pendingBytes -= take;
+        let data = parts[0]!;
+        if (parts.length > 1) {
+          data = new Uint8Array(take);
+          let o = 0;
+          for (const p of parts) {
+            data.set(p, o);
+            o += p.byteLength;
+          }
+        }
+        try {
+          await sink.write(at, data);
+        } catch {
+          job.writing = false;
+          this.#failIn(job, 'io');
+          return;
+        }
+        if (job.ended) break;
+        job.bytes = at + take;
+        this.#session.transfers?.fileWritten(job.id, job.bytes, this.#options.clock());
+        this.#driver.pump();
+        this.#options.onProgress?.(this.#progress(job));
       }
-      if (job.ended) return;
-      job.bytes = offset + data.byteLength;
-      this.#session.transfers?.fileWritten(id, job.bytes, this.#options.clock());
-      this.#driver.pump();
-      this.#options.onProgress?.(this.#progress(job));
+      job.writing = false;
     });
   }
 
