@@ -23,6 +23,9 @@ import type { CaptureMember } from './capture-loop.js';
 /** Why a session ended. */
 export type SessionCloseInfo = CloseInfo;
 
+/** How long sendFile waits for a helper's features message that has not arrived yet. */
+const FEATURES_WAIT_MS = 1_000;
+
 /** Counters of one helper's session. */
 export interface SessionStats {
   readonly updatesSent: number;
@@ -81,6 +84,8 @@ export class SessionEntry implements CaptureMember {
   readonly #hooks: SessionHooks;
   /** File transfer (spec/transfer.md), used once the helper took the `transfer` feature. */
   readonly transfer: TransferDriver;
+  /** True until the helper's features message arrived (a helper that takes none never sends one). */
+  featuresPending = true;
   #updatesSent = 0;
   #closed: SessionCloseInfo | undefined;
   /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
@@ -213,6 +218,7 @@ export class SessionEntry implements CaptureMember {
         handle.emit('rtt', ev.ms);
         return;
       case 'features':
+        this.featuresPending = false;
         handle.emit('features', ev.features);
         return;
       case 'closed': {
@@ -321,6 +327,13 @@ export class HostSessionHandle extends EventEmitter {
    *   read; TESSERA_ERR_BAD_STATE when the helper took no file transfer
    */
   async sendFile(path: string): Promise<TransferResult> {
+    // Right after 'session' the helper's features message may still be on its way: give it a moment.
+    if (!this.#entry.transfer.available && !this.closed && this.#entry.featuresPending) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FEATURES_WAIT_MS);
+        this.once('features', () => (clearTimeout(timer), resolve()));
+      });
+    }
     const file = this.#entry.transfer.available ? await this.#entry.openFileFor(path) : undefined;
     if (!file) throw new TesseraError(ErrorCode.BadState, 'this helper cannot receive files (it did not take the transfer feature, or the session ended)');
     return this.#entry.transfer.send(file);
