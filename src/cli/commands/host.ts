@@ -75,7 +75,8 @@ export const runHost: Command = {
 Shares a screen: writes an invitation, prints its tessera:// URL, and waits for a helper.
 While a helper is connected: Esc revokes control, p pauses or resumes input, x ends every session,
 c starts a message to the helper (Enter sends it to every helper connected, Esc cancels), Ctrl-C closes the host.
-(Without a terminal, type the lines: revoke, pause, end, y/n to answer; any other line is a message to the helpers.)
+(Without a terminal, type the lines: revoke, pause, end, y/n to answer, /send PATH to send a file; any other line is a
+message to the helpers.) Files a helper sends are saved into --downloads once you accept them.
 Each wrong password for the invitation is told as it happens, and so is the lock-out that follows too many.
 
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);

@@ -57,6 +57,8 @@ t.test('a file crosses two in-memory links end to end, SHA-256 checked', async (
   const result = await s.helperTransfer.send(memoryFile('x.bin', bytes));
   t.match(result, { ok: true, bytes: bytes.length });
   t.ok(s.received.bytes && Buffer.from(s.received.bytes).equals(Buffer.from(bytes)));
+  const empty = await s.helperTransfer.send(memoryFile('empty', new Uint8Array(0)));
+  t.match(empty, { ok: true, size: 0, bytes: 0 }, 'an empty file is offered, accepted and saved');
   const refused = await s.hostTransfer.send(memoryFile('y.bin', bytes.subarray(0, 10)));
   t.match(refused, { ok: false, accepted: false, code: 'disabled' }, 'the helper without a folder refuses');
   s.helper.close();
