@@ -60,19 +60,6 @@ export function defaultDownloadsDir(env: NodeJS.ProcessEnv = process.env): strin
   return join(base, 'tessera');
 }
 
-/** SHA-256 of what `path` holds (read without following a symbolic link at `path`). */
-async function hashFile(path: string, start = 0): Promise<Uint8Array> {
-  const handle = await fsp.open(path, constants.O_RDONLY | O_NOFOLLOW);
-  try {
-    const hash = createHash('sha256');
-    const stream = createReadStream('', { fd: handle.fd, autoClose: false, start, highWaterMark: 1024 * 1024 });
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-    return new Uint8Array(hash.digest());
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Opens a file to send: a regular file, its size, and its SHA-256 (read once now; the bytes are read again as
  * they are sent, and a file that changed meanwhile fails the receiver's check).
@@ -173,6 +160,28 @@ export class DownloadFolder {
       this.#active.delete(part);
       throw err instanceof TesseraError ? err : new TesseraError(ErrorCode.Io, `cannot use ${part}`, { cause: err });
     }
+    // The SHA-256 runs as the bytes are written (the bytes kept from an earlier attempt first), so the file is not
+    // read again at the end.
+    const hash = createHash('sha256');
+    let hashed = 0;
+    try {
+      if (offset > 0) {
+        const stream = createReadStream('', { fd: handle.fd, autoClose: false, start: 0, end: offset - 1, highWaterMark: 1024 * 1024 });
+        for await (const chunk of stream) {
+          hash.update(chunk as Buffer);
+          hashed += (chunk as Buffer).byteLength;
+        }
+      }
+    } catch (err) {
+      await handle.close();
+      this.#active.delete(part);
+      throw new TesseraError(ErrorCode.Io, `cannot read ${part}`, { cause: err });
+    }
+    if (hashed !== offset) {
+      await handle.close();
+      this.#active.delete(part);
+      throw new TesseraError(ErrorCode.Io, `${part} changed while it was read`);
+    }
     const release = async (): Promise<void> => {
       if (!this.#active.delete(part)) return;
       await handle.close().catch(() => undefined);
@@ -180,16 +189,19 @@ export class DownloadFolder {
     return {
       offset,
       write: async (at, data) => {
+        if (at !== hashed) throw new TesseraError(ErrorCode.Io, `a write at ${at} does not follow the ${hashed} bytes stored`);
         let done = 0;
         while (done < data.byteLength) done += (await handle.write(data, done, data.byteLength - done, at + done)).bytesWritten;
+        hash.update(data);
+        hashed += data.byteLength;
       },
       finish: async () => {
         await handle.sync();
         const st = await handle.stat();
-        const hash = await hashFile(part);
+        const digest = new Uint8Array(hash.digest());
         const lst = await fsp.lstat(part);
-        // The file hashed must be the one written, not something put in its place.
-        if (!(lst.isFile() && lst.ino === st.ino && lst.dev === st.dev) || st.size !== offer.size || toHex(hash) !== toHex(offer.sha256)) {
+        // The file checked must be the one written, not something put in its place.
+        if (!(lst.isFile() && lst.ino === st.ino && lst.dev === st.dev) || st.size !== offer.size || hashed !== offer.size || toHex(digest) !== toHex(offer.sha256)) {
           await release();
           await fsp.unlink(part).catch(() => undefined);
           return false;
