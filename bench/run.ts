@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- NAME ...] [-- --json]`: runs the benchmarks in bench/*.bench.ts one after another, each in
  * its own process so one's memory and JIT state do not colour the next. With names (codec, framing, handshake,
- * memory, recording, relay, session, web, x11), only those run. Other arguments (--json, --corpus DIR, ...) are passed through.
+ * memory, recording, relay, session, transfer, web, x11), only those run. Other arguments (--json, --corpus DIR, ...) are passed through.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

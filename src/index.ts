@@ -6,6 +6,7 @@
  */
 // The API an app embeds (src/api): a Host shares a screen, a Helper views or controls one.
 export { Host, HostInvitation, HostSessionHandle, createDisplayEncoder, Helper, reachableAddresses, isLoopbackOnly, isLoopback } from './api/index.js';
+export type { HostTransferOptions, FileRequest, HelperFileRequest } from './api/index.js';
 export type { HostOptions, HostRecordingOptions, ListenOptions, CreateInvitationOptions, InterfaceAddress, InterfaceTable, ReachableAddressOptions, ConsentReply, HostConsentRequest, SessionStats, SessionCloseInfo, UseRelayOptions, WrongProof, LockOut } from './api/index.js';
 export type { HelperConnectOptions, HelperOfferOptions, FrameEvent, ConnectionPath } from './api/index.js';
 // The relay (spec/relay.md): a host behind NAT registers, a helper arrives with the invitation's rendezvous id.
@@ -41,6 +42,11 @@ export { RecordingPlayer } from './recording/player.js';
 export type { PlaybackFrame } from './recording/player.js';
 export { readRecordingFile, RecordingFile, ensureRecordingDir, pruneRecordings, writeAuditorKeyFile, loadAuditorKey, nodeChainHash } from './node/recording-file.js';
 export { SharpImageCodec } from './node/sharp-image-codec.js';
+export { DownloadFolder, openOutgoingFile, sanitizeFileName, defaultDownloadsDir } from './node/transfer-files.js';
+export { TransferDriver } from './driver/transfer.js';
+export type { OutgoingFile, IncomingSink, TransferProgress, TransferResult, TransferDriverOptions } from './driver/transfer.js';
+export { Transfers, encodeChunk, decodeChunk, MAX_CHUNK_DATA_BYTES, TRANSFER_WINDOW_BYTES, TRANSFER_ACK_STEP_BYTES, MAX_OPEN_TRANSFERS } from './session/transfer.js';
+export type { FileOffer, FileChunk, TransferEvent } from './session/transfer.js';
 export { ZlibDeflateBackend, ZlibInflateBackend } from './node/zlib-backend.js';
 
 // Invitations, policy, tickets and refusals (spec/handshake.md).

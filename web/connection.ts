@@ -20,6 +20,9 @@ import type { CursorState } from '../src/session/cursor.js';
 import { driveInitiator } from '../src/driver/handshake.js';
 import { HelperConnection, type CloseInfo } from '../src/driver/helper.js';
 import type { Link } from '../src/driver/link.js';
+import type { IncomingSink, OutgoingFile, TransferProgress, TransferResult } from '../src/driver/transfer.js';
+import type { FileOffer } from '../src/session/transfer.js';
+import type { TransferCode } from '../src/framing/control.js';
 import { BrowserImageCodec } from './image-codec.js';
 import { openRelayLink, openWebSocketLink } from './websocket-link.js';
 
@@ -45,7 +48,48 @@ export interface ConnectionEvents {
   /** The host's pointer moved or changed shape (spec/session.md §6.9). */
   onCursor?(state: CursorState): void;
   onClipboard?(text: string): void;
+  /** The host offers a file (spec/transfer.md): resolve true to take it (it is kept in memory, then offered as a download). */
+  onFileOffer?(offer: { readonly id: number; readonly name: string; readonly size: number }, signal: AbortSignal): boolean | Promise<boolean>;
+  onTransferProgress?(progress: TransferProgress): void;
+  /** A file ended either way; a file received and checked has `path`: a blob: URL to download it from. */
+  onTransferEnd?(result: TransferResult): void;
   onEnd?(reason: EndReason): void;
+}
+
+/** Largest file the page takes or sends: it holds the whole file in memory to hash it (Web Crypto has no streaming SHA-256). */
+export const MAX_BROWSER_FILE_BYTES = 512 * 1024 * 1024;
+
+/** SHA-256 with Web Crypto. */
+async function sha256(data: ArrayBuffer | Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', data as BufferSource));
+}
+
+/** A file the page holds (a dropped File) as a transfer source. */
+async function browserFile(file: File): Promise<OutgoingFile> {
+  const hash = await sha256(await file.arrayBuffer());
+  return {
+    name: file.name,
+    size: file.size,
+    sha256: hash,
+    read: async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer()),
+  };
+}
+
+/** A file from the host kept in memory; once every byte is in and the SHA-256 matches, a blob: URL. */
+function memorySink(offer: FileOffer): IncomingSink {
+  const parts: Uint8Array[] = [];
+  return {
+    offset: 0,
+    write: async (_offset, data) => void parts.push(data),
+    finish: async () => {
+      const blob = new Blob(parts as BlobPart[], { type: 'application/octet-stream' });
+      parts.length = 0;
+      const got = await sha256(await blob.arrayBuffer());
+      if (got.length !== offer.sha256.length || got.some((b, i) => b !== offer.sha256[i])) return false;
+      return URL.createObjectURL(blob);
+    },
+    abort: async () => void (parts.length = 0),
+  };
 }
 
 /** Options of ViewerConnection. */
@@ -164,6 +208,21 @@ export class ViewerConnection {
     if (this.#state === 'open') this.#connection?.clipboard(text);
   }
 
+  /** Whether the host takes files (it offered file transfer). */
+  get canTransfer(): boolean {
+    return this.#state === 'open' && this.#connection !== undefined && this.#connection.canTransfer;
+  }
+
+  /**
+   * Sends a file to the host (spec/transfer.md); resolves when it ended (saved by the host, or refused with a code).
+   * @throws {StateError} when the host takes no files or the file is over MAX_BROWSER_FILE_BYTES
+   */
+  async sendFile(file: File): Promise<TransferResult> {
+    if (!this.canTransfer) throw new StateError('the host takes no files');
+    if (file.size > MAX_BROWSER_FILE_BYTES) throw new StateError(`the page sends files of at most ${MAX_BROWSER_FILE_BYTES / 1024 / 1024} MiB`);
+    return this.#connection!.sendFile(await browserFile(file));
+  }
+
   /** Leaves the session (the host is told) or abandons the handshake. */
   close(): void {
     if (this.#state === 'ended') return;
@@ -194,7 +253,17 @@ export class ViewerConnection {
       this.#connection = new HelperConnection(est, decoder, {
         clock: Date.now,
         // The host's pointer on its own channel, when the host offers it (spec/session.md §6.9).
-        features: ['cursor'],
+        features: ['cursor', 'transfer'],
+        transfer: {
+          onOffer: async (offer, signal): Promise<IncomingSink | TransferCode> => {
+            if (offer.size > MAX_BROWSER_FILE_BYTES) return 'too-large';
+            const ask = this.#events.onFileOffer;
+            if (!ask) return 'disabled';
+            return (await ask({ id: offer.id, name: offer.name, size: offer.size }, signal)) === true ? memorySink(offer) : signal.aborted ? 'timeout' : 'declined';
+          },
+          onProgress: (p) => this.#events.onTransferProgress?.(p),
+          onResult: (r) => this.#events.onTransferEnd?.(r),
+        },
         events: {
           // Acknowledged only after painting: the host's flow control then paces to what the page can draw.
           frame: (result, seq) => this.#events.onFrame?.(result.framebuffer, result.rects, result.keyFrame, seq),

@@ -14,6 +14,7 @@ import type { Mode } from '../src/handshake/constants.js';
 import type { Framebuffer, Rect } from '../src/codec/index.js';
 import type { InputEvent } from '../src/input/events.js';
 import type { CursorShape, CursorState } from '../src/session/cursor.js';
+import type { TransferProgress, TransferResult } from '../src/driver/transfer.js';
 import { TesseraError } from '../src/core/index.js';
 import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
@@ -51,6 +52,8 @@ export interface ViewerProbe {
   readonly cursor: { readonly x: number; readonly y: number; readonly visible: boolean; readonly shapeId: number; readonly drawn: 'css' | 'overlay' | 'none' } | undefined;
   /** Called after each painted update with its sequence number (a benchmark hook). */
   onPaint: ((seq: number) => void) | undefined;
+  /** Files that ended either way, in order (spec/transfer.md); a received one has its blob: URL. */
+  readonly transfers: readonly { readonly direction: 'in' | 'out'; readonly name: string; readonly ok: boolean; readonly code?: string; readonly url?: string }[];
 }
 
 function $<T extends HTMLElement>(id: string): T {
@@ -90,6 +93,7 @@ const ui = {
   chatForm: $<HTMLFormElement>('chat-form'),
   chatInput: $<HTMLInputElement>('chat-input'),
   keySink: $<HTMLTextAreaElement>('key-sink'),
+  fileList: $<HTMLOListElement>('file-list'),
   typingModeLabel: $('typing-mode-label'),
   typingMode: $<HTMLSelectElement>('typing-mode'),
 };
@@ -141,7 +145,9 @@ const probe: ViewerProbe = {
     return hostCursor ? { x: hostCursor.x, y: hostCursor.y, visible: hostCursor.visible, shapeId: hostCursor.shape?.id ?? 0, drawn: cursorDrawn } : undefined;
   },
   onPaint: undefined,
+  transfers: [],
 };
+const transfers = probe.transfers as ViewerProbe['transfers'][number][];
 (window as unknown as { tessera: ViewerProbe }).tessera = probe;
 
 function show(state: PageState): void {
@@ -310,6 +316,7 @@ function openConnection(inv: Invitation): void {
   imageSource = undefined;
   hostCursor = undefined;
   ui.chatLog.replaceChildren();
+  ui.fileList.replaceChildren();
   unread = 0;
   ui.hostName.textContent = inv.name;
   ui.statusText.textContent = `Connecting to ${inv.name}…`;
@@ -359,6 +366,13 @@ function openConnection(inv: Invitation): void {
         if (conn !== self) return;
         hostCursor = state;
         drawCursor();
+      },
+      onFileOffer: (offer, signal) => (conn === self ? askFile(offer, signal) : false),
+      onTransferProgress: (p) => {
+        if (conn === self) fileProgress(p);
+      },
+      onTransferEnd: (r) => {
+        if (conn === self) fileEnded(r);
       },
       onEnd: (reason) => {
         if (conn !== self) return;
@@ -626,6 +640,105 @@ ui.canvas.addEventListener(
   },
   { passive: false },
 );
+
+// --- Files (spec/transfer.md) ----------------------------------------------------------------------
+
+/** The line of each transfer: 'out:<id>' / 'in:<id>' once known; a dropped file waits under 'drop:<name>' until its first progress. */
+const fileLines = new Map<string, HTMLLIElement>();
+
+function formatSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function fileLine(key: string): HTMLLIElement {
+  let li = fileLines.get(key);
+  if (!li) {
+    li = document.createElement('li');
+    fileLines.set(key, li);
+    ui.fileList.append(li);
+  }
+  return li;
+}
+
+/** The host offers a file: a line with Save and Decline; the answer resolves the offer. */
+function askFile(offer: { readonly id: number; readonly name: string; readonly size: number }, signal: AbortSignal): Promise<boolean> {
+  const li = fileLine(`in:${offer.id}`);
+  li.textContent = `${invitation?.name ?? 'The host'} sends ${offer.name} (${formatSize(offer.size)})`;
+  const save = document.createElement('button');
+  save.type = 'button';
+  save.textContent = 'Save';
+  save.className = 'file-save';
+  const decline = document.createElement('button');
+  decline.type = 'button';
+  decline.textContent = 'Decline';
+  li.append(save, decline);
+  return new Promise((resolve) => {
+    const answer = (yes: boolean): void => {
+      save.remove();
+      decline.remove();
+      resolve(yes);
+    };
+    save.addEventListener('click', () => answer(true), { once: true });
+    decline.addEventListener('click', () => answer(false), { once: true });
+    signal.addEventListener('abort', () => answer(false), { once: true });
+  });
+}
+
+function fileProgress(p: TransferProgress): void {
+  let li = fileLines.get(`${p.direction}:${p.id}`);
+  if (!li && p.direction === 'out') {
+    li = fileLines.get(`drop:${p.name}`);
+    if (li) {
+      fileLines.delete(`drop:${p.name}`);
+      fileLines.set(`out:${p.id}`, li);
+    }
+  }
+  li ??= fileLine(`${p.direction}:${p.id}`);
+  const pct = p.size === 0 ? 100 : Math.floor((p.bytes * 100) / p.size);
+  li.textContent = `${p.direction === 'out' ? 'Sending' : 'Receiving'} ${p.name}: ${formatSize(p.bytes)} of ${formatSize(p.size)} (${pct}%), ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+}
+
+function fileEnded(r: TransferResult): void {
+  const li = fileLines.get(`${r.direction}:${r.id}`) ?? fileLines.get(`drop:${r.name}`) ?? fileLine(`${r.direction}:${r.id}`);
+  transfers.push({ direction: r.direction, name: r.name, ok: r.ok, ...(r.code ? { code: r.code } : {}), ...(r.path ? { url: r.path } : {}) });
+  if (r.ok && r.direction === 'in' && r.path) {
+    const a = document.createElement('a');
+    a.href = r.path;
+    a.download = r.name;
+    a.textContent = `Download ${r.name}`;
+    li.replaceChildren(a, document.createTextNode(` (${formatSize(r.size)}, checked)`));
+  } else if (r.ok) li.textContent = `Sent ${r.name} (${formatSize(r.size)}): the host saved it`;
+  else li.textContent = `${r.name}: ${r.direction === 'out' && !r.accepted ? 'the host refused it' : 'stopped'} (${r.code ?? 'cancelled'})`;
+}
+
+/** Drop files on the screen to send them to the host. */
+function sendDropped(files: FileList): void {
+  for (const file of Array.from(files)) {
+    const li = fileLine(`drop:${file.name}`);
+    li.textContent = `Offering ${file.name} (${formatSize(file.size)}) to the host…`;
+    conn?.sendFile(file).catch((err: Error) => {
+      li.textContent = `${file.name}: not sent (${err.message})`;
+      transfers.push({ direction: 'out', name: file.name, ok: false, code: 'io' });
+    });
+  }
+}
+
+ui.stage.addEventListener('dragover', (e) => {
+  if (!conn?.canTransfer || !e.dataTransfer?.types.includes('Files')) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+  ui.stage.classList.add('dropping');
+});
+ui.stage.addEventListener('dragleave', () => ui.stage.classList.remove('dropping'));
+ui.stage.addEventListener('drop', (e) => {
+  ui.stage.classList.remove('dropping');
+  if (!e.dataTransfer || e.dataTransfer.files.length === 0) return;
+  e.preventDefault();
+  if (!conn?.canTransfer) return;
+  sendDropped(e.dataTransfer.files);
+});
 
 // --- Chat -----------------------------------------------------------------------------------------
 

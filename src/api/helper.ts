@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ConfigError, ErrorCode, TesseraError, throwIfAborted, type Clock } from '../core/index.js';
+import { ConfigError, ErrorCode, TesseraError, throwIfAborted, toHex, type Clock } from '../core/index.js';
 import { DEFAULT_HELPER_MAX_QUEUED_BYTES, DEFAULT_MAX_SCREEN_PX } from '../core/defaults.js';
 import { formatAddress, holderFingerprint, newHolderKey, offerRendezvousId, parseAddress, type HolderKey, type Invitation, type Mode } from '../handshake/index.js';
 import { nodeRandom } from '../transport/handshake-crypto.js';
@@ -16,6 +16,11 @@ import { CloseReason } from '../session/constants.js';
 import type { CursorState } from '../session/cursor.js';
 import { driveInitiator } from '../driver/handshake.js';
 import { HelperConnection, type CloseInfo } from '../driver/helper.js';
+import type { IncomingSink, OutgoingFile, TransferResult } from '../driver/transfer.js';
+import type { TransferCode } from '../framing/control.js';
+import type { FileOffer } from '../session/transfer.js';
+import { DownloadFolder, openOutgoingFile, sanitizeFileName } from '../node/transfer-files.js';
+import { DEFAULT_TRANSFER_MAX_BYTES } from '../core/defaults.js';
 import { createInitiator, type ConnectHandshakeOptions } from '../transport/handshake-io.js';
 import { duplexLink } from '../transport/duplex-link.js';
 import { connectTcp } from '../transport/tcp.js';
@@ -61,6 +66,34 @@ export interface HelperConnectOptions {
    * the same helper; else a fresh one.
    */
   readonly holder?: HolderKey;
+  /** Folder files from the host are saved into (spec/transfer.md); without one, files from the host are refused. */
+  readonly downloads?: string;
+  /** Whether to take a file from the host: 'auto', or a function that asks the user. Default: refuse. */
+  readonly acceptFiles?: 'auto' | ((request: HelperFileRequest, signal: AbortSignal) => boolean | Promise<boolean>);
+  /** Largest file accepted from the host, in bytes (default 1 GiB). */
+  readonly maxFileBytes?: number;
+}
+
+/** A file the host offers this helper. */
+export interface HelperFileRequest {
+  /** The name as the host sent it: untrusted text (print it with printable()). */
+  readonly name: string;
+  /** The name it will be saved under. */
+  readonly savedName: string;
+  readonly size: number;
+  /** SHA-256, hex. */
+  readonly sha256: string;
+}
+
+/** A file the host offers: the options' folder and answer decide. */
+async function helperFileOffer(offer: FileOffer, signal: AbortSignal, options: HelperConnectOptions): Promise<IncomingSink | TransferCode> {
+  if (options.downloads === undefined || options.acceptFiles === undefined) return 'disabled';
+  if (offer.size > (options.maxFileBytes ?? DEFAULT_TRANSFER_MAX_BYTES)) return 'too-large';
+  if (options.acceptFiles !== 'auto') {
+    const request: HelperFileRequest = { name: offer.name, savedName: sanitizeFileName(offer.name), size: offer.size, sha256: toHex(offer.sha256) };
+    if ((await options.acceptFiles(request, signal)) !== true) return signal.aborted ? 'timeout' : 'declined';
+  }
+  return new DownloadFolder(options.downloads).open(offer);
 }
 
 /** Holder keys by ticket id, for reconnections within this process (memory only, never written anywhere). */
@@ -120,7 +153,8 @@ const MODIFIER_KEYS: Readonly<Partial<Record<KeyCode, number>>> = {
 /**
  * A connected helper. Events: 'frame' (FrameEvent; `framebuffer` holds the picture), 'control' ({mode, paused}),
  * 'resize' ({width, height}), 'chat' (text), 'clipboard' (text), 'rtt' (ms), 'cursor' (CursorState: the host's
- * pointer moved or changed shape, spec/session.md §6.9), 'close' (SessionCloseInfo),
+ * pointer moved or changed shape, spec/session.md §6.9), 'transfer-progress' (TransferProgress),
+ * 'transfer' (TransferResult: a file that ended either way), 'close' (SessionCloseInfo),
  * 'error' (a TesseraError that ended the session, emitted before 'close' when someone listens).
  */
 export class Helper extends EventEmitter {
@@ -234,7 +268,12 @@ export class Helper extends EventEmitter {
       (self) =>
         new HelperConnection(est, decoder, {
           clock,
-          features: options.cursor === false ? [] : ['cursor'],
+          features: [...(options.cursor === false ? [] : (['cursor'] as const)), 'transfer'],
+          transfer: {
+            onOffer: (offer, signal) => helperFileOffer(offer, signal, options),
+            onProgress: (p) => self.emit('transfer-progress', p),
+            onResult: (r) => self.emit('transfer', r),
+          },
           events: {
             frame: (result, seq) => {
               self.#framebuffer = result.framebuffer;
@@ -362,6 +401,22 @@ export class Helper extends EventEmitter {
   }
 
   /** Sets the host's clipboard (admitted only under control). */
+  /** Whether files can go both ways with this host (it offered file transfer). */
+  get canTransfer(): boolean {
+    return this.#connection.canTransfer;
+  }
+
+  /**
+   * Sends a file (a path, or an OutgoingFile of the app's own) to the host (spec/transfer.md): the host user accepts or refuses it. Resolves when it ended:
+   * `ok` when the host saved it and its SHA-256 matched, else the code of the refusal or failure (declined,
+   * too-large, disabled, ...). Progress comes as 'transfer-progress' events.
+   * @throws {TesseraError} TESSERA_ERR_IO when the file cannot be read; TESSERA_ERR_BAD_STATE when the host offers no file transfer
+   */
+  async sendFile(file: string | OutgoingFile): Promise<TransferResult> {
+    if (!this.#connection.canTransfer) throw new TesseraError(ErrorCode.BadState, 'this host does not take files (it offered no file transfer, or the session ended)');
+    return this.#connection.sendFile(typeof file === 'string' ? await openOutgoingFile(file) : file);
+  }
+
   clipboard(text: string): void {
     this.#connection.clipboard(text);
   }

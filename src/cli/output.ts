@@ -49,6 +49,15 @@ export class Output {
     this.#live = line;
   }
 
+  /** A progress line for people on stderr, in both modes (the caller paces it); it clears the status line first. */
+  progress(line: string): void {
+    if (this.json) return;
+    this.#clearStatus();
+    this.#live?.clear();
+    process.stderr.write(`${printable(line)}\n`);
+    this.#live?.redraw();
+  }
+
   /** A live one-line status on stderr (TTY only, human mode). */
   status(line: string): void {
     if (this.json || !this.#tty || this.#live) return;

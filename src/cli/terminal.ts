@@ -1,7 +1,7 @@
 /**
  * The host's terminal: answers consent prompts (y/n), hotkeys (Esc revokes control, p pauses or resumes input,
  * x ends every session) and chat lines for the helpers. Raw keys on a TTY, where c starts a chat line; lines
- * otherwise ("y", "n", "revoke", "pause", "end", and any other line is chat).
+ * otherwise ("y", "n", "revoke", "pause", "end", "/send PATH" sends a file, and any other line is chat).
  */
 import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
@@ -15,7 +15,12 @@ export interface TerminalHandlers {
   onInterrupt(): void;
   /** A chat line the host user typed: not empty, at most `maxChatBytes` UTF-8 bytes. */
   onChat(text: string): void;
+  /** "/send PATH" typed as a line (or as a chat line on a TTY): send that file to the helpers. */
+  onSend?(path: string): void;
 }
+
+/** A typed line that sends a file: "/send PATH". */
+const SEND_COMMAND = /^\/send\s+(.+)$/;
 
 /** Options of HostTerminal. */
 export interface HostTerminalOptions {
@@ -189,7 +194,9 @@ export class HostTerminal implements LiveLine {
     if (ch === '\x03') return this.#handlers.onInterrupt();
     if (ch === '\r' || ch === '\n') {
       this.#endChat('\n');
-      if (draft.trim() !== '') this.#handlers.onChat(draft);
+      const send = SEND_COMMAND.exec(draft.trim());
+      if (send && this.#handlers.onSend) this.#handlers.onSend(send[1]!);
+      else if (draft.trim() !== '') this.#handlers.onChat(draft);
       return this.#askAgain();
     }
     if (ch === '\x1b') {
@@ -237,6 +244,8 @@ export class HostTerminal implements LiveLine {
     if (line === 'revoke' || line === 'esc') return this.#handlers.onRevoke();
     if (line === 'pause') return this.#handlers.onPause();
     if (line === 'end') return this.#handlers.onEnd();
+    const send = SEND_COMMAND.exec(text);
+    if (send && this.#handlers.onSend) return this.#handlers.onSend(send[1]!);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > this.#options.maxChatBytes) {
       return void process.stderr.write(`(not sent: a message is at most ${this.#options.maxChatBytes} bytes, this one has ${bytes})\n`);

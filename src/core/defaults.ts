@@ -77,3 +77,12 @@ export const DEFAULT_MAX_SCREEN_PX = 8192;
 
 /** Largest answer (status line and headers) an HTTP proxy may give to CONNECT before the tunnel opens. */
 export const MAX_PROXY_RESPONSE_BYTES = 8 * 1024;
+
+/** Bytes of file data a sender puts in one Transfer-channel chunk (spec/transfer.md §5). */
+export const TRANSFER_CHUNK_BYTES = 64 * 1024;
+/** A sender sends file chunks only while less than this is queued on the link, so display, input and control go first. */
+export const TRANSFER_LOW_WATER_BYTES = 256 * 1024;
+/** Largest file a host accepts or sends when its policy says nothing: 1 GiB. */
+export const DEFAULT_TRANSFER_MAX_BYTES = 1024 * 1024 * 1024;
+/** How long a file offer waits for the receiving user's answer before it is refused with `timeout`. */
+export const DEFAULT_TRANSFER_ANSWER_MS = 120_000;

@@ -34,6 +34,7 @@ export const ErrorCode = {
   EmailFailed: 'TESSERA_ERR_EMAIL_FAILED',
   RelayRefused: 'TESSERA_ERR_RELAY_REFUSED',
   RelayLost: 'TESSERA_ERR_RELAY_LOST',
+  TransferRefused: 'TESSERA_ERR_TRANSFER_REFUSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

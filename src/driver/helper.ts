@@ -5,6 +5,7 @@
  * injects the decoder's inflate and image back-ends.
  */
 import { offeredFeatures, type Feature } from '../session/features.js';
+import { TransferDriver, type OutgoingFile, type TransferDriverOptions, type TransferResult } from './transfer.js';
 import { ErrorCode, ProtocolError, toTesseraError, type Clock, type TesseraError } from '../core/index.js';
 import type { DecodeResult, TileDecoder } from '../codec/tile-decoder.js';
 import type { InputEvent } from '../input/events.js';
@@ -46,6 +47,8 @@ export interface HelperConnectionOptions {
   readonly initialBytes?: number;
   /** The features this helper takes when the host offers them (spec/session.md §6.8). Default none. */
   readonly features?: readonly Feature[];
+  /** File transfer (spec/transfer.md), used when `features` has 'transfer' and the host offered it. */
+  readonly transfer?: Omit<TransferDriverOptions, 'clock'>;
 }
 
 /**
@@ -62,6 +65,7 @@ export class HelperConnection {
   #frames = 0;
   #closed: CloseInfo | undefined;
   #cursor: CursorState | undefined;
+  readonly #transfer: TransferDriver;
 
   /**
    * @throws {ProtocolError} TESSERA_ERR_LIMIT_EXCEEDED when the Welcome announces a screen larger than the decoder
@@ -94,6 +98,31 @@ export class HelperConnection {
       onEvent: (ev) => this.#handle(ev),
       initialBytes: options.initialBytes ?? est.deframer.bufferedBytes,
     });
+    this.#transfer = new TransferDriver(this.#session, this.#driver as unknown as SessionDriver<{ readonly type: string }>, {
+      clock: this.#clock,
+      onOffer: options.transfer?.onOffer ?? (() => 'disabled'),
+      ...(options.transfer?.onProgress ? { onProgress: options.transfer.onProgress } : {}),
+      ...(options.transfer?.onResult ? { onResult: options.transfer.onResult } : {}),
+      ...(options.transfer?.answerTimeoutMs !== undefined ? { answerTimeoutMs: options.transfer.answerTimeoutMs } : {}),
+    });
+  }
+
+  /** Whether files can go both ways (the host offered the `transfer` feature and this helper took it). */
+  get canTransfer(): boolean {
+    return this.#transfer.available;
+  }
+
+  /**
+   * Sends a file to the host (spec/transfer.md); resolves when it ended (saved by the host, or refused or failed).
+   * @throws {TesseraError} TESSERA_ERR_BAD_STATE when the session has no file transfer
+   */
+  sendFile(file: OutgoingFile): Promise<TransferResult> {
+    return this.#transfer.send(file);
+  }
+
+  /** Stops sending file `id`. */
+  cancelFile(id: number): void {
+    this.#transfer.cancel(id);
   }
 
   /** Starts reading: call once, after the owner is ready for events. */
@@ -169,6 +198,7 @@ export class HelperConnection {
   }
 
   #handle(ev: HelperSessionEvent): void {
+    if (this.#transfer.handle(ev)) return;
     switch (ev.type) {
       case 'update': {
         const { seq, update } = ev;

@@ -25,6 +25,14 @@ export const MAX_CONTROL_FIELDS = 16;
 export const MAX_SCREEN_EDGE_PX = 16384;
 /** Highest feature version a `features` message may name. spec/session.md §6.8 */
 export const MAX_FEATURE_VERSION = 255;
+/** Largest `file-offer.name`, in UTF-8 bytes. spec/transfer.md §3 */
+export const MAX_FILE_NAME_BYTES = 255;
+/** Bytes of a SHA-256 digest (`file-offer.sha256`). spec/transfer.md §3 */
+export const SHA256_BYTES = 32;
+/** Why a transfer was refused or stopped, carried by `file-reject.code` and `file-cancel.code`. spec/transfer.md §4 */
+export const TRANSFER_CODES = ['declined', 'disabled', 'too-large', 'busy', 'integrity', 'io', 'cancelled', 'timeout'] as const;
+/** One of TRANSFER_CODES. */
+export type TransferCode = (typeof TRANSFER_CODES)[number];
 /** Largest `close.message`, in UTF-8 bytes. spec/framing.md §2.6.3 */
 export const MAX_CLOSE_MESSAGE_BYTES = 200;
 /** Largest unsigned 32-bit value. */
@@ -199,6 +207,20 @@ export const CONTROL_MESSAGES = [
     cursor: field.optional(field.uint({ min: 1, max: MAX_FEATURE_VERSION })),
     transfer: field.optional(field.uint({ min: 1, max: MAX_FEATURE_VERSION })),
   }),
+  // spec/transfer.md §3: file transfer, once the `transfer` feature is on. The sender of a file sends file-offer,
+  // file-done and file-cancel; its receiver sends file-accept, file-ack, file-reject and file-saved.
+  defineControlMessage('file-offer', {
+    id: field.uint({ max: U32_MAX }),
+    name: field.string(MAX_FILE_NAME_BYTES),
+    size: field.uint(),
+    sha256: field.bytes(SHA256_BYTES),
+  }),
+  defineControlMessage('file-accept', { id: field.uint({ max: U32_MAX }), offset: field.uint() }),
+  defineControlMessage('file-ack', { id: field.uint({ max: U32_MAX }), offset: field.uint() }),
+  defineControlMessage('file-done', { id: field.uint({ max: U32_MAX }) }),
+  defineControlMessage('file-saved', { id: field.uint({ max: U32_MAX }) }),
+  defineControlMessage('file-reject', { id: field.uint({ max: U32_MAX }), code: field.enum(TRANSFER_CODES) }),
+  defineControlMessage('file-cancel', { id: field.uint({ max: U32_MAX }), code: field.enum(TRANSFER_CODES) }),
 ] as const;
 
 /** Any control message of this version (a union discriminated by `t`). */

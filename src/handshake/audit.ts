@@ -17,7 +17,28 @@ export type AuditDecision =
   | 'control-denied'
   | 'control-revoked'
   | 'paused'
-  | 'resumed';
+  | 'resumed'
+  /** File transfer (spec/transfer.md §7): offered by either side, then accepted or refused, then saved or failed. */
+  | 'file-offered'
+  | 'file-accepted'
+  | 'file-refused'
+  | 'file-saved'
+  | 'file-failed';
+
+/** The file of a transfer decision: never its content. */
+export interface AuditFile {
+  /** 'in': the helper sent it to the host; 'out': the host sent it to the helper. */
+  readonly direction: 'in' | 'out';
+  /** The name as offered (a peer's name is untrusted text: JSON-escaped in the log, never a path). */
+  readonly name: string;
+  readonly size: number;
+  /** SHA-256 of the whole file, hex. */
+  readonly sha256: string;
+  /** Bytes moved when it ended (saved or failed). */
+  readonly bytes?: number;
+  /** Where a received file was saved. */
+  readonly path?: string;
+}
 
 /** One audit record. */
 export interface AuditEvent {
@@ -39,6 +60,8 @@ export interface AuditEvent {
    * interval that ended at `time` (their peers are not listed; `peer` is null).
    */
   readonly count?: number;
+  /** Only on file decisions: which file. */
+  readonly file?: AuditFile;
 }
 
 /** Builds an AuditEvent with nulls for missing fields. */
@@ -51,5 +74,6 @@ export function auditEvent(nowMs: number, fields: Partial<Omit<AuditEvent, 'time
     decision: fields.decision,
     code: fields.code ?? null,
     mode: fields.mode ?? null,
+    ...(fields.file === undefined ? {} : { file: fields.file }),
   };
 }

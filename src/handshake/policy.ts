@@ -4,6 +4,7 @@
  * wrong types and out-of-range values are ConfigError naming the field.
  */
 import { ConfigError, fromHex, equalBytes } from '../core/index.js';
+import { DEFAULT_TRANSFER_MAX_BYTES } from '../core/defaults.js';
 import { fromBase64 } from './crypto.js';
 import type { Mode } from './constants.js';
 
@@ -34,12 +35,25 @@ export interface OfferPolicy {
   readonly helpers: readonly string[];
 }
 
+/** Which way files may go (spec/transfer.md §6). */
+export type TransferDirections = 'both' | 'to-host' | 'to-helper';
+
+/** The file-transfer setting (spec/transfer.md §6). */
+export interface TransferPolicy {
+  readonly enabled: boolean;
+  /** Largest file accepted or sent, in bytes (1 .. 2^53 − 1). */
+  readonly maxBytes: number;
+  readonly directions: TransferDirections;
+}
+
 /** Host policy. */
 export interface Policy {
   readonly solicited: SolicitedPolicy;
   readonly offer: OfferPolicy;
   /** Session recording for audit (spec/recording.md); absent means off. */
   readonly recording?: RecordingPolicy;
+  /** File transfer; absent means DEFAULT_POLICY's (on, both ways, 1 GiB). */
+  readonly transfer?: TransferPolicy;
 }
 
 /**
@@ -52,6 +66,11 @@ export interface RecordingPolicy {
   readonly retentionDays?: number;
 }
 
+/** The transfer setting of `policy`, its default when absent. */
+export function transferPolicy(policy: Policy): TransferPolicy {
+  return policy.transfer ?? DEFAULT_TRANSFER_POLICY;
+}
+
 /** Helpers directory: users with Ed25519 public keys, and groups of users. */
 export interface Helpers {
   readonly users: ReadonlyMap<string, readonly Uint8Array[]>;
@@ -62,7 +81,9 @@ export interface Helpers {
 export const DEFAULT_POLICY: Policy = Object.freeze({
   solicited: Object.freeze({ enabled: true, permit: 'control', maxTicketTime: Object.freeze({ value: 6, units: 'hours' }), emailMethod: 'mailto', maxUses: 10 }),
   offer: Object.freeze({ enabled: false, permit: 'control', helpers: Object.freeze([]) as readonly string[] }),
+  transfer: Object.freeze({ enabled: true, maxBytes: DEFAULT_TRANSFER_MAX_BYTES, directions: 'both' }),
 }) as Policy;
+const DEFAULT_TRANSFER_POLICY: TransferPolicy = DEFAULT_POLICY.transfer!;
 
 /** An empty helpers directory. */
 export const EMPTY_HELPERS: Helpers = { users: new Map(), groups: new Map() };
@@ -101,7 +122,7 @@ export function parseDuration(v: unknown, where: string): Duration {
  * @throws {ConfigError} TESSERA_ERR_INVALID_CONFIG naming the field, e.g. "policy: solicited.permit must be view or control"
  */
 export function parsePolicy(input: unknown): Policy {
-  const root = obj(parseJson(input, 'policy'), 'policy', ['solicited', 'offer', 'recording']);
+  const root = obj(parseJson(input, 'policy'), 'policy', ['solicited', 'offer', 'recording', 'transfer']);
   const d = DEFAULT_POLICY;
   const s = root.solicited === undefined ? {} : obj(root.solicited, 'policy: solicited', ['enabled', 'permit', 'maxTicketTime', 'emailMethod', 'maxUses']);
   const o = root.offer === undefined ? {} : obj(root.offer, 'policy: offer', ['enabled', 'permit', 'helpers']);
@@ -139,7 +160,16 @@ export function parsePolicy(input: unknown): Policy {
       ...(days !== undefined ? { retentionDays: days } : {}),
     });
   }
-  return Object.freeze({ solicited: Object.freeze(solicited), offer: Object.freeze(offer), ...(recording ? { recording } : {}) });
+  const x = root.transfer === undefined ? {} : obj(root.transfer, 'policy: transfer', ['enabled', 'maxBytes', 'directions']);
+  if (x.maxBytes !== undefined && !(typeof x.maxBytes === 'number' && Number.isSafeInteger(x.maxBytes) && x.maxBytes >= 1)) {
+    throw bad('policy: transfer.maxBytes must be a positive integer (bytes)', 'transfer.maxBytes');
+  }
+  const transfer: TransferPolicy = {
+    enabled: bool(x.enabled, 'policy: transfer.enabled', DEFAULT_TRANSFER_POLICY.enabled),
+    maxBytes: (x.maxBytes as number | undefined) ?? DEFAULT_TRANSFER_POLICY.maxBytes,
+    directions: oneOf(x.directions, 'policy: transfer.directions', ['both', 'to-host', 'to-helper'] as const, DEFAULT_TRANSFER_POLICY.directions, 'both, to-host or to-helper'),
+  };
+  return Object.freeze({ solicited: Object.freeze(solicited), offer: Object.freeze(offer), ...(recording ? { recording } : {}), transfer: Object.freeze(transfer) });
 }
 
 function maxUses(v: unknown): number {

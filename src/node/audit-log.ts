@@ -48,6 +48,7 @@ export class AuditLog {
     const clean: Record<string, unknown> = {};
     for (const f of FIELDS) clean[f] = event[f] ?? null;
     if (typeof event.count === 'number') clean['count'] = event.count;
+    if (event.file !== undefined) clean['file'] = event.file;
     const line = JSON.stringify(clean) + '\n';
     try {
       if (this.#size > 0 && this.#size + Buffer.byteLength(line) > this.#maxBytes) this.#rotate();

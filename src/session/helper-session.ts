@@ -47,6 +47,7 @@ export class HelperSession extends SessionCore<HelperSessionEvent> {
     const offered = new Set(options.offeredFeatures ?? []);
     const taken = [...new Set(options.features ?? [])].filter((f) => offered.has(f));
     this.#features = new Set(taken);
+    if (this.#features.has('transfer')) this.enableTransfers();
     // The first message of the session, so the host knows before anything else arrives.
     if (taken.length > 0) {
       const msg: Record<string, unknown> = { t: 'features' };

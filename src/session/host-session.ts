@@ -286,6 +286,7 @@ export class HostSession extends SessionCore<HostSessionEvent> {
       taken.push(name);
     }
     this.#features = new Set(taken);
+    if (this.#features.has('transfer')) this.enableTransfers();
     this.emit({ type: 'features', features: taken });
   }
 

@@ -5,6 +5,7 @@ import { decodeText, encodeText, truncateText } from '../input/text-channel.js';
 import { MAX_CLOSE_MESSAGE_BYTES } from '../framing/control.js';
 import { DEFAULT_MAX_CHAT_BYTES, DEFAULT_MAX_CLIPBOARD_BYTES } from '../input/constants.js';
 import { CloseReason, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_KEEPALIVE_MS } from './constants.js';
+import { Transfers, type TransferEvent } from './transfer.js';
 
 /** Options shared by both session roles. */
 export interface SessionCoreOptions {
@@ -29,6 +30,8 @@ export type CoreEvent =
   | { readonly type: 'chat'; readonly text: string }
   | { readonly type: 'clipboard'; readonly text: string }
   | { readonly type: 'rtt'; readonly ms: number }
+  /** File transfer (spec/transfer.md), once the `transfer` feature is on. */
+  | TransferEvent
   | { readonly type: 'closed'; readonly reason: CloseReason; readonly message?: string; readonly error?: TesseraError; readonly byPeer: boolean };
 
 type State = 'open' | 'closed';
@@ -54,6 +57,7 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   #pingSeq = 0;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
+  #transfers: Transfers | undefined;
 
   constructor(options: SessionCoreOptions) {
     this.deframer = options.deframer;
@@ -74,6 +78,20 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   /** The latest measured round-trip time in ms, once a pong has arrived. */
   get rttMs(): number | undefined {
     return this.#rttMs;
+  }
+
+  /** File transfer on this session (spec/transfer.md): undefined until the `transfer` feature is on. */
+  get transfers(): Transfers | undefined {
+    return this.#transfers;
+  }
+
+  /** Turns file transfer on (the role calls it once the `transfer` feature is on, spec/session.md §6.8). */
+  protected enableTransfers(): void {
+    this.#transfers ??= new Transfers({
+      sendControl: (msg, now) => this.sendControl(msg, now),
+      sendChunk: (payload, now) => this.sendFrame(Channel.Transfer, payload, now),
+      emit: (ev) => this.emit(ev),
+    });
   }
 
   /** Bytes queued by pollTransmit's producer and not yet taken. */
@@ -224,6 +242,10 @@ export abstract class SessionCore<E extends { readonly type: string }> {
         if (this.acceptClipboard()) this.emit({ type: 'clipboard', text });
         return;
       }
+      case Channel.Transfer:
+        if (this.#transfers === undefined) return this.handleFrame(frame, now);
+        this.#transfers.handleChunk(frame.payload);
+        return;
       case Channel.Handshake:
         throw new ProtocolError(ErrorCode.UnexpectedMessage, 'handshake frame after the handshake finished', {
           context: 'session',
@@ -250,6 +272,16 @@ export abstract class SessionCore<E extends { readonly type: string }> {
       }
       case 'close':
         this.#finish(msg.reason as CloseReason, msg.message, undefined, true, false);
+        return;
+      case 'file-offer':
+      case 'file-accept':
+      case 'file-ack':
+      case 'file-done':
+      case 'file-saved':
+      case 'file-reject':
+      case 'file-cancel':
+        if (this.#transfers === undefined) return this.handleControlMessage(msg, now);
+        this.#transfers.handleControl(msg, now);
         return;
       default:
         this.handleControlMessage(msg, now);
@@ -279,6 +311,8 @@ export abstract class SessionCore<E extends { readonly type: string }> {
     }
     this.#state = 'closed';
     this.onClose();
+    // Open transfers end with the session; a receiver keeps what it stored, to resume on a later session.
+    this.#transfers?.endAll('cancelled');
     const ev: CoreEvent = { type: 'closed', reason, byPeer, ...(message === undefined ? {} : { message }), ...(error ? { error } : {}) };
     this.emit(ev);
   }

@@ -29,6 +29,7 @@ const PREFIX: Readonly<Record<string, string>> = {
   'errors.md': 'ERR',
   'relay.md': 'RLY',
   'recording.md': 'REC',
+  'transfer.md': 'XFER',
 };
 
 interface Row {

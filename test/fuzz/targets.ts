@@ -31,6 +31,7 @@ import { decodeInputBatch, decodeText, encodeInputBatch, encodeText, type InputE
 import { HostSession } from '../../src/session/host-session.js';
 import { HelperSession } from '../../src/session/helper-session.js';
 import { CursorReceiver, encodeCursorShape } from '../../src/session/cursor.js';
+import { decodeChunk } from '../../src/session/transfer.js';
 import { buildInvitationEml, readInvitationFromEml } from '../../src/node/email.js';
 import { NatsParser } from '../../src/relay/nats.js';
 import { decodePresence, PRESENCE_SUBJECT } from '../../src/relay/presence.js';
@@ -691,6 +692,80 @@ function sessionTarget(role: 'host' | 'helper'): FuzzTarget<SessionInstance<Host
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// File transfer (spec/transfer.md)
+
+interface TransferVectors {
+  chunks: { valid: { hex: string }[]; invalid: { hex?: string }[] };
+  sessions: { steps: { control?: string; chunkHeader?: string; dataBytes?: number; fill?: string }[] }[];
+}
+const transferVectors = (): TransferVectors => readJson<TransferVectors>('spec/vectors/transfer.json');
+
+function chunkSeeds(): Uint8Array[] {
+  const v = transferVectors();
+  return [...v.chunks.valid.map((c) => hex(c.hex)), ...v.chunks.invalid.filter((c) => c.hex !== undefined).map((c) => hex(c.hex!))];
+}
+
+/** Each vector sequence as the frames a sender puts on the wire (the receiver's answers are made by the target). */
+function transferSessionSeeds(): Uint8Array[] {
+  return transferVectors().sessions
+    .filter((v) => v.steps.every((s) => (s.dataBytes ?? 0) <= 4096))
+    .map((v) =>
+      concat(
+        ...v.steps.flatMap((s) => {
+          if (s.control !== undefined) return [encodeFrame(Channel.Control, hex(s.control))];
+          if (s.chunkHeader === undefined) return [];
+          const payload = new Uint8Array(12 + s.dataBytes!).fill(Number.parseInt(s.fill!, 16));
+          payload.set(hex(s.chunkHeader));
+          return [encodeFrame(Channel.Transfer, payload)];
+        }),
+      ),
+    );
+}
+
+/** A host with the transfer feature on, accepting every offer at 0 and storing nothing: what a sender's bytes can do to it. */
+const transferSessionTarget: FuzzTarget<SessionInstance<HostSession>> = {
+  name: 'transfer-session',
+  description: 'HostSession with the transfer feature on (spec/transfer.md): file messages and channel-7 chunks in random pieces, every offer accepted, every byte acknowledged; one session per case; after a clean case the same session must answer a ping',
+  reset: 'every-case',
+  seeds: transferSessionSeeds,
+  create() {
+    const deframer = new Deframer({ maxBodyBytes: 1 << 20 });
+    const session = new HostSession({ deframer, seal: NullProtector, now: 0, mode: 'view', maxMode: 'view', width: 640, height: 480, clock: () => 0, offeredFeatures: ['transfer'] });
+    session.handleBytes(controlFrame({ t: 'features', transfer: 1 }), 0);
+    return { session, deframer };
+  },
+  decode(bytes, inst, ctx) {
+    let at = 0;
+    let now = 1;
+    try {
+      while (at < bytes.length) {
+        const n = ctx.rng.range(1, 256);
+        inst.session.handleBytes(bytes.subarray(at, at + n), now++);
+        at += n;
+        for (let ev = inst.session.pollEvent(); ev; ev = inst.session.pollEvent()) {
+          if (ev.type === 'closed' && ev.error) {
+            if (!isTesseraFailure(ev.error) || wrapsForeignError(ev.error)) throw (ev.error as { cause?: unknown }).cause ?? ev.error;
+            throw ev.error;
+          }
+          const x = inst.session.transfers;
+          if (!x || inst.session.state !== 'open') continue;
+          if (ev.type === 'file-offer') x.acceptFile(ev.offer.id, 0, now);
+          if (ev.type === 'file-data') x.fileWritten(ev.id, ev.offset + ev.data.byteLength, now);
+          if (ev.type === 'file-complete') x.fileSaved(ev.id, now);
+        }
+        while (inst.session.pollTransmit() !== undefined) {
+          // The answers are not checked here, only that producing them does not throw.
+        }
+      }
+    } catch (err) {
+      inst.failed = true;
+      throw err;
+    }
+  },
+  valid: (inst) => !inst.failed && pingAnswered(inst.session, inst.deframer, undefined),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
 // Saved emails
 
 let emlSeeds: Uint8Array[] | undefined;
@@ -854,6 +929,8 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   msrcTarget,
   sessionTarget('host'),
   sessionTarget('helper'),
+  statelessTarget('transfer-chunk', 'decodeChunk (a Transfer-channel chunk, spec/transfer.md §5)', chunkSeeds, decodeChunk),
+  transferSessionTarget,
   emlTarget,
   recordingTarget,
   statelessTarget('relay-message', 'decodeRelayMessage (every message a host, helper or relay sends before splicing)', relaySeeds, decodeRelayMessage),

@@ -8,7 +8,12 @@ import { featureCaps, type Feature } from '../../session/features.js';
 import { EventEmitter } from 'node:events';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { AbortError, ConfigError, StateError, fromHex, toTesseraError, type Clock, type TesseraError } from '../../core/index.js';
+import { AbortError, ConfigError, ErrorCode, StateError, TesseraError, fromHex, toHex, toTesseraError, type Clock } from '../../core/index.js';
+import { stat } from 'node:fs/promises';
+import type { TransferCode } from '../../framing/control.js';
+import type { FileOffer } from '../../session/transfer.js';
+import type { IncomingSink, OutgoingFile, TransferResult } from '../../driver/transfer.js';
+import { DownloadFolder, openOutgoingFile, sanitizeFileName } from '../../node/transfer-files.js';
 import { CLOSE_GRACE_MS, DEFAULT_CONSENT_TIMEOUT_MS, DEFAULT_MAX_HELPERS, DEFAULT_PORT, MAX_UNDECODED_UPDATES } from '../../core/defaults.js';
 import {
   DEFAULT_POLICY,
@@ -18,6 +23,7 @@ import {
   MemoryTicketStore,
   auditEvent,
   leastMode,
+  transferPolicy,
   type AuditEvent,
   type ConsentRequest,
   type Helpers,
@@ -75,6 +81,30 @@ export interface HostRecordingOptions {
   readonly auditorPublicKey?: Uint8Array;
   /** Deletes recordings older than this many days when the host starts. */
   readonly retentionDays?: number;
+}
+
+/** A file a helper offers, as the host user is asked about it (spec/transfer.md). */
+export interface FileRequest {
+  readonly session: HostSessionHandle;
+  /** The name as the helper sent it: untrusted text (print it with printable()). */
+  readonly name: string;
+  /** The name it will be saved under (sanitised; " (1)" may still be added if taken). */
+  readonly savedName: string;
+  readonly size: number;
+  /** SHA-256 of the file, hex. */
+  readonly sha256: string;
+  /** Bytes already received from an earlier attempt (the transfer resumes there). */
+  readonly resumeFrom: number;
+}
+
+/** File transfer on a host (spec/transfer.md); within `policy.transfer`. */
+export interface HostTransferOptions {
+  /** Folder received files are saved into; without one the host receives no files (it may still send). */
+  readonly downloads?: string;
+  /** Whether to take a file: 'auto' takes every file policy allows; a function asks the host user. Default: refuse. */
+  readonly accept?: 'auto' | ((request: FileRequest, signal: AbortSignal) => boolean | Promise<boolean>);
+  /** How long the host user has to answer an offer (default 2 minutes), then it is refused with `timeout`. */
+  readonly answerTimeoutMs?: number;
 }
 
 /** Options of Host. Every default lives in src/core/defaults.ts. */
@@ -145,6 +175,8 @@ export interface HostOptions {
    * one line with a `count`. `burst: Infinity` writes every one.
    */
   readonly auditFlood?: { readonly intervalMs?: number; readonly burst?: number };
+  /** File transfer, both ways (spec/transfer.md); without it the host offers no file transfer. */
+  readonly transfer?: HostTransferOptions;
 }
 
 /** Options of Host.listen. */
@@ -206,6 +238,7 @@ export class Host extends EventEmitter {
   #presenceChain: Promise<void> = Promise.resolve();
   readonly #relays = new Set<RelayRegistration>();
   #relayRefresh: NodeJS.Timeout | undefined;
+  readonly #downloads: DownloadFolder | undefined;
 
   constructor(options: HostOptions) {
     super();
@@ -283,7 +316,11 @@ export class Host extends EventEmitter {
       acknowledged: () => this.#capture.acknowledged(),
       cursorTaken: (entry) => this.#cursorFeed.taken(entry),
       detach: (entry, info) => this.#detach(entry, info),
+      fileOffer: (entry, offer, signal) => this.#fileOffer(entry, offer, signal),
+      openFile: (entry, path) => this.#openFile(entry, path),
+      fileResult: (entry, result) => this.#fileResult(entry, result),
     };
+    this.#downloads = options.transfer?.downloads === undefined ? undefined : new DownloadFolder(options.transfer.downloads);
   }
 
   /**
@@ -628,7 +665,78 @@ export class Host extends EventEmitter {
 
   /** The session features this host offers every helper (spec/session.md §6.8). */
   #offeredFeatures(): Feature[] {
-    return this.#options.cursor !== false && CursorFeed.supported(this.source) ? ['cursor'] : [];
+    return [
+      ...(this.#options.cursor !== false && CursorFeed.supported(this.source) ? (['cursor'] as const) : []),
+      ...(this.#options.transfer !== undefined && transferPolicy(this.policy).enabled ? (['transfer'] as const) : []),
+    ];
+  }
+
+  /** The helper offers a file: policy, then the host user, then the downloads folder. Every decision is audited. */
+  async #fileOffer(entry: SessionEntry, offer: FileOffer, signal: AbortSignal): Promise<IncomingSink | TransferCode> {
+    const file = { direction: 'in' as const, name: offer.name, size: offer.size, sha256: offer.sha256 };
+    entry.auditFile('file-offered', file);
+    const refuse = (code: TransferCode): TransferCode => {
+      entry.auditFile('file-refused', file, code);
+      return code;
+    };
+    const policy = transferPolicy(this.policy);
+    const folder = this.#downloads;
+    if (!policy.enabled || policy.directions === 'to-helper' || folder === undefined) return refuse('disabled');
+    if (offer.size > policy.maxBytes) return refuse('too-large');
+    const accept = this.#options.transfer?.accept;
+    let yes = false;
+    if (accept === 'auto') yes = true;
+    else if (typeof accept === 'function') {
+      let resumeFrom = 0;
+      try {
+        const st = await stat(folder.partPath(offer));
+        if (st.size <= offer.size) resumeFrom = st.size;
+      } catch {
+        // No earlier attempt.
+      }
+      const request: FileRequest = { session: entry.handle, name: offer.name, savedName: sanitizeFileName(offer.name), size: offer.size, sha256: toHex(offer.sha256), resumeFrom };
+      try {
+        yes = (await accept(request, signal)) === true;
+      } catch {
+        yes = false;
+      }
+      if (signal.aborted) return refuse('timeout');
+    }
+    if (!yes) return refuse('declined');
+    let sink: IncomingSink | TransferCode;
+    try {
+      sink = await folder.open(offer);
+    } catch (err) {
+      this.#reportError(toTesseraError(err, 'a received file could not be written'));
+      return refuse('io');
+    }
+    if (typeof sink === 'string') return refuse(sink);
+    entry.auditFile('file-accepted', { ...file, bytes: sink.offset });
+    return sink;
+  }
+
+  /** The host user sends a file: policy first, then it is read and hashed. */
+  async #openFile(entry: SessionEntry, path: string): Promise<OutgoingFile> {
+    const policy = transferPolicy(this.policy);
+    if (!policy.enabled || policy.directions === 'to-host') {
+      throw new TesseraError(ErrorCode.TransferRefused, 'policy does not let this host send files', { field: 'code', received: 'disabled' });
+    }
+    const file = await openOutgoingFile(path);
+    if (file.size > policy.maxBytes) {
+      await file.close?.();
+      throw new TesseraError(ErrorCode.TransferRefused, `the file is ${file.size} bytes; policy allows at most ${policy.maxBytes}`, { field: 'code', received: 'too-large' });
+    }
+    entry.auditFile('file-offered', { direction: 'out', name: file.name, size: file.size, sha256: file.sha256 });
+    return file;
+  }
+
+  /** A transfer ended: saved, refused by the receiver, or failed. */
+  #fileResult(entry: SessionEntry, r: TransferResult): void {
+    const file = { direction: r.direction, name: r.name, size: r.size, sha256: r.sha256, bytes: r.bytes, ...(r.path === undefined ? {} : { path: r.path }) };
+    if (r.ok) entry.auditFile('file-saved', file);
+    else if (r.direction === 'out' && !r.accepted) entry.auditFile('file-refused', file, r.code);
+    else if (r.accepted) entry.auditFile('file-failed', file, r.code);
+    // An incoming offer refused here was audited when it was refused.
   }
 
   /** The most a helper may hold: policy's permit for its kind, and for a ticket the invitation's mode. */

@@ -14,6 +14,10 @@ import type { HostSession, HostSessionEvent } from '../../session/host-session.j
 import type { CloseInfo } from '../../driver/helper.js';
 import type { Link } from '../../driver/link.js';
 import { SessionDriver } from '../../driver/session.js';
+import { TransferDriver, type IncomingSink, type OutgoingFile, type TransferResult } from '../../driver/transfer.js';
+import type { TransferCode } from '../../framing/control.js';
+import type { FileOffer } from '../../session/transfer.js';
+import { toHex } from '../../core/env.js';
 import type { CaptureMember } from './capture-loop.js';
 import type { RecordingFile } from '../../node/recording-file.js';
 import type { CursorMember } from './cursor-feed.js';
@@ -21,6 +25,9 @@ import type { CursorState } from '../../session/cursor.js';
 
 /** Why a session ended. */
 export type SessionCloseInfo = CloseInfo;
+
+/** How long sendFile waits for a helper's features message that has not arrived yet. */
+const FEATURES_WAIT_MS = 1_000;
 
 /** Counters of one helper's session. */
 export interface SessionStats {
@@ -54,6 +61,12 @@ export interface SessionHooks {
   cursorTaken(entry: SessionEntry): void;
   /** The session ended. */
   detach(entry: SessionEntry, info: SessionCloseInfo): void;
+  /** The helper offers a file (spec/transfer.md): policy, the host user, then the downloads folder. */
+  fileOffer(entry: SessionEntry, offer: FileOffer, signal: AbortSignal): Promise<IncomingSink | TransferCode>;
+  /** Opens a file the host user sends, within policy. */
+  openFile(entry: SessionEntry, path: string): Promise<OutgoingFile>;
+  /** A transfer ended either way. */
+  fileResult(entry: SessionEntry, result: TransferResult): void;
 }
 
 /** Who the helper is, from the handshake. */
@@ -74,6 +87,10 @@ export class SessionEntry implements CaptureMember, CursorMember {
   readonly handle: HostSessionHandle;
   readonly #driver: SessionDriver<HostSessionEvent>;
   readonly #hooks: SessionHooks;
+  /** File transfer (spec/transfer.md), used once the helper took the `transfer` feature. */
+  readonly transfer: TransferDriver;
+  /** True until the helper's features message arrived (a helper that takes none never sends one). */
+  featuresPending = true;
   #updatesSent = 0;
   #closed: SessionCloseInfo | undefined;
   /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
@@ -89,6 +106,22 @@ export class SessionEntry implements CaptureMember, CursorMember {
     this.#hooks = hooks;
     this.#driver = new SessionDriver<HostSessionEvent>(session, link, { clock: () => hooks.now(), onEvent: (ev) => this.#handle(ev), initialBytes });
     this.handle = new HostSessionHandle(this);
+    this.transfer = new TransferDriver(session, this.#driver as unknown as SessionDriver<{ readonly type: string }>, {
+      clock: () => hooks.now(),
+      onOffer: (offer, signal) => hooks.fileOffer(this, offer, signal),
+      onProgress: (p) => this.handle.emit('transfer-progress', p),
+      onResult: (r) => {
+        hooks.fileResult(this, r);
+        this.handle.emit('transfer', r);
+      },
+    });
+  }
+
+  /** Records a file decision in the audit log. */
+  auditFile(decision: AuditEvent['decision'], file: { direction: 'in' | 'out'; name: string; size: number; sha256: Uint8Array; bytes?: number; path?: string }, code?: string): void {
+    const { peer, ticketId, helper } = this.identity;
+    const { sha256, ...rest } = file;
+    this.#hooks.audit({ decision, peer, ticketId: ticketId ?? null, helper: helper ?? null, mode: this.session.mode, file: { ...rest, sha256: toHex(sha256) }, ...(code !== undefined ? { code } : {}) });
   }
 
   get closeInfo(): SessionCloseInfo | undefined {
@@ -154,6 +187,11 @@ export class SessionEntry implements CaptureMember, CursorMember {
     this.#driver.pump();
   }
 
+  /** Opens a file for sending within policy (the host's hook audits the offer). */
+  openFileFor(path: string): Promise<OutgoingFile> {
+    return this.#hooks.openFile(this, path);
+  }
+
   /** Drops the connection at once (the host is closing). */
   destroy(): void {
     this.#driver.link.destroy();
@@ -167,6 +205,7 @@ export class SessionEntry implements CaptureMember, CursorMember {
   #handle(ev: HostSessionEvent): void {
     const handle = this.handle;
     this.#record(ev);
+    if (this.transfer.handle(ev)) return;
     switch (ev.type) {
       case 'input': {
         const epoch = this.#inputEpoch;
@@ -198,6 +237,7 @@ export class SessionEntry implements CaptureMember, CursorMember {
         return;
       case 'features':
         if (ev.features.includes('cursor')) this.#hooks.cursorTaken(this);
+        this.featuresPending = false;
         handle.emit('features', ev.features);
         return;
       case 'closed': {
@@ -243,7 +283,8 @@ export class SessionEntry implements CaptureMember, CursorMember {
 /**
  * One connected helper, as the host app sees it. Events: 'mode' ({mode, paused}), 'control-request',
  * 'chat' (text), 'clipboard' (text), 'input' (events injected), 'rtt' (ms), 'features' (the session features the
- * helper took, spec/session.md §6.8), 'close' (SessionCloseInfo).
+ * helper took, spec/session.md §6.8), 'transfer-progress' (TransferProgress), 'transfer' (TransferResult: a file
+ * that ended either way), 'close' (SessionCloseInfo).
  */
 export class HostSessionHandle extends EventEmitter {
   readonly id: string;
@@ -325,6 +366,31 @@ export class HostSessionHandle extends EventEmitter {
   /** The file this session is recorded to (spec/recording.md), or undefined when it is not recorded. */
   get recording(): string | undefined {
     return this.#entry.recorder?.path;
+  }
+
+  /** Whether files can go both ways on this session (the helper took the `transfer` feature). */
+  get canTransfer(): boolean {
+    return this.#entry.transfer.available;
+  }
+
+  /**
+   * Sends a file to the helper (spec/transfer.md), within the host's transfer policy; resolves when it ended:
+   * `ok` when the helper saved it and its SHA-256 matched, else the code of the refusal or failure.
+   * Progress comes as 'transfer-progress' events.
+   * @throws {TesseraError} TESSERA_ERR_TRANSFER_REFUSED when policy refuses it; TESSERA_ERR_IO when it cannot be
+   *   read; TESSERA_ERR_BAD_STATE when the helper took no file transfer
+   */
+  async sendFile(path: string): Promise<TransferResult> {
+    // Right after 'session' the helper's features message may still be on its way: give it a moment.
+    if (!this.#entry.transfer.available && !this.closed && this.#entry.featuresPending) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FEATURES_WAIT_MS);
+        this.once('features', () => (clearTimeout(timer), resolve()));
+      });
+    }
+    const file = this.#entry.transfer.available ? await this.#entry.openFileFor(path) : undefined;
+    if (!file) throw new TesseraError(ErrorCode.BadState, 'this helper cannot receive files (it did not take the transfer feature, or the session ended)');
+    return this.#entry.transfer.send(file);
   }
 
   /** Ends the session with a reason the helper is told. */

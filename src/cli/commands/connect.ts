@@ -1,10 +1,16 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import type { Command } from '../command.js';
 import { numberOption } from '../command.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { CloseReason, Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, compositeCursor, type Framebuffer, type Invitation } from '../../index.js';
+import {
+  CloseReason, Helper, HandshakeError, TesseraError, ErrorCode, encodePng, loadInvitationAny, compositeCursor, defaultDownloadsDir,
+  type Framebuffer, type Invitation, type HelperConnectOptions, type TransferProgress, type TransferResult,
+} from '../../index.js';
+import { TransferReporter } from '../transfer-output.js';
+import { describeError } from '../errors.js';
 import { parseKey } from '../../handshake/index.js';
 import { passwordFrom, onInterrupt, sleep, PASSWORD_WAYS } from './common.js';
 import { readIdentity } from './identity.js';
@@ -22,6 +28,9 @@ const VIEW_OPTIONS = {
   duration: { type: 'string' },
   timeout: { type: 'string' },
   'refuse-recorded': { type: 'boolean' },
+  send: { type: 'string', multiple: true },
+  downloads: { type: 'string' },
+  accept: { type: 'string' },
 } as const;
 
 const VIEW_USAGE = `  --request-control    ask the host user for control at once
@@ -33,7 +42,12 @@ const VIEW_USAGE = `  --request-control    ask the host user for control at once
   --duration S         leave after S seconds
   --timeout S          give up after S seconds without a session, the host user's decision included
                        (default: 10 s to reach the host, then up to 90 s for the host user to answer)
-  --json               one JSON object per line: connected, control-changed, stats, closed, refused`;
+  --send FILE          send FILE to the host once connected (repeatable); the host user accepts or refuses it.
+                       The session then ends once every file is through, unless --frames or --duration is given
+  --downloads DIR      where files from the host are saved (default: a tessera folder in your Downloads)
+  --accept ask|auto    ask before saving a file from the host (default; refused without a terminal), or save every one
+  --json               one JSON object per line: connected, control-changed, transfer-progress, transfer, stats,
+                       closed, refused`;
 
 export const runConnect: Command = {
   usage: `usage: tessera connect INVITATION|URL|FILE.eml [options]
@@ -48,7 +62,8 @@ The invitation's direct addresses are tried first and its relay, if it names one
 the host is used ("path" in the connected event: direct or relay).
 
 Exit codes: 0 the session ended (host ended it, or --frames/--duration reached), 3 refused (the code is named),
-4 connection failed or --timeout reached, 5 invitation invalid or expired (here, or TICKET_EXPIRED from the host).`,
+4 connection failed or --timeout reached, 5 invitation invalid or expired (here, or TICKET_EXPIRED from the host),
+6 a file given with --send was refused or failed.`,
   options: { ...VIEW_OPTIONS, password: { type: 'boolean' }, 'password-file': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(values, positionals, out) {
@@ -64,7 +79,7 @@ Exit codes: 0 the session ended (host ended it, or --frames/--duration reached),
       let helper: Helper;
       try {
         helper = await waitForSession(values, out, controller.signal, (o) =>
-          Helper.connect(invitation, { ...(password !== undefined ? { password } : {}), requestControl: Boolean(values['request-control']), ...o }),
+          Helper.connect(invitation, { ...(password !== undefined ? { password } : {}), requestControl: Boolean(values['request-control']), ...fileOptions(values, out), ...o }),
         );
       } catch (err) {
         if (!(err instanceof HandshakeError) && invitation.expiresMs <= Date.now()) {
@@ -106,7 +121,7 @@ ${VIEW_USAGE}`,
     const stopSignals = onInterrupt(controller);
     try {
       const helper = await waitForSession(values, out, controller.signal, (o) =>
-        Helper.offer(positionals[0], { identity, hostKey, ...(relay !== undefined ? { relay } : {}), requestControl: Boolean(values['request-control']), ...o }),
+        Helper.offer(positionals[0], { identity, hostKey, ...(relay !== undefined ? { relay } : {}), requestControl: Boolean(values['request-control']), ...fileOptions(values, out), ...o }),
       );
       return await view(helper, values, out, controller.signal);
     } finally {
@@ -114,6 +129,41 @@ ${VIEW_USAGE}`,
     }
   },
 };
+
+/** The helper's side of file transfer from the options: where files from the host go, and who says yes. */
+function fileOptions(values: Record<string, unknown>, out: Output): Pick<HelperConnectOptions, 'downloads' | 'acceptFiles'> {
+  const accept = values.accept ?? 'ask';
+  if (accept !== 'ask' && accept !== 'auto') throw new UsageError('--accept must be ask or auto');
+  const downloads = typeof values.downloads === 'string' ? resolve(values.downloads) : defaultDownloadsDir();
+  if (accept === 'auto') return { downloads, acceptFiles: 'auto' };
+  return {
+    downloads,
+    acceptFiles: async (request, signal) => {
+      out.event('file-offer', { name: request.name, savedName: request.savedName, size: request.size, sha256: request.sha256 });
+      if (!process.stdin.isTTY) {
+        out.warn(`the host offers ${printable(request.name, 80)}; refused (no terminal to ask; use --accept auto to save files from the host)`);
+        return false;
+      }
+      return askYesNo(
+        `the host sends a file: ${printable(request.name, 80)} (${formatBytes(request.size)}, sha256 ${request.sha256.slice(0, 16)}…); save it as ${printable(request.savedName, 80)} in ${printable(downloads, 300)}? [y/n] `,
+        signal,
+      );
+    },
+  };
+}
+
+/** One y/n question on the terminal; no answer before `signal` aborts is no. */
+async function askYesNo(question: string, signal: AbortSignal): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question, { signal });
+    return /^y(es)?$/i.test(answer.trim());
+  } catch {
+    return false;
+  } finally {
+    rl.close();
+  }
+}
 
 /** What waitForSession hands the Helper: the deadlines, the cancellation and the consent notice. */
 interface WaitOptions {
@@ -242,6 +292,32 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
     out.event('chat', { text });
     out.say(`host: ${printable(text)}`);
   });
+  const files = new TransferReporter(out);
+  helper.on('transfer-progress', (p: TransferProgress) => files.progress(p, helper.remote));
+  helper.on('transfer', (r: TransferResult) => files.result(r, helper.remote));
+  const toSend = (values.send as string[] | undefined) ?? [];
+  let sendFailed = false;
+  if (toSend.length > 0) {
+    void (async () => {
+      if (!helper.canTransfer) {
+        out.warn('this host takes no files (it offered no file transfer); nothing was sent');
+        sendFailed = true;
+      }
+      for (const path of helper.canTransfer ? toSend : []) {
+        if (done.signal.aborted) break;
+        try {
+          const r = await helper.sendFile(resolve(path));
+          if (!r.ok) sendFailed = true;
+        } catch (err) {
+          sendFailed = true;
+          out.event('transfer-error', { path, code: (err as { code?: string }).code ?? null, message: (err as Error).message });
+          out.warn(`could not send ${printable(path, 300)}: ${printable(describeError(err as Error))}`);
+        }
+      }
+      // The files were what this session was for, unless the options keep it open.
+      if (maxFrames === undefined && durationS === undefined) finish();
+    })();
+  }
   helper.on('close', finish);
   // The session may have ended before connect resolved (a host that closes at once): then there is nothing to wait for.
   if (helper.closed) finish();
@@ -271,6 +347,6 @@ async function view(helper: Helper, values: Record<string, unknown>, out: Output
   out.event('closed', { reason: info.reason, code: info.error?.code ?? null, message: info.message ?? null, frames: s.frames, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent });
   out.say(`session closed (${printable(info.reason)}${info.message ? `: ${printable(info.message, CLOSE_MESSAGE_CHARS)}` : ''}); ${s.frames} frames, ${formatBytes(s.bytesReceived)} received${recordDir ? `, ${recorded} frames recorded in ${recordDir}` : ''}`);
   if (info.error && info.reason === 'protocol-error') return 1;
-  return 0;
+  return sendFailed ? 6 : 0;
 }
 

@@ -5,6 +5,7 @@ import { UsageError, describeError } from '../errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { HostTerminal } from '../terminal.js';
 import { printable } from '../printable.js';
+import { TransferReporter } from '../transfer-output.js';
 import { passwordFrom, onInterrupt, sleep, tlsFrom } from './common.js';
 import {
   Host,
@@ -33,6 +34,10 @@ import {
   loadAuditorKey,
   type WrongProof,
   type LockOut,
+  type FileRequest,
+  type TransferProgress,
+  type TransferResult,
+  defaultDownloadsDir,
   ErrorCode,
   parseExpires,
   isLoopback,
@@ -75,7 +80,8 @@ export const runHost: Command = {
 Shares a screen: writes an invitation, prints its tessera:// URL, and waits for a helper.
 While a helper is connected: Esc revokes control, p pauses or resumes input, x ends every session,
 c starts a message to the helper (Enter sends it to every helper connected, Esc cancels), Ctrl-C closes the host.
-(Without a terminal, type the lines: revoke, pause, end, y/n to answer; any other line is a message to the helpers.)
+(Without a terminal, type the lines: revoke, pause, end, y/n to answer, /send PATH to send a file; any other line is a
+message to the helpers.) Files a helper sends are saved into --downloads once you accept them.
 Each wrong password for the invitation is told as it happens, and so is the lock-out that follows too many.
 
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
@@ -109,7 +115,9 @@ Each wrong password for the invitation is told as it happens, and so is the lock
                        that cannot be recorded, off forbids recording
   --record-to KEY      encrypt recordings to an auditor's X25519 public key (base64url, or a file from
                        tessera keygen --auditor): this host cannot read them afterwards
-  --accept ask|auto    ask the user for each helper and control request (default), or accept all
+  --accept ask|auto    ask the user for each helper, control request and file (default), or accept all
+  --downloads DIR      where files from helpers are saved (default: a tessera folder in your Downloads);
+                       type "/send PATH" (after c on a terminal) to send a file to the helpers
   --quality lossless|balanced|low-bandwidth   codec quality (default lossless)
   --fps N              most captures per second (default 30)
   --exit-after-replay  with --screen replay: close once every frame was delivered
@@ -162,6 +170,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     'no-border': { type: 'boolean' },
     'record-sessions': { type: 'string' },
     'record-to': { type: 'string' },
+    downloads: { type: 'string' },
   },
   async run(values, _positionals, out) {
     const mode = (values.mode ?? 'control') as Mode;
@@ -233,11 +242,26 @@ Each wrong password for the invitation is told as it happens, and so is the lock
       if (!yes) return 'decline';
       return request.reason === 'control' ? 'control' : request.maxMode;
     };
+    const downloads = typeof values.downloads === 'string' ? resolve(values.downloads) : defaultDownloadsDir();
+    const files = new TransferReporter(out);
+    const acceptFile = async (request: FileRequest, signal: AbortSignal): Promise<boolean> => {
+      const peer = printable(request.session.peer, NAME_CHARS);
+      out.event('file-offer', { session: request.session.id, peer: request.session.peer, name: request.name, savedName: request.savedName, size: request.size, sha256: request.sha256, resumeFrom: request.resumeFrom });
+      if (!terminal) return false;
+      const resume = request.resumeFrom > 0 ? ` (${formatBytes(request.resumeFrom)} are here from an earlier attempt)` : '';
+      return terminal.ask(
+        `\nthe helper at ${peer} sends a file: ${printable(request.name, NAME_CHARS)} (${formatBytes(request.size)}, sha256 ${request.sha256.slice(0, 16)}…)${resume}.\n` +
+          `It would be saved as ${printable(request.savedName, NAME_CHARS)} in ${printable(downloads, 300)}. Only open files from someone you trust.\nSave it? [y/n] `,
+        60_000,
+        signal,
+      );
+    };
     const host = new Host({
       source,
       ...(sink ? { sink } : {}),
       ...(presence ? { presence } : {}),
       consent,
+      transfer: { downloads, accept: accept === 'auto' ? 'auto' : acceptFile },
       quality,
       ...(fps !== undefined ? { maxFps: fps } : {}),
       ...(typeof values.state === 'string' ? { stateDir: values.state } : {}),
@@ -444,6 +468,17 @@ Each wrong password for the invitation is told as it happens, and so is the lock
           out.event('chat-sent', { sessions: to, text });
           out.say(`you${to.length > 1 ? ` (to all ${to.length} helpers)` : ''}: ${printable(text)}`);
         },
+        onSend: (path) => {
+          const to = [...sessions].filter((s) => s.canTransfer);
+          if (to.length === 0) return out.say('no helper that takes files is connected: nothing was sent');
+          for (const s of to) {
+            s.sendFile(resolve(path)).catch((err: Error) => {
+              out.event('transfer-error', { session: s.id, code: (err as { code?: string }).code ?? null, message: err.message });
+              out.warn(`could not send ${printable(path, 300)}: ${printable(describeError(err))}`);
+            });
+          }
+          out.say(`offering ${printable(path, 300)} to ${to.length === 1 ? 'the helper' : `${to.length} helpers`}`);
+        },
       }, { maxChatBytes: DEFAULT_MAX_CHAT_BYTES, onTyping: (line) => out.setLiveLine(line) });
       // Always: with --accept auto too the host user may chat, pause and end from the terminal.
       terminal.start();
@@ -457,6 +492,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
           out.event('control-changed', { session: s.id, mode: m, paused });
           out.say(`helper ${printable(s.peer, NAME_CHARS)} now ${paused ? 'paused' : m === 'control' ? 'in control' : 'viewing'}`);
         });
+        s.on('transfer-progress', (p: TransferProgress) => files.progress(p, s.peer));
+        s.on('transfer', (r: TransferResult) => files.result(r, s.peer));
         s.on('chat', (text: string) => {
           out.event('chat', { session: s.id, text });
           out.say(`helper ${printable(s.peer, NAME_CHARS)}: ${printable(text)}`);

@@ -14,6 +14,8 @@ import {
   MAX_CLOSE_MESSAGE_BYTES,
   MAX_CONTROL_MESSAGE_BYTES,
   MAX_SCREEN_EDGE_PX,
+  MAX_FILE_NAME_BYTES,
+  TRANSFER_CODES,
   type ControlMessage,
 } from '../../../src/framing/index.js';
 import { caught } from '../../helpers/errors.js';
@@ -43,6 +45,18 @@ const messageArb: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record(
     { t: fc.constant('features' as const), cursor: fc.integer({ min: 1, max: 255 }), transfer: fc.integer({ min: 1, max: 255 }) },
     { requiredKeys: ['t'] },
+  ),
+  fc.record({
+    t: fc.constant('file-offer' as const),
+    id: fc.integer({ min: 0, max: U32 }),
+    name: utf8Within(MAX_FILE_NAME_BYTES),
+    size: fc.maxSafeNat(),
+    sha256: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  }),
+  ...(['file-accept', 'file-ack'] as const).map((type) => fc.record({ t: fc.constant(type), id: fc.integer({ min: 0, max: U32 }), offset: fc.maxSafeNat() })),
+  ...(['file-done', 'file-saved'] as const).map((type) => fc.record({ t: fc.constant(type), id: fc.integer({ min: 0, max: U32 }) })),
+  ...(['file-reject', 'file-cancel'] as const).map((type) =>
+    fc.record({ t: fc.constant(type), id: fc.integer({ min: 0, max: U32 }), code: fc.constantFrom(...TRANSFER_CODES) }),
   ),
 );
 
