@@ -1,6 +1,7 @@
 /**
  * The one fuzz runner every target in test/fuzz/targets.ts goes through (`npm run fuzz`, and the short run in
  * test/fuzz/all-targets.fuzz.test.ts). Per target and budget it runs, in order:
+ *   0. every seed as it is, once (the valid seeds must decode: a target that never decodes is not exercised),
  *   1. truncation of every seed at every offset (at most a third of the budget; evenly strided beyond that),
  *   2. seeded mutations of the seeds (bit flips, byte sets, truncation, insertion, deletion, splicing, u16/u32
  *      length-field inflation; 1-3 per case) and one case in twenty of plain random bytes,
@@ -137,6 +138,9 @@ export async function runTarget(target: FuzzTarget<any>, options: RunOptions): P
     }
     return true;
   };
+
+  // 0. Every seed as it is, first (as libFuzzer runs its corpus): the valid ones must decode.
+  for (let i = 0; i < seeds.length && failures.length < MAX_FAILURES; i++) await runCase(seeds[i]!, i, 'truncate');
 
   // 1. Truncation at every offset of every seed.
   const totalPrefixes = seeds.reduce((n, s) => n + s.length, 0);
