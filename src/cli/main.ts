@@ -87,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     if (takesPassword && rest.some((a) => a.startsWith('--password='))) throw passwordOnCommandLine();
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true, tokens: true });
+      const options = { ...COMMON, ...command.options };
+      parsed = parseArgs({ args: dashValuesJoined(rest, options), options, allowPositionals: true, strict: true, tokens: true });
     } catch (err) {
       throw optionError(err, name, Object.keys({ ...COMMON, ...command.options }));
     }
@@ -145,6 +146,29 @@ function optionError(err: unknown, command: string, known: readonly string[]): U
     if (/does not take an argument/.test(message)) return new UsageError(`option ${shown} takes no value (${help})`);
   }
   return new UsageError(`the options could not be read (${help})`);
+}
+
+/**
+ * `--name VALUE` where VALUE starts with a dash but is no option (a base64url host key can start with '-', so can a
+ * negative number) becomes `--name=VALUE`, which the option parser would otherwise refuse as ambiguous.
+ */
+export function dashValuesJoined(args: readonly string[], options: Readonly<Record<string, { readonly type: string; readonly short?: string }>>): string[] {
+  const isOption = (a: string): boolean => {
+    if (a === '--') return true;
+    if (a.startsWith('--')) return Object.hasOwn(options, a.slice(2).split('=')[0]!);
+    return Object.values(options).some((o) => o.short !== undefined && a === `-${o.short}`);
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && next.length > 1 && next.startsWith('-') && !isOption(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** The refusal of `--password VALUE`; it never repeats the value. */
