@@ -1,7 +1,8 @@
 /**
  * What tessera's Host puts on the wire, and in which order, seen by a raw helper (src/conformance/wire.ts):
  * `screen` before the KEY update of a new size (SES-5), chat and control not held behind display updates at the
- * in-flight cap (SES-12), and repeated control requests asked as one question (SES-21).
+ * in-flight cap (SES-12), repeated control requests asked as one question (SES-21), and a host that offers
+ * features working whole with a helper that takes none (HS-39).
  */
 import t from 'tap';
 import { Host, VirtualScreen } from '../../src/index.js';
@@ -16,10 +17,16 @@ const WAIT_MS = 10_000;
 
 async function setup(
   t: { teardown(fn: () => unknown): void },
-  o: { consent?: (r: HostConsentRequest) => 'view' | 'control' | Promise<'view' | 'control'>; autoAck?: boolean; maxInFlight?: number } = {},
+  o: { consent?: (r: HostConsentRequest) => 'view' | 'control' | Promise<'view' | 'control'>; autoAck?: boolean; maxInFlight?: number; transfer?: boolean } = {},
 ) {
   const screen = new VirtualScreen({ width: 320, height: 240 });
-  const host = new Host({ source: screen, sink: screen, consent: o.consent ?? (() => 'control'), ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}) });
+  const host = new Host({
+    source: screen,
+    sink: screen,
+    consent: o.consent ?? (() => 'control'),
+    ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}),
+    ...(o.transfer ? { transfer: { accept: 'auto' as const } } : {}),
+  });
   await host.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => host.close());
   const sessionP = new Promise<HostSessionHandle>((resolve) => host.once('session', resolve));
@@ -32,7 +39,7 @@ async function setup(
   const run = await runHandshake(conn, initiatorFor(target), WAIT_MS);
   if (run.end !== 'done') throw new Error(`not admitted: ${run.end}`);
   const probe = new ProbeSession(conn, run.result!, { signal: ctrl.signal, autoAck: o.autoAck ?? true });
-  return { screen, host, probe, handle: await sessionP };
+  return { screen, host, probe, welcome: run.result!.welcome, handle: await sessionP };
 }
 
 t.test('SES-5: the host sends screen before the first update at a new size, and that update is a KEY update', async (t) => {
@@ -103,4 +110,24 @@ t.test('SES-21: repeated control requests while one is pending ask the host user
   const pongs = probe.pongs;
   t.ok(await probe.waitFor(() => probe.pongs > pongs, WAIT_MS));
   t.equal(asked.length, 1, 'a request while holding control asks nothing');
+});
+
+t.test('HS-39: a host that offers features relies on none of them: a helper that takes none gets a whole session', async (t) => {
+  const { screen, probe, handle, welcome } = await setup(t, { transfer: true });
+  t.equal(welcome.codecs.cursor, 1, 'the host offered the cursor feature');
+  t.equal(welcome.codecs.transfer, 1, 'and file transfer');
+  const features = new Promise<unknown>((resolve) => handle.once('features', resolve));
+  t.ok(await probe.waitFor(() => probe.updates.length >= 1, WAIT_MS), 'the display runs');
+  // Move the host's pointer: a host that relied on the helper would send it on channel 6, which this helper refuses.
+  for (let i = 0; i < 5; i++) screen.inject({ type: 'pointerMove', x: 10 + i * 20, y: 30, buttons: 0 });
+  screen.inject({ type: 'text', text: 'still one session' });
+  const before = probe.updates.length;
+  t.ok(await probe.waitFor(() => probe.updates.length > before, WAIT_MS), 'updates keep coming');
+  await t.rejects(handle.sendFile(new URL(import.meta.url).pathname), { code: 'TESSERA_ERR_BAD_STATE' }, 'sending a file to a helper without the feature is refused locally, nothing is sent');
+  handle.chat('hello');
+  t.ok(await probe.waitFor(() => probe.chats.includes('hello'), WAIT_MS), 'chat works');
+  t.ok(await probe.waitQuiet(300, WAIT_MS));
+  t.equal(probe.localError, undefined, 'nothing arrived that this helper does not know (no frame on channel 6 or 7)');
+  t.equal(probe.peerClose, undefined, 'the host did not close');
+  t.equal(await Promise.race([features, new Promise((r) => setTimeout(() => r('none'), 200))]), 'none', 'the host saw no features message');
 });
