@@ -27,6 +27,14 @@ export function chromiumMissing(): string | undefined {
   return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} not found (apt-get install chromium, or set CHROMIUM_PATH)`;
 }
 
+/** Ends a browser test file at once, reported as skipped with the reason, where Chromium cannot run. */
+export function skipFileWithoutChromium(t: { plan(n: number, comment?: string): void }): void {
+  const missing = chromiumMissing();
+  if (missing === undefined) return;
+  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
+  process.exit(0);
+}
+
 /** A running browser with one context and a way to shut both down. */
 export interface BrowserSession {
   readonly context: BrowserContext;

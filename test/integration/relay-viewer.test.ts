@@ -7,13 +7,9 @@ import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, startRelay, loadWebAssets } from '../../src/index.js';
 import { relayViewerUrl } from '../../src/handshake/index.js';
-import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 
-const missing = chromiumMissing();
-if (missing) {
-  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
-  process.exit(0);
-}
+skipFileWithoutChromium(t);
 
 let browser: BrowserSession;
 t.before(async () => {

@@ -6,13 +6,9 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen } from '../../src/index.js';
 import { serveWeb } from '../../src/node/web-server.js';
-import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, launchChromium } from '../helpers/chromium.js';
 
-const missing = chromiumMissing();
-if (missing) {
-  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
-  process.exit(0);
-}
+skipFileWithoutChromium(t);
 
 interface Probe {
   state: string;

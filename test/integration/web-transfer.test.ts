@@ -11,13 +11,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, type HostSessionHandle, type TransferResult } from '../../src/index.js';
 import { serveWeb } from '../../src/node/web-server.js';
-import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 
-const missing = chromiumMissing();
-if (missing) {
-  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
-  process.exit(0);
-}
+skipFileWithoutChromium(t);
 
 let browser: BrowserSession;
 t.before(async () => {

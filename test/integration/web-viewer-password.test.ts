@@ -8,13 +8,9 @@ import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
-import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
 
-const missing = chromiumMissing();
-if (missing) {
-  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
-  process.exit(0);
-}
+skipFileWithoutChromium(t);
 
 /** A fixed clock for the virtual desktop, so its clock text never changes mid-comparison. */
 const DESKTOP_TIME = () => Date.UTC(2026, 10, 25, 10, 0, 0);
