@@ -73,8 +73,8 @@ export type { Policy, Helpers, Duration, Mode, AuditEvent, AuditDecision, Ticket
 
 // Screen sources and input sinks (README: writing an adapter).
 export { VirtualScreen, ReplayScreen } from './adapters/index.js';
-export { X11Screen, X11Input, X11Border } from './adapters/x11/index.js';
-export type { X11ScreenOptions, X11InputOptions, X11BorderOptions } from './adapters/x11/index.js';
+export { X11Screen, X11Input, X11Border, X11Clipboard } from './adapters/x11/index.js';
+export type { X11ScreenOptions, X11InputOptions, X11BorderOptions, X11ClipboardOptions } from './adapters/x11/index.js';
 export type { ScreenSource, InputSink, Capture, VirtualScreenOptions, ReplayScreenOptions, ReplayPace, PresenceIndicator, PresenceState } from './adapters/index.js';
 export { presenceLabel } from './adapters/index.js';
 

@@ -100,6 +100,11 @@ export interface InputSink {
   /** Optional: sets the host's clipboard to text the helper sent (Channel.Clipboard, admitted by the gate). */
   setClipboard?(text: string): void | Promise<void>;
   /**
+   * Optional: tells `listener` of text the host user copied (another program took the clipboard); the host sends it
+   * to the helpers that hold control, as the same gate decides for input.
+   */
+  onClipboard?(listener: (text: string) => void): Unsubscribe;
+  /**
    * Optional: releases every key and button the sink itself knows to be held. Tessera already injects the releases
    * its gate tracked when control ends; this is a second line for sinks that can query the platform's state.
    */

@@ -46,6 +46,8 @@ export interface RawScreen {
 }
 
 const require = createRequire(import.meta.url);
+/** The last atom every X server predefines (WM_TRANSIENT_FOR); X protocol, appendix B. */
+const LAST_PREDEFINED_ATOM = 68;
 let x11Module: X11Module | undefined;
 
 function loadX11(): X11Module {
@@ -90,6 +92,13 @@ export class X11Connection {
     const screen = setup.screen[0];
     if (screen === undefined) throw new TesseraError(ErrorCode.Io, `x11: display ${displayName} has no screen`);
     this.screen = screen;
+    // The x11 package caches interned atoms in one object shared by all its clients (its stdatoms table), so an atom
+    // interned on one display would be taken for another display's: each connection gets its own cache, holding
+    // only the predefined atoms (1..68, the same on every server).
+    const own: Record<string, number> = {};
+    for (const [name, id] of Object.entries(this.X.atoms as Record<string, number>)) if (id >= 1 && id <= LAST_PREDEFINED_ATOM) own[name] = id;
+    this.X.atoms = own;
+    this.X.atom_names = Object.fromEntries(Object.entries(own).map(([name, id]) => [id, name]));
     this.X.on('event', (event: RawEvent) => {
       for (const listener of [...this.#eventListeners]) listener(event);
     });

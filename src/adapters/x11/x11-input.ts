@@ -17,13 +17,14 @@
  *   become X buttons 1, 2, 3, 8, 9; the wheel is X buttons 4/5 (vertical) and 6/7 (horizontal), one click per
  *   120 units, remainders kept for the next event.
  * - `releaseAll()` releases every key and button this sink pressed and has not released.
- * - `setClipboard` is not implemented: owning the X CLIPBOARD selection means serving SelectionRequest events
- *   for as long as the text should stay pasteable, which belongs in a later adapter version.
+ * - Clipboard (unless `clipboard: false`): `setClipboard` puts the helper's text on the X CLIPBOARD selection and
+ *   `onClipboard` tells of text X clients copy, through an {@link X11Clipboard} on its own connection.
  */
 import { ConfigError, ErrorCode, TesseraError } from '../../core/index.js';
 import type { InputEvent, KeyInput } from '../../input/events.js';
 import type { InputSink } from '../types.js';
 import { X11Connection, type RawExtension } from './x11-connection.js';
+import { X11Clipboard } from './x11-clipboard.js';
 import { KeyboardMap, XK, keysymForChar, keysymsForCode, type KeyPosition } from './keymap.js';
 
 /** Options of {@link X11Input.open}. */
@@ -34,6 +35,8 @@ export interface X11InputOptions {
   readonly timeoutMs?: number;
   /** How long a spare keycode keeps a character's keysym after its last use (default 1000 ms). */
   readonly remapHoldMs?: number;
+  /** Share the X CLIPBOARD selection both ways (default true; the host's rules still decide who gets it). */
+  readonly clipboard?: boolean;
 }
 
 /** Counters of what the sink did. */
@@ -98,6 +101,8 @@ export class X11Input implements InputSink {
   #closed = false;
   #stats = { keys: 0, characters: 0, remapped: 0, unmapped: 0, pointerEvents: 0 };
 
+  #clipboard: X11Clipboard | undefined;
+
   private constructor(conn: X11Connection, xtest: RawExtension, map: KeyboardMap, options: X11InputOptions) {
     this.#conn = conn;
     this.#xtest = xtest;
@@ -127,11 +132,23 @@ export class X11Input implements InputSink {
       const xtest = await conn.extension('xtest');
       if (!xtest) throw new TesseraError(ErrorCode.Io, `x11: display ${conn.displayName} has no XTEST extension; input cannot be injected`);
       const map = await readKeyboardMap(conn);
-      return new X11Input(conn, xtest, map, options);
+      const input = new X11Input(conn, xtest, map, options);
+      if (options.clipboard !== false) input.#clipboard = await X11Clipboard.open({ display: conn.displayName });
+      return input;
     } catch (err) {
       await conn.close();
       throw err instanceof TesseraError ? err : new ConfigError(`x11: ${String(err)}`, { cause: err });
     }
+  }
+
+  /** Puts the helper's text on the X CLIPBOARD selection (bounded: over 256 KiB is refused). */
+  async setClipboard(text: string): Promise<void> {
+    await this.#clipboard?.setText(text);
+  }
+
+  /** Tells `listener` of text an X client copied to the CLIPBOARD selection. */
+  onClipboard(listener: (text: string) => void): () => void {
+    return this.#clipboard?.onChange(listener) ?? (() => undefined);
   }
 
   /** The display this sink types into, e.g. ':0'. */
@@ -205,6 +222,7 @@ export class X11Input implements InputSink {
     await this.releaseAll();
     this.#closed = true;
     if (this.#restoreTimer) clearTimeout(this.#restoreTimer);
+    await this.#clipboard?.close();
     await this.#conn.close();
   }
 

@@ -118,6 +118,12 @@ export interface HostOptions {
    * or the VirtualScreen itself); told on every join, leave and change of control. Closed with the host.
    */
   readonly presence?: PresenceIndicator;
+  /**
+   * Share the clipboard (default true): text a controlling helper sends goes to the sink's clipboard, and text the
+   * host user copies (a sink with `onClipboard`, such as X11Input) goes to every helper holding control, not paused.
+   * False turns both directions off.
+   */
+  readonly clipboard?: boolean;
   /** Group-policy settings (default: solicited help with control, 6-hour tickets; offers off). */
   readonly policy?: Policy;
   /** The helpers directory for offers. */
@@ -235,6 +241,7 @@ export class Host extends EventEmitter {
   #listener: TcpListener | undefined;
   #state: HostState = 'idle';
   #injectChain: Promise<void> = Promise.resolve();
+  #clipboardOff: (() => void) | undefined;
   #presenceChain: Promise<void> = Promise.resolve();
   readonly #relays = new Set<RelayRegistration>();
   #relayRefresh: NodeJS.Timeout | undefined;
@@ -541,6 +548,7 @@ export class Host extends EventEmitter {
     this.#relays.clear();
     clearInterval(this.#relayRefresh);
     this.#capture.stop();
+    this.#clipboardOff?.();
     this.#cursorFeed.stop();
     // Stop accepting first; the listener's close completes only once every connection is gone.
     const listenerClosed = this.#listener?.close();
@@ -569,6 +577,14 @@ export class Host extends EventEmitter {
     this.#state = 'listening';
     this.#capture.start();
     if (this.#options.cursor !== false) this.#cursorFeed.start();
+    if (this.#options.clipboard !== false && this.sink?.onClipboard) this.#clipboardOff = this.sink.onClipboard((text) => this.#hostCopied(text));
+  }
+
+  /** The host user copied text: it goes to the helpers that hold control and are not paused, as input would come from them. */
+  #hostCopied(text: string): void {
+    for (const entry of this.#sessions) {
+      if (entry.session.state === 'open' && entry.session.mode === 'control' && !entry.session.paused) entry.handle.clipboard(text);
+    }
   }
 
   /** A handshake succeeded: the session starts, the app is told, the capture loop fans out to it. */
@@ -791,10 +807,12 @@ export class Host extends EventEmitter {
   }
 
   #setClipboard(text: string): void {
+    if (this.#options.clipboard === false) return;
+    const failed = (err: unknown) => this.#reportError(toTesseraError(err, 'the input sink failed to set the clipboard'));
     try {
-      this.sink?.setClipboard?.(text);
+      void Promise.resolve(this.sink?.setClipboard?.(text)).catch(failed);
     } catch (err) {
-      this.#reportError(toTesseraError(err, 'the input sink failed to set the clipboard'));
+      failed(err);
     }
   }
 

@@ -87,6 +87,8 @@ Each wrong password for the invitation is told as it happens, and so is the lock
   --screen virtual|replay:DIR[@FPS]|x11:DISPLAY   what to share (default virtual: the built-in desktop);
                        replay without @FPS waits for every helper to acknowledge each frame (pace ack)
   --input virtual|x11|none   where a helper's input goes (default: the virtual desktop for --screen virtual, none otherwise)
+  --no-clipboard       share no clipboard (by default a controlling helper's copied text reaches this machine's
+                       clipboard, and what is copied here reaches helpers that hold control; X11 and virtual)
   --no-border          draw no border on the shared screen (by default, while a helper is connected, a border
                        around the screen says "viewing" in amber or "controlling" in red, for the person in front of it)
   --port N|none        TCP port (default 3389; 0 picks a free one; none: open no port, reachable only through --relay)
@@ -168,6 +170,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'no-border': { type: 'boolean' },
+    'no-clipboard': { type: 'boolean' },
     'record-sessions': { type: 'string' },
     'record-to': { type: 'string' },
     downloads: { type: 'string' },
@@ -260,6 +263,7 @@ Each wrong password for the invitation is told as it happens, and so is the lock
       source,
       ...(sink ? { sink } : {}),
       ...(presence ? { presence } : {}),
+      ...(values['no-clipboard'] ? { clipboard: false } : {}),
       consent,
       transfer: { downloads, accept: accept === 'auto' ? 'auto' : acceptFile },
       quality,
