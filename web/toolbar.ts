@@ -4,7 +4,7 @@
  * the special keys a browser cannot send itself (Ctrl+Alt+Del, Super, Alt+Tab).
  */
 import type { Mode } from '../src/handshake/constants.js';
-import type { Invitation } from '../src/handshake/invitation.js';
+import type { InvitationFields } from '../src/handshake/invitation.js';
 import type { InputEvent } from '../src/input/events.js';
 import type { KeyCode } from '../src/input/key-codes.js';
 import { Modifier } from '../src/input/constants.js';
@@ -86,7 +86,7 @@ function normalHost(name: string): string {
  * or its relay, has that name. Ports are not compared: an invitation lists the host's tessera port, the page comes from
  * its web port. When it does not, a host key mismatch is an invitation for another host, not an impostor.
  */
-export function invitationNamesHost(inv: Pick<Invitation, 'addresses' | 'relay'>, hostname: string): boolean {
+export function invitationNamesHost(inv: Pick<InvitationFields, 'addresses' | 'relay'>, hostname: string): boolean {
   const here = normalHost(hostname);
   if (inv.addresses.some((a) => normalHost(a.host) === here)) return true;
   if (inv.relay) {
@@ -100,7 +100,7 @@ export function invitationNamesHost(inv: Pick<Invitation, 'addresses' | 'relay'>
 }
 
 /** Where an invitation says its host is, for a message: "host:port, …" or the relay's address. */
-export function invitationPlace(inv: Pick<Invitation, 'addresses' | 'relay'>): string {
+export function invitationPlace(inv: Pick<InvitationFields, 'addresses' | 'relay'>): string {
   const places = inv.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`));
   if (inv.relay) places.push(`relay ${inv.relay.url}`);
   return places.length > 0 ? places.join(', ') : 'no address';
