@@ -109,7 +109,7 @@ export function invitationPlace(inv: Pick<InvitationFields, 'addresses' | 'relay
 /** The special keys of the toolbar's menu: each a chord pressed in order and released in reverse. */
 export const SPECIAL_KEYS = {
   'ctrl-alt-del': { label: 'Ctrl+Alt+Del', codes: ['ControlLeft', 'AltLeft', 'Delete'] },
-  super: { label: 'Super (Windows key)', codes: ['MetaLeft'] },
+  super: { label: 'Super (Windows)', codes: ['MetaLeft'] },
   'alt-tab': { label: 'Alt+Tab', codes: ['AltLeft', 'Tab'] },
   'ctrl-esc': { label: 'Ctrl+Esc', codes: ['ControlLeft', 'Escape'] },
   'print-screen': { label: 'Print Screen', codes: ['PrintScreen'] },
