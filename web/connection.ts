@@ -45,6 +45,8 @@ export interface ConnectionEvents {
   onMode?(mode: Mode, paused: boolean): void;
   onResize?(width: number, height: number): void;
   onChat?(text: string): void;
+  /** A round trip was measured (the page pings every 2 s, HelperConnection's rttProbeMs). */
+  onRtt?(ms: number): void;
   /** The host's pointer moved or changed shape (spec/session.md §6.9). */
   onCursor?(state: CursorState): void;
   onClipboard?(text: string): void;
@@ -184,6 +186,11 @@ export class ViewerConnection {
     return this.#connection?.stats.frames ?? 0;
   }
 
+  /** The latest round-trip time to the host in ms, once one was measured. */
+  get rttMs(): number | undefined {
+    return this.#connection?.stats.rttMs;
+  }
+
   /** Lossy (JPEG/WebP) tiles decoded so far. */
   get lossyTiles(): number {
     return this.#images.decoded;
@@ -270,6 +277,7 @@ export class ViewerConnection {
           mode: (mode, paused) => this.#events.onMode?.(mode, paused),
           resize: (width, height) => this.#events.onResize?.(width, height),
           chat: (text) => this.#events.onChat?.(text),
+          rtt: (ms) => this.#events.onRtt?.(ms),
           cursor: (state) => this.#events.onCursor?.(state),
           clipboard: (text) => this.#events.onClipboard?.(text),
           closed: (info) => this.#closed(info),

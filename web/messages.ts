@@ -89,3 +89,21 @@ export function badPasswordScreen(): ScreenMessage {
     retry: true,
   };
 }
+
+/**
+ * HOST_KEY_MISMATCH for an invitation that does not name the page's own host (web/toolbar.ts invitationNamesHost): the
+ * page connects only to the host that served it, so a valid invitation for another host meets the wrong key here. That
+ * is a wrong door, not an impostor; the impostor warning stays for an invitation that names this host.
+ * @param name the invitation's host name
+ * @param place where the invitation says its host is (addresses, relay)
+ * @param here the page's own host (location.host)
+ */
+export function anotherHostScreen(name: string, place: string, here: string): ScreenMessage {
+  return {
+    code: 'another-host',
+    title: 'This invitation is for another host',
+    body: `It is for ${name} (${place}), but this viewer belongs to ${here}, which connects only to its own host. Open the invitation with that host's viewer, or run: tessera connect INVITATION.`,
+    tone: 'info',
+    retry: false,
+  };
+}

@@ -19,7 +19,8 @@ import { TesseraError } from '../src/core/index.js';
 import { passwordKeyAsync } from '../src/handshake/scrypt.js';
 import { ViewerConnection, type EndReason } from './connection.js';
 import { KeyTracker, PointerTracker, TYPING_MODES, keyEvent, routeKey, sentCode, screenPoint, textEvents, wheelEvent, type TypingMode } from './input.js';
-import { badPasswordScreen, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
+import { anotherHostScreen, badPasswordScreen, closeScreen, errorScreen, refusalScreen, type ScreenMessage } from './messages.js';
+import { FrameRate, SPECIAL_KEYS, controlNotice, invitationNamesHost, invitationPlace, specialKeyEvents, statusLine, type Notice, type SpecialKey } from './toolbar.js';
 
 /** Path of the host's WebSocket endpoint (src/transport/websocket.ts WEBSOCKET_PATH). */
 const WEBSOCKET_PATH = '/tessera';
@@ -31,6 +32,15 @@ const KDF_SLICE_STEPS = 1024;
 
 /** Where the page keeps the helper's typing mode (localStorage). */
 const TYPING_MODE_STORAGE = 'tessera.typingMode';
+
+/** Where the page keeps the helper's choice to join view-only (localStorage). */
+const VIEW_ONLY_STORAGE = 'tessera.joinViewOnly';
+
+/** How long a notice that is not sticky stays over the screen, in ms. */
+const NOTICE_MS = 6_000;
+
+/** How often the latency and frame-rate readout is refreshed, in ms. */
+const STATS_REFRESH_MS = 1_000;
 
 /** What tests and benchmarks can read from the page (window.tessera). */
 export interface ViewerProbe {
@@ -50,6 +60,16 @@ export interface ViewerProbe {
    * control, 1:1, at most 32 pixels), 'overlay' (a canvas over the screen, scaled with it), or 'none' (hidden, no shape).
    */
   readonly cursor: { readonly x: number; readonly y: number; readonly visible: boolean; readonly shapeId: number; readonly drawn: 'css' | 'overlay' | 'none' } | undefined;
+  /** Whether the page joins view-only (the connect form's choice; otherwise it asks for the invitation's mode). */
+  readonly joinViewOnly: boolean;
+  /** The latest round-trip time in ms (the page pings every 2 s), once measured. */
+  readonly rttMs: number | undefined;
+  /** Frames painted in the last second. */
+  readonly fps: number;
+  /** The notice over the screen (a change of control the host made), while shown. */
+  readonly notice: { readonly kind: Notice['kind']; readonly text: string } | undefined;
+  /** How the screen is shown: scaled to the window, or one host pixel per device pixel with scrolling. */
+  readonly zoom: 'fit' | '1:1';
   /** Called after each painted update with its sequence number (a benchmark hook). */
   onPaint: ((seq: number) => void) | undefined;
   /** Files that ended either way, in order (spec/transfer.md); a received one has its blob: URL. */
@@ -95,6 +115,12 @@ const ui = {
   keySink: $<HTMLTextAreaElement>('key-sink'),
   fileList: $<HTMLOListElement>('file-list'),
   typingModeLabel: $('typing-mode-label'),
+  stats: $('stats'),
+  specialKeys: $<HTMLSelectElement>('special-keys'),
+  zoom: $<HTMLButtonElement>('zoom'),
+  fullscreen: $<HTMLButtonElement>('fullscreen'),
+  viewOnly: $<HTMLInputElement>('view-only'),
+  notice: $('notice'),
   typingMode: $<HTMLSelectElement>('typing-mode'),
 };
 
@@ -130,6 +156,11 @@ const typedCodes = new Set<string>();
 const shortcutCodes = new Map<string, string>();
 /** True between compositionstart and compositionend in the key sink. */
 let composing = false;
+let joinViewOnly = storedFlag(VIEW_ONLY_STORAGE);
+const frameRate = new FrameRate();
+let notice: Notice | undefined;
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+let zoom: 'fit' | '1:1' = 'fit';
 
 const probe: ViewerProbe = {
   get state() { return pageState; },
@@ -141,6 +172,11 @@ const probe: ViewerProbe = {
   get height() { return ui.canvas.height; },
   get message() { return messageCode; },
   get typingMode() { return typingMode; },
+  get joinViewOnly() { return joinViewOnly; },
+  get rttMs() { return conn?.rttMs; },
+  get fps() { return frameRate.rate(performance.now()); },
+  get notice() { return notice ? { kind: notice.kind, text: notice.text } : undefined; },
+  get zoom() { return zoom; },
   get cursor() {
     return hostCursor ? { x: hostCursor.x, y: hostCursor.y, visible: hostCursor.visible, shapeId: hostCursor.shape?.id ?? 0, drawn: cursorDrawn } : undefined;
   },
@@ -161,7 +197,15 @@ function show(state: PageState): void {
   ui.disconnect.hidden = state !== 'connected' && state !== 'connecting' && state !== 'awaiting-consent';
   ui.chatToggle.hidden = state !== 'connected';
   ui.typingModeLabel.hidden = state !== 'connected';
-  if (state !== 'connected') ui.chat.hidden = true;
+  ui.stats.hidden = state !== 'connected';
+  ui.specialKeys.hidden = state !== 'connected';
+  ui.zoom.hidden = state !== 'connected';
+  ui.fullscreen.hidden = state !== 'connected' || !document.fullscreenEnabled;
+  if (state !== 'connected') {
+    ui.chat.hidden = true;
+    showNotice(undefined);
+  }
+  refreshStats();
   updateModeUi();
   if (state === 'connected') fitCanvas();
 }
@@ -174,7 +218,8 @@ function updateModeUi(): void {
   ui.badge.textContent = !connected ? 'Not connected' : paused ? 'Paused by the host' : mode === 'control' ? 'Controlling' : 'Viewing';
   ui.requestControl.hidden = !connected || mode === 'control' || invitation?.mode !== 'control';
   ui.requestControl.disabled = controlRequested;
-  ui.requestControl.textContent = controlRequested ? 'Control requested…' : 'Request control';
+  ui.requestControl.textContent = controlRequested ? 'Control asked…' : 'Ask for control';
+  ui.specialKeys.disabled = !controlling();
   drawCursor();
 }
 
@@ -315,6 +360,7 @@ function openConnection(inv: Invitation): void {
   image = undefined;
   imageSource = undefined;
   hostCursor = undefined;
+  frameRate.reset();
   ui.chatLog.replaceChildren();
   ui.fileList.replaceChildren();
   unread = 0;
@@ -327,7 +373,8 @@ function openConnection(inv: Invitation): void {
     url: `${scheme}//${location.host}${WEBSOCKET_PATH}`,
     // A page served by the invitation's relay reaches the host through it (spec/relay.md); one served by the host, directly.
     relay: inv.relay && servedByRelay(inv.relay.url) ? inv.relay : undefined,
-    requestMode: inv.mode,
+    // The helper's choice on the connect form: view-only, or the invitation's mode (the host grants at most that).
+    requestMode: joinViewOnly ? 'view' : inv.mode,
     passwordKey,
     events: {
       onAwaitingConsent: () => {
@@ -345,22 +392,30 @@ function openConnection(inv: Invitation): void {
       onFrame: (fb, rects, keyFrame, seq) => {
         if (conn !== self) return;
         paint(fb, rects, keyFrame);
+        frameRate.note(performance.now());
         probe.onPaint?.(seq);
       },
       onMode: (m, p) => {
         if (conn !== self) return;
         const lostControl = mode === 'control' && (m !== 'control' || p);
+        const change = mode === 'none' ? undefined : controlNotice({ mode, paused }, { mode: m, paused: p }, inv.name, controlRequested);
         mode = m;
         paused = p;
         controlRequested = false;
         if (lostControl) releaseInput();
         updateModeUi();
+        // A change the host made is said over the screen, not only in the badge; a pause stays said until it ends.
+        if (change) showNotice(change);
+        else if (!paused && notice?.sticky) showNotice(undefined);
       },
       onResize: (w, h) => {
         if (conn === self) resizeCanvas(w, h);
       },
       onChat: (text) => {
         if (conn === self) addChat(text, false);
+      },
+      onRtt: () => {
+        if (conn === self) refreshStats();
       },
       onCursor: (state) => {
         if (conn !== self) return;
@@ -390,6 +445,9 @@ function ended(reason: EndReason): void {
     passwordKey?.fill(0);
     passwordKey = undefined;
     showMessage(badPasswordScreen());
+  } else if (reason.kind === 'refused' && reason.refusal === 'HOST_KEY_MISMATCH' && invitation && !invitationNamesHost(invitation, location.hostname)) {
+    // The page reaches only the host that served it: an invitation that does not name this host is for another one.
+    showMessage(anotherHostScreen(invitation.name, invitationPlace(invitation), location.host));
   } else if (reason.kind === 'refused') showMessage(refusalScreen(reason.refusal, reason.authenticated));
   else if (reason.kind === 'closed') showMessage(closeScreen(reason.reason, reason.message));
   else showMessage(errorScreen(reason.code, reason.message));
@@ -428,7 +486,8 @@ function fitCanvas(): void {
   const h = ui.canvas.height;
   const box = ui.stage.getBoundingClientRect();
   if (w === 0 || h === 0 || box.width === 0 || box.height === 0) return;
-  const scale = Math.min(box.width / w, box.height / h);
+  // 1:1 is one host pixel per device pixel (sharp on a HiDPI screen); the stage scrolls when the screen is larger.
+  const scale = zoom === '1:1' ? 1 / (window.devicePixelRatio || 1) : Math.min(box.width / w, box.height / h);
   ui.canvas.style.width = `${Math.floor(w * scale)}px`;
   ui.canvas.style.height = `${Math.floor(h * scale)}px`;
   drawCursor();
@@ -458,6 +517,9 @@ function drawCursor(): void {
   const stage = ui.stage.getBoundingClientRect();
   const scale = rect.width / ui.canvas.width;
   const oneToOne = Math.abs(scale - 1) < 0.01;
+  // The overlay sits in the stage's content, which scrolls at 1:1.
+  const scrollX = ui.stage.scrollLeft;
+  const scrollY = ui.stage.scrollTop;
   if (mode === 'control' && !paused && oneToOne && shape.width <= CSS_CURSOR_MAX_PX && shape.height <= CSS_CURSOR_MAX_PX) {
     if (cssCursor?.shape !== shape) cssCursor = { shape, value: `url(${shapeDataUrl(shape)}) ${shape.hotX} ${shape.hotY}, auto` };
     ui.canvas.style.cursor = cssCursor.value;
@@ -474,7 +536,7 @@ function drawCursor(): void {
   }
   overlay.style.width = `${shape.width * scale}px`;
   overlay.style.height = `${shape.height * scale}px`;
-  overlay.style.transform = `translate(${rect.left - stage.left + (c.x - shape.hotX) * scale}px, ${rect.top - stage.top + (c.y - shape.hotY) * scale}px)`;
+  overlay.style.transform = `translate(${rect.left - stage.left + scrollX + (c.x - shape.hotX) * scale}px, ${rect.top - stage.top + scrollY + (c.y - shape.hotY) * scale}px)`;
   overlay.hidden = false;
   // Under control the helper's own pointer is the one that moves at once; the overlay follows the host's echo.
   ui.canvas.style.cursor = '';
@@ -491,6 +553,76 @@ function shapeDataUrl(shape: CursorShape): string {
 }
 
 new ResizeObserver(() => fitCanvas()).observe(ui.stage);
+ui.stage.addEventListener('scroll', () => drawCursor(), { passive: true });
+
+// --- Toolbar and status (#19 item 4) ----------------------------------------------------------------
+
+/** Shows `n` over the screen (undefined hides it); a notice that is not sticky fades after NOTICE_MS. */
+function showNotice(n: Notice | undefined): void {
+  clearTimeout(noticeTimer);
+  noticeTimer = undefined;
+  notice = n;
+  ui.notice.hidden = n === undefined;
+  ui.notice.textContent = n?.text ?? '';
+  ui.notice.dataset.tone = n?.tone ?? 'info';
+  ui.notice.dataset.kind = n?.kind ?? '';
+  if (n && !n.sticky) {
+    noticeTimer = setTimeout(() => {
+      if (notice === n) showNotice(undefined);
+    }, NOTICE_MS);
+  }
+}
+
+/** The latency and frame-rate readout. */
+function refreshStats(): void {
+  if (pageState !== 'connected') return;
+  const text = statusLine(conn?.rttMs, frameRate.rate(performance.now()));
+  if (ui.stats.textContent !== text) ui.stats.textContent = text;
+}
+setInterval(refreshStats, STATS_REFRESH_MS);
+
+for (const [value, key] of Object.entries(SPECIAL_KEYS)) {
+  const option = document.createElement('option');
+  option.value = value;
+  option.textContent = key.label;
+  ui.specialKeys.append(option);
+}
+ui.specialKeys.addEventListener('change', () => {
+  const key = ui.specialKeys.value as SpecialKey | '';
+  ui.specialKeys.value = '';
+  ui.keySink.focus();
+  if (key === '' || !(key in SPECIAL_KEYS)) return;
+  send(specialKeyEvents(key));
+});
+
+function setZoom(z: 'fit' | '1:1'): void {
+  zoom = z;
+  ui.stage.classList.toggle('one-to-one', z === '1:1');
+  ui.zoom.textContent = z === '1:1' ? 'Fit' : '1:1';
+  ui.zoom.setAttribute('aria-pressed', String(z === '1:1'));
+  fitCanvas();
+}
+ui.zoom.addEventListener('click', () => setZoom(zoom === 'fit' ? '1:1' : 'fit'));
+window.matchMedia?.('(resolution: 1dppx)').addEventListener?.('change', () => fitCanvas());
+
+ui.fullscreen.addEventListener('click', () => {
+  const done = document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen({ navigationUI: 'hide' });
+  done.catch(() => {
+    // Refused (no user gesture, or a browser policy): the button stays as it was.
+  });
+  ui.keySink.focus();
+});
+document.addEventListener('fullscreenchange', () => {
+  const on = document.fullscreenElement !== null;
+  ui.fullscreen.textContent = on ? 'Leave full screen' : 'Full screen';
+  ui.fullscreen.setAttribute('aria-pressed', String(on));
+});
+
+ui.viewOnly.checked = joinViewOnly;
+ui.viewOnly.addEventListener('change', () => {
+  joinViewOnly = ui.viewOnly.checked;
+  storeFlag(VIEW_ONLY_STORAGE, joinViewOnly);
+});
 
 // --- Input ----------------------------------------------------------------------------------------
 
@@ -583,6 +715,22 @@ ui.keySink.addEventListener('input', () => {
 });
 // The canvas keeps its place in the tab order; keys go to the sink, which can receive compositions.
 ui.canvas.addEventListener('focus', () => ui.keySink.focus());
+
+function storedFlag(key: string): boolean {
+  try {
+    return localStorage.getItem(key) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function storeFlag(key: string, on: boolean): void {
+  try {
+    localStorage.setItem(key, on ? '1' : '0');
+  } catch {
+    // Storage refused (private mode): the choice lasts for this page.
+  }
+}
 
 function storedTypingMode(): TypingMode {
   try {

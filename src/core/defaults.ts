@@ -25,6 +25,8 @@ export const CLOSE_GRACE_MS = 2_000;
 export const DEFAULT_KEEPALIVE_MS = 5_000;
 /** A session that receives nothing for this long is closed with reason 'timeout'. spec/session.md §6.6 */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** How often a helper pings to measure the round trip, whatever else it sends (spec/session.md §6.6 SES-17). */
+export const DEFAULT_RTT_PROBE_MS = 2_000;
 /** Updates a host sends before the helper acknowledges them as decoded. spec/session.md §6.3 */
 export const DEFAULT_MAX_IN_FLIGHT = 2;
 /** Most updates a helper holds received but not yet decoded; a host that sends more breaks the protocol. spec/session.md §6.3 */

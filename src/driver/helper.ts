@@ -6,6 +6,7 @@
  */
 import { offeredFeatures, type Feature } from '../session/features.js';
 import { TransferDriver, type OutgoingFile, type TransferDriverOptions, type TransferResult } from './transfer.js';
+import { DEFAULT_RTT_PROBE_MS } from '../core/defaults.js';
 import { ErrorCode, ProtocolError, toTesseraError, type Clock, type TesseraError } from '../core/index.js';
 import type { DecodeResult, TileDecoder } from '../codec/tile-decoder.js';
 import type { InputEvent } from '../input/events.js';
@@ -47,6 +48,11 @@ export interface HelperConnectionOptions {
   readonly initialBytes?: number;
   /** The features this helper takes when the host offers them (spec/session.md §6.8). Default none. */
   readonly features?: readonly Feature[];
+  /**
+   * Ping the host this often, whatever else is sent, so `stats.rttMs` and the `rtt` event stay current (spec/session.md
+   * §6.6 SES-17). Default DEFAULT_RTT_PROBE_MS (2 s); 0 pings only as the keepalive does, after 5 s of silence.
+   */
+  readonly rttProbeMs?: number;
   /** File transfer (spec/transfer.md), used when `features` has 'transfer' and the host offered it. */
   readonly transfer?: Omit<TransferDriverOptions, 'clock'>;
 }
@@ -92,6 +98,7 @@ export class HelperConnection {
       mode: est.mode,
       offeredFeatures: offeredFeatures(est.welcome.codecs),
       features: options.features ?? [],
+      rttProbeMs: options.rttProbeMs ?? DEFAULT_RTT_PROBE_MS,
     });
     this.#driver = new SessionDriver<HelperSessionEvent>(this.#session, est.link, {
       clock: this.#clock,

@@ -17,6 +17,11 @@ export interface SessionCoreOptions {
   readonly now: number;
   /** Ping interval when idle. Default 5 s. */
   readonly keepaliveMs?: number;
+  /**
+   * Also ping this often whatever else was sent, to keep the round-trip time current (spec/session.md §6.6 SES-17:
+   * a helper may ping more often than the keepalive). Default off: only the keepalive pings.
+   */
+  readonly rttProbeMs?: number;
   /** Close when nothing arrives for this long. Default 30 s. */
   readonly idleTimeoutMs?: number;
   /** Largest clipboard text accepted or sent, in UTF-8 bytes. Default 1 MiB. */
@@ -46,6 +51,7 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   readonly #seal: FrameProtector;
   readonly #keepaliveMs: number;
   readonly #idleTimeoutMs: number;
+  readonly #rttProbeMs: number | undefined;
   protected readonly maxClipboardBytes: number;
   protected readonly maxChatBytes: number;
   #state: State = 'open';
@@ -54,6 +60,7 @@ export abstract class SessionCore<E extends { readonly type: string }> {
   readonly #events: (E | CoreEvent)[] = [];
   #lastReceived: number;
   #lastSent: number;
+  #lastPing: number;
   #pingSeq = 0;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
@@ -64,10 +71,12 @@ export abstract class SessionCore<E extends { readonly type: string }> {
     this.#seal = options.seal;
     this.#keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#rttProbeMs = options.rttProbeMs !== undefined && options.rttProbeMs > 0 ? options.rttProbeMs : undefined;
     this.maxClipboardBytes = options.maxClipboardBytes ?? DEFAULT_MAX_CLIPBOARD_BYTES;
     this.maxChatBytes = options.maxChatBytes ?? DEFAULT_MAX_CHAT_BYTES;
     this.#lastReceived = options.now;
     this.#lastSent = options.now;
+    this.#lastPing = options.now;
   }
 
   /** 'open' until the session is closed by either side or by an error. */
@@ -113,20 +122,21 @@ export abstract class SessionCore<E extends { readonly type: string }> {
     }
   }
 
-  /** Runs timers: keepalive pings and the idle timeout. */
+  /** Runs timers: keepalive pings, round-trip probes (rttProbeMs) and the idle timeout. */
   handleTimeout(now: number): void {
     if (this.#state !== 'open') return;
     if (now - this.#lastReceived >= this.#idleTimeoutMs) {
       this.#finish(CloseReason.Timeout, `nothing received for ${this.#idleTimeoutMs} ms`, undefined, false, true);
       return;
     }
-    if (now - this.#lastSent >= this.#keepaliveMs) this.#ping(now);
+    if (now - this.#lastSent >= this.#keepaliveMs || (this.#rttProbeMs !== undefined && now - this.#lastPing >= this.#rttProbeMs)) this.#ping(now);
   }
 
   /** When handleTimeout should next run. */
   pollTimeout(): number | undefined {
     if (this.#state !== 'open') return undefined;
-    return Math.min(this.#lastReceived + this.#idleTimeoutMs, this.#lastSent + this.#keepaliveMs);
+    const due = Math.min(this.#lastReceived + this.#idleTimeoutMs, this.#lastSent + this.#keepaliveMs);
+    return this.#rttProbeMs === undefined ? due : Math.min(due, this.#lastPing + this.#rttProbeMs);
   }
 
   /** Next sealed frame to write to the transport, or undefined. */
@@ -290,6 +300,7 @@ export abstract class SessionCore<E extends { readonly type: string }> {
 
   #ping(now: number): void {
     const n = (this.#pingSeq = (this.#pingSeq + 1) >>> 0);
+    this.#lastPing = now;
     this.#pingSentAt.set(n, now);
     // Bounded: only the last few pings can still be answered.
     if (this.#pingSentAt.size > 8) this.#pingSentAt.delete(this.#pingSentAt.keys().next().value!);

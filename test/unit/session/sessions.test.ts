@@ -124,6 +124,30 @@ t.test('keepalive measures the round trip, and silence times out', async (t) => 
   t.match(drain(host).find((e) => e.type === 'closed'), { type: 'closed', reason: 'timeout', byPeer: true });
 });
 
+t.test('a helper with rttProbeMs pings on schedule even while it sends, so the round trip stays current', async (t) => {
+  let now = 1_000;
+  const deframer = () => new Deframer({ maxBodyBytes: DEFAULT_MAX_BODY_BYTES });
+  const host = new HostSession({ deframer: deframer(), seal: NullProtector, now, mode: 'control', maxMode: 'control', width: 100, height: 50, clock: () => now });
+  const helper = new HelperSession({ deframer: deframer(), seal: NullProtector, now, mode: 'control', rttProbeMs: 2_000 });
+  t.equal(helper.pollTimeout(), 3_000, 'the probe is due before the keepalive');
+  const rtts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    now += 500;
+    // The helper sends every 500 ms (input), which alone would never let the 5 s keepalive ping.
+    helper.sendInput([{ type: 'pointerMove', x: i, y: i, buttons: 0 }], now);
+    helper.handleTimeout(now);
+    for (let b; (b = helper.pollTransmit()); ) host.handleBytes(b, now);
+    now += 7;
+    for (let b; (b = host.pollTransmit()); ) helper.handleBytes(b, now);
+    for (let e; (e = helper.pollEvent()); ) if (e.type === 'rtt') rtts.push(e.ms);
+    for (; host.pollEvent(); );
+  }
+  t.same(rtts, [7, 7], 'a ping every 2 s, each answered: the measured round trip');
+  t.equal(helper.rttMs, 7);
+  const plain = new HelperSession({ deframer: deframer(), seal: NullProtector, now: 1_000, mode: 'control' });
+  t.equal(plain.pollTimeout(), 6_000, 'without it, only the keepalive after 5 s of silence');
+});
+
 t.test('protocol violations close only the offending session with a typed error', async (t) => {
   const { host, helper, pump, drain } = pair('control', 'control');
   // The helper may not send display updates.
