@@ -20,6 +20,7 @@ import type { FileOffer } from '../../session/transfer.js';
 import { toHex } from '../../core/env.js';
 import type { CaptureMember } from './capture-loop.js';
 import type { RecordingFile } from '../../node/recording-file.js';
+import type { FileEventKind } from '../../recording/format.js';
 import type { CursorMember } from './cursor-feed.js';
 import type { CursorState } from '../../session/cursor.js';
 
@@ -81,6 +82,15 @@ export interface SessionIdentity {
 }
 
 /** The host's side of one session: driver, display member, hooks. Internal: apps see its HostSessionHandle. */
+/** The audit log's file decisions and the recording's file events (spec/transfer.md §7, spec/recording.md §4.3). */
+const FILE_DECISIONS: Partial<Record<AuditEvent['decision'], FileEventKind>> = {
+  'file-offered': 'offered',
+  'file-accepted': 'accepted',
+  'file-refused': 'refused',
+  'file-saved': 'saved',
+  'file-failed': 'failed',
+};
+
 export class SessionEntry implements CaptureMember, CursorMember {
   readonly session: HostSession;
   readonly identity: SessionIdentity;
@@ -122,6 +132,13 @@ export class SessionEntry implements CaptureMember, CursorMember {
     const { peer, ticketId, helper } = this.identity;
     const { sha256, ...rest } = file;
     this.#hooks.audit({ decision, peer, ticketId: ticketId ?? null, helper: helper ?? null, mode: this.session.mode, file: { ...rest, sha256: toHex(sha256) }, ...(code !== undefined ? { code } : {}) });
+    // The recording keeps the same metadata (spec/recording.md §4.3), never the file's bytes nor the host's path.
+    const event = FILE_DECISIONS[decision];
+    if (event !== undefined) {
+      this.recorder?.writer.file(this.#hooks.now(), {
+        event, direction: file.direction, name: file.name, size: file.size, sha256, ...(file.bytes !== undefined ? { bytes: file.bytes } : {}), ...(code !== undefined ? { code } : {}),
+      });
+    }
   }
 
   get closeInfo(): SessionCloseInfo | undefined {
@@ -169,7 +186,10 @@ export class SessionEntry implements CaptureMember, CursorMember {
   /** CursorMember: the pointer's state, sent if the helper took `cursor` and it changed (spec/session.md §6.9). */
   sendCursor(state: CursorState): void {
     if (this.#closed) return;
-    if (this.session.sendCursor(state, this.#hooks.now()) > 0) this.#driver.flush();
+    const now = this.#hooks.now();
+    const w = this.recorder?.writer;
+    // What crossed, as it crossed: a shape once while the helper holds it, then each position.
+    if (this.session.sendCursor(state, now, w ? (p) => w.cursor(now, p) : undefined) > 0) this.#driver.flush();
   }
 
   /** CaptureMember */
