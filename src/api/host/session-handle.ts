@@ -5,7 +5,7 @@
  * session's gate and the host's hooks, never through a method on a public object.
  */
 import { EventEmitter } from 'node:events';
-import { DISPLAY_LOW_WATER_BYTES } from '../../core/defaults.js';
+import { DISPLAY_LOW_WATER_BYTES, RECORDING_FIRST_UPDATE_GRACE_MS } from '../../core/defaults.js';
 import { ErrorCode, TesseraError } from '../../core/errors.js';
 import type { AuditEvent, Mode } from '../../handshake/index.js';
 import type { InputEvent } from '../../input/events.js';
@@ -103,6 +103,13 @@ export class SessionEntry implements CaptureMember, CursorMember {
   featuresPending = true;
   #updatesSent = 0;
   #closed: SessionCloseInfo | undefined;
+  /**
+   * A recorded session shows nothing until the helper has spoken (its `features`, an ack, anything) or the grace
+   * passed: a helper that will not be recorded closes at once on Welcome, and then no picture was sent or recorded
+   * (spec/recording.md REC-18).
+   */
+  #holding: boolean;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
   #inputEpoch = 0;
   #inputCancelled = 0;
@@ -111,6 +118,7 @@ export class SessionEntry implements CaptureMember, CursorMember {
 
   constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number, recorder?: RecordingFile) {
     this.recorder = recorder;
+    this.#holding = recorder !== undefined;
     this.session = session;
     this.identity = identity;
     this.#hooks = hooks;
@@ -161,11 +169,23 @@ export class SessionEntry implements CaptureMember, CursorMember {
   /** Starts reading; call once the app has been told of the session. */
   start(): void {
     this.#driver.start();
+    if (this.#holding) {
+      this.#holdTimer = setTimeout(() => this.#release(), RECORDING_FIRST_UPDATE_GRACE_MS);
+      this.#holdTimer.unref?.();
+    }
   }
 
-  /** DisplayMember: room for an update (flow control, and the link not backed up). */
+  /** Ends the hold on a recorded session's first update, and asks the capture loop for it. */
+  #release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    clearTimeout(this.#holdTimer);
+    if (!this.#closed) this.#hooks.acknowledged();
+  }
+
+  /** DisplayMember: room for an update (flow control, and the link not backed up; a recorded session's hold over). */
   get canSendUpdate(): boolean {
-    return this.session.canSendUpdate && this.#driver.link.queuedBytes < DISPLAY_LOW_WATER_BYTES;
+    return !this.#holding && this.session.canSendUpdate && this.#driver.link.queuedBytes < DISPLAY_LOW_WATER_BYTES;
   }
 
   /** DisplayMember */
@@ -225,6 +245,14 @@ export class SessionEntry implements CaptureMember, CursorMember {
   #handle(ev: HostSessionEvent): void {
     const handle = this.handle;
     this.#record(ev);
+    if (ev.type === 'closed') {
+      this.#holding = false;
+      clearTimeout(this.#holdTimer);
+    } else if (this.#holding) {
+      // Whatever the helper sent first, it did not leave on being told: show it the screen. Deferred, so the
+      // event is handled before the capture loop runs.
+      queueMicrotask(() => this.#release());
+    }
     if (this.transfer.handle(ev)) return;
     switch (ev.type) {
       case 'input': {
