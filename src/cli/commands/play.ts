@@ -163,7 +163,7 @@ function timeline(ev: RecordingEvent, rel: number, out: Output): void {
     case 'file': {
       const f = ev.file;
       const sha256 = Array.from(f.sha256, (b) => b.toString(16).padStart(2, '0')).join('');
-      out.event('record', { t: rel, type: 'file', event: f.event, direction: f.direction, name: f.name, size: f.size, sha256, ...(f.bytes !== undefined ? { bytes: f.bytes } : {}), ...(f.code !== undefined ? { code: f.code } : {}) });
+      out.event('record', { t: rel, type: 'file', step: f.event, direction: f.direction, name: f.name, size: f.size, sha256, ...(f.bytes !== undefined ? { bytes: f.bytes } : {}), ...(f.code !== undefined ? { code: f.code } : {}) });
       const way = f.direction === 'in' ? 'from the helper' : 'to the helper';
       return out.say(`${at}  file ${f.event} (${way}): "${printable(f.name, 255)}", ${f.size} bytes, sha256 ${sha256}${f.code !== undefined ? ` (${printable(f.code, 40)})` : ''}`);
     }

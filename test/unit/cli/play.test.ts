@@ -116,7 +116,7 @@ t.test('play shows the pointer and file transfers in the timeline (text and even
   const records = played.events.filter((e) => e.event === 'record');
   t.ok(records.some((e) => e.type === 'cursor-shape'), 'a cursor-shape event');
   t.match(records.find((e) => e.type === 'cursor' && e.x === 50), { y: 60, visible: true });
-  t.same(records.filter((e) => e.type === 'file').map((e) => [e.event, e.direction, e.size]), [['offered', 'in', 5], ['accepted', 'in', 5], ['saved', 'in', 5]]);
+  t.same(records.filter((e) => e.type === 'file').map((e) => [e.step, e.direction, e.size]), [['offered', 'in', 5], ['accepted', 'in', 5], ['saved', 'in', 5]]);
 
   const drawn = join(root, 'drawn');
   const withCursor = await run(runPlay, { out: drawn, cursor: true }, [file]);
