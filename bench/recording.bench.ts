@@ -12,7 +12,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Host, Helper, VirtualScreen, createDuplexPair, readRecordingFile, RecordingFile, RecordingPlayer, recordingSigningKey, ZlibInflateBackend } from '../src/index.js';
+import { Host, Helper, VirtualScreen, createDuplexPair, readRecordingFile, RecordingFile, RecordingPlayer, RecordingWriter, recordingSigningKey, ZlibInflateBackend } from '../src/index.js';
 import { wantsJson, environment } from './lib/bench.js';
 
 const STEPS = Number(process.env['RECORDING_BENCH_STEPS'] ?? 150);
@@ -86,6 +86,29 @@ try {
   }
   const recorderAlone = median(recorderMs);
 
+  // Every record of the last recorded session written again to memory: the file's bytes against its payloads.
+  let rewrittenBytes = 0;
+  const rw = new RecordingWriter({ sink: (b) => (rewrittenBytes += b.byteLength), signSecretKey: sign.secretKey });
+  let payloadBytes = 0;
+  for (const ev of report.records) {
+    switch (ev.type) {
+      case 'header': rw.header(ev.time, ev.header); break;
+      case 'update': rw.update(ev.time, ev.seq, ev.update); payloadBytes += ev.update.byteLength; break;
+      case 'input': rw.input(ev.time, ev.events); break;
+      case 'input-dropped': for (const e of ev.events) rw.inputDropped(ev.time, ev.reason, e); break;
+      case 'mode': rw.mode(ev.time, ev.mode, ev.paused); break;
+      case 'chat': rw.chat(ev.time, ev.from, ev.text); break;
+      case 'clipboard': rw.clipboard(ev.time, ev.from, ev.text); break;
+      case 'screen': rw.screen(ev.time, ev.width, ev.height); break;
+      case 'control-request': rw.controlRequest(ev.time); break;
+      case 'close': rw.close(ev.time, ev.reason, ev.message); break;
+      case 'cursor': rw.cursor(ev.time, ev.payload); break;
+      case 'file': rw.file(ev.time, ev.file); break;
+      case 'seal': rw.seal(ev.time); break;
+    }
+  }
+  const rewrittenRecords = rw.records;
+
   // Playback speed.
   const t0 = performance.now();
   const player = new RecordingPlayer({ inflate: new ZlibInflateBackend() });
@@ -110,13 +133,19 @@ try {
     recorderAloneShareOfSessionCpu: +(recorderAlone / cpuPlain).toFixed(4),
     playbackUpdates: player.frames,
     playbackUpdatesPerSecond: +fps.toFixed(0),
+    rewrittenBytes,
+    rewrittenRecords,
+    updateCodecBytes: payloadBytes,
+    bytesPerRecordBeyondUpdates: +((rewrittenBytes - payloadBytes) / rewrittenRecords).toFixed(1),
   };
   if (wantsJson()) console.log(JSON.stringify({ bench: 'recording', environment: environment(), figures }));
   else {
     console.log(`session: ${STEPS} steps (pointer + typing) on a ${figures.screen}, ${figures.updatesPerSession} updates; median of ${ROUNDS} rounds each, alternating`);
     console.log(`  CPU (host + helper in one process): unrecorded ${figures.cpuMsUnrecorded} ms, recorded ${figures.cpuMsRecorded} ms, ratio ${figures.cpuRatio}`);
     console.log(`  bytes: recorded ${recorded}; sent to the helper ${sent} (ratio ${figures.bytesRatio}); both ways, the helper's input included, ${both} (ratio ${figures.bytesRatioBothWays})`);
-    console.log(`         (the file holds the updates as sent plus 45 bytes a record, each input batch, chat and the seal; the wire adds a 21-byte frame and tag)`);
+    console.log(`         (the file holds the updates as sent plus about 20 bytes a record: a varint length, the type, a varint time delta, the sequence number and a 16-byte chain tag;`);
+    console.log(`          each input batch, chat and the seal; the wire adds a 21-byte frame and tag)`);
+    console.log(`  the same records rewritten alone: ${figures.rewrittenBytes} bytes for ${figures.rewrittenRecords} records, ${figures.updateCodecBytes} of them the updates' codec bytes: ${figures.bytesPerRecordBeyondUpdates} bytes a record beyond those (framing, input batches, header, seal)`);
     console.log(`  the recorder alone over the same updates: ${figures.recorderAloneCpuMs} ms CPU = ${(figures.recorderAloneShareOfSessionCpu * 100).toFixed(2)}% of the unrecorded session's CPU`);
     console.log(`playback: ${player.frames} updates in ${playMs.toFixed(0)} ms = ${figures.playbackUpdatesPerSecond} updates/s (TileDecoder, 1280x800)`);
   }

@@ -37,7 +37,7 @@ export { loadPng, encodePng } from './node/png.js';
 
 // Session recordings for audit (spec/recording.md).
 export { RecordingWriter, readRecording, parseRecording, decryptRecording, isEncryptedRecording, recordingSigningKey, RecordType } from './recording/format.js';
-export type { RecordingHeader, RecordingEvent, RecordingReport, ReadRecordingOptions, RecordingWriterOptions, ChainHash } from './recording/format.js';
+export type { RecordingHeader, RecordingEvent, RecordingReport, ReadRecordingOptions, RecordingWriterOptions, ChainHash, RecordedFile, FileEventKind } from './recording/format.js';
 export { RecordingPlayer } from './recording/player.js';
 export type { PlaybackFrame } from './recording/player.js';
 export { readRecordingFile, RecordingFile, ensureRecordingDir, pruneRecordings, writeAuditorKeyFile, loadAuditorKey, nodeChainHash } from './node/recording-file.js';

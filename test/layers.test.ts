@@ -42,7 +42,7 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   // The one connection driver: pure and browser-safe, over the Link interface that transports implement.
   driver: { imports: [...PURE_BELOW_SESSION, 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack', 'fflate'] },
   // Session recordings (spec/recording.md): the pure, browser-safe writer and reader; files are in node.
-  recording: { imports: ['core', 'handshake', 'input', 'codec'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack'] },
+  recording: { imports: ['core', 'handshake', 'input', 'codec', 'session'], pure: true, packages: ['tweetnacl', '@msgpack/msgpack'] },
   adapters: { imports: [...PURE_BELOW_SESSION, 'session'], pure: false, packages: [] },
   transport: { imports: [...PURE_BELOW_SESSION, 'session', 'driver', 'adapters'], pure: false, packages: [] },
   node: { imports: [...PURE_BELOW_SESSION, 'recording', 'session', 'driver', 'adapters', 'transport'], pure: false, packages: [] },

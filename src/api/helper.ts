@@ -40,6 +40,12 @@ export interface HelperConnectOptions {
   readonly requestControl?: boolean;
   /** Take the host's pointer on its own channel when offered (spec/session.md §6.9): 'cursor' events, `helper.cursor`. Default true. */
   readonly cursor?: boolean;
+  /**
+   * The helper will not be recorded (spec/recording.md §1): when Welcome says the host records, take no feature, so
+   * the first thing the host hears is the close the owner sends at once on seeing `recorded` (the host shows a
+   * recorded session nothing before the helper's first message, REC-18). Default false.
+   */
+  readonly refuseRecorded?: boolean;
   readonly signal?: AbortSignal;
   /** Deadline for the TCP connection and the host's first answer (default 10 s). */
   readonly timeoutMs?: number;
@@ -268,7 +274,7 @@ export class Helper extends EventEmitter {
       (self) =>
         new HelperConnection(est, decoder, {
           clock,
-          features: [...(options.cursor === false ? [] : (['cursor'] as const)), 'transfer'],
+          features: options.refuseRecorded === true && est.welcome.codecs['recording'] === true ? [] : [...(options.cursor === false ? [] : (['cursor'] as const)), 'transfer'],
           transfer: {
             onOffer: (offer, signal) => helperFileOffer(offer, signal, options),
             onProgress: (p) => self.emit('transfer-progress', p),

@@ -16,6 +16,12 @@ export const DEFAULT_HELPER_CONSENT_WAIT_MS = 90_000;
 /** Deadline for opening a TCP or WebSocket connection. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long a recorded session holds its first display update for the helper's first message, so that a helper who
+ * leaves at once on being told it is recorded is shown, and recorded, nothing. spec/recording.md §1 (REC-18)
+ */
+export const RECORDING_FIRST_UPDATE_GRACE_MS = 1_000;
+
 /** How often a connection driver runs its session's timers (keepalive, idle timeout). */
 export const DRIVER_TICK_MS = 1_000;
 /** After a session ends, queued bytes (the close message) get this long to leave before the link is destroyed. */

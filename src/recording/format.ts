@@ -1,6 +1,7 @@
 /**
- * Session recordings for audit (spec/recording.md): a hash chain of length-prefixed records, sealed by an Ed25519
- * signature, optionally encrypted to an auditor's X25519 key in chunks. Pure and browser-safe: the writer hands its
+ * Session recordings for audit (spec/recording.md): a hash chain of length-prefixed records (varint lengths and time
+ * deltas, a 16-byte truncation of the SHA-256 chain value stored per record), sealed by an Ed25519 signature over the
+ * full chain value, optionally encrypted to an auditor's X25519 key in chunks. Pure and browser-safe: the writer hands its
  * bytes to a sink, the reader takes a whole file as bytes; files, clocks and keys on disk are src/node/recording-file.ts.
  */
 import nacl from 'tweetnacl';
@@ -10,21 +11,29 @@ import { sha256 } from '../handshake/scrypt.js';
 import { decodeInputBatch, encodeInputBatch } from '../input/input-batch.js';
 import type { InputEvent } from '../input/events.js';
 import type { DropReason } from '../input/input-gate.js';
+import { decodeCursorMessage, type CursorMessage } from '../session/cursor.js';
 
 /** spec/recording.md §2: the first 8 bytes of a plain recording (and of the plaintext inside an encrypted one). */
-export const PLAIN_MAGIC = new Uint8Array([0x54, 0x53, 0x52, 0x45, 0x43, 0x30, 0x31, 0x0a]); // "TSREC01\n"
+export const PLAIN_MAGIC = new Uint8Array([0x54, 0x53, 0x52, 0x45, 0x43, 0x30, 0x32, 0x0a]); // "TSREC02\n"
 /** spec/recording.md §5: the first 8 bytes of a recording encrypted to an auditor. */
 export const SEALED_MAGIC = new Uint8Array([0x54, 0x53, 0x52, 0x45, 0x43, 0x58, 0x31, 0x0a]); // "TSRECX1\n"
 /** Largest record body: a display update of 16 MiB plus its header and slack (spec/recording.md §3). */
 export const MAX_RECORD_BODY_BYTES = 16 * 1024 * 1024 + 64 * 1024;
-/** Largest encrypted chunk's plaintext: one record with its length and hash. */
-export const MAX_CHUNK_BYTES = MAX_RECORD_BODY_BYTES + 4 + 32;
+/** The chain value each record extends: SHA-256, 32 bytes (the seal signs it whole). */
+const HASH_BYTES = 32;
+/** What each record stores of its chain value: the first 16 bytes (spec/recording.md §3). */
+export const RECORD_TAG_BYTES = 16;
+/** The most bytes a record's length varint may take (2^28 > MAX_RECORD_BODY_BYTES). */
+const LENGTH_VARINT_MAX_BYTES = 4;
+/** The most bytes a time delta or sequence number varint may take (2^56 > 2^53). */
+const VALUE_VARINT_MAX_BYTES = 8;
+/** Largest encrypted chunk's plaintext: one record with its length and tag. */
+export const MAX_CHUNK_BYTES = MAX_RECORD_BODY_BYTES + LENGTH_VARINT_MAX_BYTES + RECORD_TAG_BYTES;
 /** Most records a reader accepts in one file. */
 export const MAX_RECORDS = 50_000_000;
-const HASH_BYTES = 32;
 const SIG_BYTES = 64;
-/** len 4 + type 1 + time 8 */
-const RECORD_FIXED_BYTES = 4 + 1 + 8;
+/** The smallest record body: type 1 + a one-byte time delta. */
+const MIN_RECORD_BODY_BYTES = 2;
 const SEAL_DOMAIN = new TextEncoder().encode('tessera-recording-seal-v1\0');
 const SIGN_SEED_DOMAIN = new TextEncoder().encode('tessera-recording-signing-key-v1\0');
 const BOX_KEY_DOMAIN = new TextEncoder().encode('tessera-recording-box-v1\0');
@@ -43,10 +52,32 @@ export const RecordType = {
   Screen: 7,
   ControlRequest: 8,
   Close: 9,
+  Cursor: 10,
+  File: 11,
   Seal: 255,
 } as const;
 
 const DROP_REASONS: readonly DropReason[] = ['notControl', 'paused', 'outOfBounds', 'rateLimited', 'invalid'];
+
+/** What happened to a file transfer, as the host's audit log says it (spec/transfer.md §7). */
+export type FileEventKind = 'offered' | 'accepted' | 'refused' | 'saved' | 'failed';
+const FILE_EVENTS: readonly FileEventKind[] = ['offered', 'accepted', 'refused', 'saved', 'failed'];
+
+/** A file record's content: the transfer's metadata, never the file's bytes (spec/recording.md §4.3). */
+export interface RecordedFile {
+  readonly event: FileEventKind;
+  /** "in": to the host; "out": to the helper. */
+  readonly direction: 'in' | 'out';
+  /** The name as offered (untrusted text: print it through printable()). */
+  readonly name: string;
+  readonly size: number;
+  /** SHA-256 of the whole file, 32 bytes. */
+  readonly sha256: Uint8Array;
+  /** Bytes stored or sent when the event happened. */
+  readonly bytes?: number;
+  /** The refusal or failure code (spec/transfer.md §4). */
+  readonly code?: string;
+}
 
 /** Who the helper is and what was granted: the header record (spec/recording.md §4.1). Never a secret. */
 export interface RecordingHeader {
@@ -91,6 +122,8 @@ export type RecordingEvent = Base &
     | { readonly type: 'screen'; readonly width: number; readonly height: number }
     | { readonly type: 'control-request' }
     | { readonly type: 'close'; readonly reason: string; readonly message: string }
+    | { readonly type: 'cursor'; readonly cursor: CursorMessage; readonly payload: Uint8Array }
+    | { readonly type: 'file'; readonly file: RecordedFile }
     | { readonly type: 'seal'; readonly signature: Uint8Array }
   );
 
@@ -145,6 +178,8 @@ export class RecordingWriter {
   readonly #hash: ChainHash;
   #chain: Uint8Array = new Uint8Array(HASH_BYTES);
   #count = 0;
+  /** The time of the last record: each record stores its delta from it, never negative. */
+  #time = 0;
   #sealed = false;
   #box: { key: Uint8Array; counter: number } | undefined;
   #bytes = 0;
@@ -231,6 +266,23 @@ export class RecordingWriter {
     this.#record(RecordType.Close, time, mpEncode({ reason, message }));
   }
 
+  /**
+   * A Cursor channel payload exactly as the session sent it (spec/session.md §6.9): a SHAPE when the helper lacked
+   * it, a POSITION on every move.
+   */
+  cursor(time: number, payload: Uint8Array): void {
+    this.#record(RecordType.Cursor, time, payload);
+  }
+
+  /** A file transfer's step: its metadata only, never the file's bytes. */
+  file(time: number, file: RecordedFile): void {
+    if (file.sha256.byteLength !== HASH_BYTES) throw new StateError('recording: a file hash must be a 32-byte SHA-256');
+    const map: Record<string, unknown> = { event: file.event, direction: file.direction, name: file.name, size: file.size, sha256: file.sha256 };
+    if (file.bytes !== undefined) map['bytes'] = file.bytes;
+    if (file.code !== undefined) map['code'] = file.code;
+    this.#record(RecordType.File, time, mpEncode(map));
+  }
+
   /** Signs the chain and ends the file; later calls are ignored. */
   seal(time: number): void {
     if (this.#sealed) return;
@@ -242,19 +294,23 @@ export class RecordingWriter {
   #record(type: number, time: number, payload: Uint8Array, seq?: number): void {
     if (this.#sealed) return;
     if (this.#count === 0 && type !== RecordType.Header) throw new StateError('recording: the header must be the first record');
-    const extra = seq === undefined ? 0 : 4;
-    const bodyLen = 1 + 8 + extra + payload.byteLength;
+    // Time never goes back in a file: a clock stepped back gives a delta of 0.
+    const at = Math.min(Number.MAX_SAFE_INTEGER, Math.max(this.#time, Math.floor(time)));
+    const delta = at - this.#time;
+    const seqBytes = seq === undefined ? 0 : varintBytes(seq >>> 0);
+    const bodyLen = 1 + varintBytes(delta) + seqBytes + payload.byteLength;
     if (!(bodyLen <= MAX_RECORD_BODY_BYTES)) throw new StateError(`recording: a ${bodyLen}-byte record is over the cap`);
-    const rec = new Uint8Array(4 + bodyLen + HASH_BYTES);
-    const dv = new DataView(rec.buffer);
-    dv.setUint32(0, bodyLen);
-    rec[4] = type;
-    dv.setBigUint64(5, BigInt(Math.max(0, Math.floor(time))));
-    if (seq !== undefined) dv.setUint32(13, seq);
-    rec.set(payload, 13 + extra);
-    const body = rec.subarray(0, 4 + bodyLen);
-    this.#chain = this.#hash(this.#chain, body);
-    rec.set(this.#chain, 4 + bodyLen);
+    const lenBytes = varintBytes(bodyLen);
+    const rec = new Uint8Array(lenBytes + bodyLen + RECORD_TAG_BYTES);
+    let off = writeVarint(rec, 0, bodyLen);
+    rec[off++] = type;
+    off = writeVarint(rec, off, delta);
+    if (seq !== undefined) off = writeVarint(rec, off, seq >>> 0);
+    rec.set(payload, off);
+    off += payload.byteLength;
+    this.#chain = this.#hash(this.#chain, rec.subarray(0, off));
+    rec.set(this.#chain.subarray(0, RECORD_TAG_BYTES), off);
+    this.#time = at;
     this.#count++;
     this.#emit(rec);
   }
@@ -273,6 +329,48 @@ export class RecordingWriter {
     this.#bytes += bytes.byteLength;
     this.#sink(bytes);
   }
+}
+
+/** Bytes of `v` (a non-negative safe integer) as an unsigned LEB128 varint. */
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Writes `v` as an unsigned LEB128 varint (low 7 bits first, high bit = more) at `at`; returns the offset after it. */
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 128) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * Reads a minimal unsigned LEB128 varint of at most `maxBytes` bytes from `bytes[at..end)`.
+ * @returns the value and the offset after it; 'short' when `end` comes first; 'bad' when it runs over `maxBytes`,
+ *   is not minimal (a last byte of 0 after others) or is over 2^53 − 1
+ */
+function readVarint(bytes: Uint8Array, at: number, end: number, maxBytes: number): { value: number; next: number } | 'short' | 'bad' {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < maxBytes; i++) {
+    if (at + i >= end) return 'short';
+    const b = bytes[at + i]!;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) {
+      if (i > 0 && b === 0) return 'bad';
+      if (!(value <= Number.MAX_SAFE_INTEGER)) return 'bad';
+      return { value, next: at + i + 1 };
+    }
+    scale *= 128;
+  }
+  return 'bad';
 }
 
 function safeBatch(events: readonly InputEvent[]): Uint8Array {
@@ -395,46 +493,54 @@ export function readRecording(bytes: Uint8Array, options: ReadRecordingOptions =
   const done = (problem?: TesseraError): RecordingReport => ({ header, records, sealed, problem });
   if (isEncryptedRecording(bytes)) return done(fail(ErrorCode.DecryptFailed, 'this recording is encrypted to an auditor: open it with the auditor key', 0, 'magic'));
   if (!startsWith(bytes, PLAIN_MAGIC)) return done(fail(ErrorCode.InvalidField, 'not a tessera recording (bad magic)', 0, 'magic'));
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let chain: Uint8Array = new Uint8Array(HASH_BYTES);
+  let time = 0;
   let off = PLAIN_MAGIC.byteLength;
   let index = 0;
-  while (off < bytes.byteLength) {
+  const end = bytes.byteLength;
+  while (off < end) {
     const at = off;
-    if (sealed) return done(fail(ErrorCode.TrailingBytes, `${bytes.byteLength - at} bytes after the seal at byte ${at}`, at, 'seal', index));
+    if (sealed) return done(fail(ErrorCode.TrailingBytes, `${end - at} bytes after the seal at byte ${at}`, at, 'seal', index));
     if (index >= MAX_RECORDS) return done(fail(ErrorCode.LimitExceeded, `more than ${MAX_RECORDS} records`, at, 'records', index));
-    if (bytes.byteLength - at < RECORD_FIXED_BYTES) return done(fail(ErrorCode.Truncated, `record ${index} at byte ${at} is cut short`, at, 'record', index));
-    const len = dv.getUint32(at);
-    if (!(len >= 9 && len <= MAX_RECORD_BODY_BYTES)) return done(fail(ErrorCode.LimitExceeded, `record ${index} at byte ${at} has an impossible length ${len}`, at, 'length', index));
-    if (bytes.byteLength - at - 4 < len + HASH_BYTES) return done(fail(ErrorCode.Truncated, `record ${index} at byte ${at} is cut short`, at, 'record', index));
-    const body = bytes.subarray(at, at + 4 + len);
-    const next = hash(chain, body);
-    const stored = bytes.subarray(at + 4 + len, at + 4 + len + HASH_BYTES);
-    if (!equal(next, stored)) return done(fail(ErrorCode.InvalidField, `record ${index} at byte ${at} does not match the hash chain: changed, moved or inserted`, at, 'chain', index));
-    const type = bytes[at + 4]!;
-    const time = Number(dv.getBigUint64(at + 5));
-    const payload = bytes.subarray(at + 13, at + 4 + len);
+    const lv = readVarint(bytes, at, end, LENGTH_VARINT_MAX_BYTES);
+    if (lv === 'short') return done(fail(ErrorCode.Truncated, `record ${index} at byte ${at} is cut short`, at, 'record', index));
+    if (lv === 'bad' || !(lv.value >= MIN_RECORD_BODY_BYTES && lv.value <= MAX_RECORD_BODY_BYTES)) {
+      return done(fail(ErrorCode.LimitExceeded, `record ${index} at byte ${at} has an impossible length`, at, 'length', index));
+    }
+    const bodyEnd = lv.next + lv.value;
+    if (end - bodyEnd < RECORD_TAG_BYTES) return done(fail(ErrorCode.Truncated, `record ${index} at byte ${at} is cut short`, at, 'record', index));
+    const next = hash(chain, bytes.subarray(at, bodyEnd));
+    if (!equal(next.subarray(0, RECORD_TAG_BYTES), bytes.subarray(bodyEnd, bodyEnd + RECORD_TAG_BYTES))) {
+      return done(fail(ErrorCode.InvalidField, `record ${index} at byte ${at} does not match the hash chain: changed, moved or inserted`, at, 'chain', index));
+    }
+    const type = bytes[lv.next]!;
     try {
+      const dt = readVarint(bytes, lv.next + 1, bodyEnd, VALUE_VARINT_MAX_BYTES);
+      if (typeof dt === 'string') throw new Error('its time delta is not a varint');
+      if (!(time + dt.value <= Number.MAX_SAFE_INTEGER)) throw new Error('its time is past 2^53 ms');
+      const payload = bytes.subarray(dt.next, bodyEnd);
       if (index === 0 && type !== RecordType.Header) throw new Error('the first record is not the header');
       if (index !== 0 && type === RecordType.Header) throw new Error('a second header');
       if (type === RecordType.Seal) {
         if (payload.byteLength !== SIG_BYTES) throw new Error('the seal is not a 64-byte signature');
         const signer = header ? fromB64url(header.signer) : undefined;
         if (!signer || signer.byteLength !== 32) throw new Error('the header names no valid signer');
+        // The seal signs the full 32-byte chain value, of which each record stores only a truncation.
         if (!nacl.sign.detached.verify(sealMessage(chain, index), payload, signer)) {
           return done(fail(ErrorCode.InvalidField, `the seal at byte ${at} (record ${index}) is not a valid signature by the header's signer`, at, 'seal', index));
         }
         sealed = true;
       }
-      const ev = decodeRecord(type, payload, { offset: at, index, time });
+      const ev = decodeRecord(type, payload, { offset: at, index, time: time + dt.value });
       if (ev.type === 'header') header = ev.header;
       if (keep || ev.type === 'header') records.push(ev);
+      time += dt.value;
     } catch (err) {
       const message = err instanceof TesseraError || err instanceof Error ? err.message : String(err);
       return done(fail(ErrorCode.InvalidField, `record ${index} at byte ${at} is malformed: ${message}`, at, 'record', index));
     }
     chain = next;
-    off = at + 4 + len + HASH_BYTES;
+    off = bodyEnd + RECORD_TAG_BYTES;
     index++;
   }
   return done();
@@ -452,9 +558,11 @@ function decodeRecord(type: number, p: Uint8Array, base: Base): RecordingEvent {
   switch (type) {
     case RecordType.Header:
       return { ...base, type: 'header', header: checkHeader(mpDecode(p)) };
-    case RecordType.Update:
-      if (p.byteLength < 4) throw new Error('an update without its sequence number');
-      return { ...base, type: 'update', seq: dv.getUint32(0), update: p.subarray(4) };
+    case RecordType.Update: {
+      const seq = readVarint(p, 0, p.byteLength, 5);
+      if (typeof seq === 'string' || seq.value > 0xffffffff) throw new Error('an update without its sequence number');
+      return { ...base, type: 'update', seq: seq.value, update: p.subarray(seq.next) };
+    }
     case RecordType.Input:
       return { ...base, type: 'input', events: decodeInputBatch(p) };
     case RecordType.InputDropped: {
@@ -483,6 +591,11 @@ function decodeRecord(type: number, p: Uint8Array, base: Base): RecordingEvent {
       if (typeof v !== 'object' || v === null || typeof v.reason !== 'string' || v.reason.length > 64 || typeof v.message !== 'string') throw new Error('a close record is {reason, message}');
       return { ...base, type: 'close', reason: v.reason, message: v.message };
     }
+    case RecordType.Cursor:
+      // Checked as a helper checks it (bounded, total); the cache rule is the player's (RecordingPlayer).
+      return { ...base, type: 'cursor', cursor: decodeCursorMessage(p), payload: p };
+    case RecordType.File:
+      return { ...base, type: 'file', file: checkFile(mpDecode(p)) };
     case RecordType.Seal:
       return { ...base, type: 'seal', signature: p };
     default:
@@ -505,6 +618,21 @@ function checkHeader(v: unknown): RecordingHeader {
   if (h['mode'] !== 'view' && h['mode'] !== 'control') throw new Error('header mode must be view or control');
   for (const k of ['width', 'height', 'codec']) if (!Number.isInteger(h[k]) || (h[k] as number) < 0 || (h[k] as number) > 65535) throw new Error(`header field ${k} must be a small integer`);
   return h as unknown as RecordingHeader;
+}
+
+function checkFile(v: unknown): RecordedFile {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw new Error('a file record is not a map');
+  const f = v as Record<string, unknown>;
+  for (const k of Object.keys(f)) if (!['event', 'direction', 'name', 'size', 'sha256', 'bytes', 'code'].includes(k)) throw new Error(`a file record has an unknown field ${k.slice(0, 32)}`);
+  if (!FILE_EVENTS.includes(f['event'] as FileEventKind)) throw new Error('a file record event must be offered, accepted, refused, saved or failed');
+  if (f['direction'] !== 'in' && f['direction'] !== 'out') throw new Error('a file record direction must be in or out');
+  if (typeof f['name'] !== 'string' || f['name'].length > 1024) throw new Error('a file record name must be a short string');
+  const count = (k: string): boolean => Number.isSafeInteger(f[k]) && (f[k] as number) >= 0;
+  if (!count('size')) throw new Error('a file record size must be a whole number of bytes');
+  if (f['bytes'] !== undefined && !count('bytes')) throw new Error('a file record bytes must be a whole number');
+  if (!(f['sha256'] instanceof Uint8Array) || f['sha256'].byteLength !== HASH_BYTES) throw new Error('a file record sha256 must be 32 bytes');
+  if (f['code'] !== undefined && (typeof f['code'] !== 'string' || f['code'].length > 64)) throw new Error('a file record code must be a short string');
+  return f as unknown as RecordedFile;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,6 +3,7 @@
  * pictures are the ones the helper saw. Pure: the caller reads the file and writes any PNG.
  */
 import { TileDecoder, type DecodeResult, type TileDecoderOptions } from '../codec/tile-decoder.js';
+import { CursorReceiver, type CursorState } from '../session/cursor.js';
 import type { RecordingEvent } from './format.js';
 
 /** One picture of the playback: the decoder's live framebuffer after an update. */
@@ -12,10 +13,13 @@ export interface PlaybackFrame {
   readonly result: DecodeResult;
 }
 
-/** Decodes a recording's updates in order. */
+/** Decodes a recording's updates in order, and follows the pointer as the helper did. */
 export class RecordingPlayer {
   readonly #decoder: TileDecoder;
   readonly #async: boolean;
+  // The helper's own receiver, with its cache rule: a POSITION naming a shape the helper would not hold is an error.
+  readonly #cursor = new CursorReceiver();
+  #cursorState: CursorState | undefined;
   #frames = 0;
 
   constructor(options: TileDecoderOptions = {}) {
@@ -28,11 +32,23 @@ export class RecordingPlayer {
     return this.#frames;
   }
 
+  /** The pointer as the helper last saw it (its position, visibility and shape), or undefined before any POSITION. */
+  get cursor(): CursorState | undefined {
+    return this.#cursorState;
+  }
+
   /**
-   * Applies one record; an update gives the picture after it, any other record undefined.
-   * @throws {TesseraError} the decoder's errors for an update that does not decode
+   * Applies one record; an update gives the picture after it, any other record undefined (a cursor record moves
+   * {@link cursor}).
+   * @throws {TesseraError} the decoder's errors for an update that does not decode; TESSERA_ERR_INVALID_FIELD for a
+   *   cursor position naming a shape the helper would not hold
    */
   async apply(event: RecordingEvent): Promise<PlaybackFrame | undefined> {
+    if (event.type === 'cursor') {
+      const state = this.#cursor.receive(event.payload);
+      if (state !== undefined) this.#cursorState = state;
+      return undefined;
+    }
     if (event.type !== 'update') return undefined;
     const result = this.#async ? await this.#decoder.decodeAsync(event.update) : this.#decoder.decode(event.update);
     this.#frames++;

@@ -153,13 +153,17 @@ export class HostSession extends SessionCore<HostSessionEvent> {
    * Brings the helper's picture of the pointer to `state` on the Cursor channel (spec/session.md §6.9): the shape
    * first when the helper does not hold it, then the position; nothing when nothing changed. Not held behind display
    * updates (SES-12): it goes out whatever the in-flight count. The caller paces it (at most ~60 a second).
+   * @param sent - called with each payload as it is sent (the host's recording keeps exactly what crossed)
    * @returns the number of frames sent: 0 when the helper did not take the `cursor` feature, the session is closed or nothing changed
    */
-  sendCursor(state: CursorState, now: number): number {
+  sendCursor(state: CursorState, now: number, sent?: (payload: Uint8Array) => void): number {
     if (this.state !== 'open' || !this.hasFeature('cursor')) return 0;
     this.#cursor ??= new CursorSender();
     const payloads = this.#cursor.next(state);
-    for (const p of payloads) this.sendFrame(Channel.Cursor, p, now);
+    for (const p of payloads) {
+      this.sendFrame(Channel.Cursor, p, now);
+      sent?.(p);
+    }
     return payloads.length;
   }
 

@@ -1,6 +1,6 @@
 /** The inputs of spec/vectors/recording.json and how a recording is built from them (scripts/recording-vectors.ts). */
 import nacl from 'tweetnacl';
-import { recordingSigningKey, RecordingWriter, toB64url, type RecordingHeader } from '../../src/recording/format.js';
+import { recordingSigningKey, RecordingWriter, toB64url, type FileEventKind, type RecordingHeader } from '../../src/recording/format.js';
 import type { InputEvent } from '../../src/input/events.js';
 import type { DropReason } from '../../src/input/input-gate.js';
 
@@ -23,6 +23,8 @@ export type VectorRecord =
   | { type: 'screen'; time: number; width: number; height: number }
   | { type: 'control-request'; time: number }
   | { type: 'close'; time: number; reason: string; message: string }
+  | { type: 'cursor'; time: number; payload: string }
+  | { type: 'file'; time: number; event: FileEventKind; direction: 'in' | 'out'; name: string; size: number; sha256: string; bytes?: number; code?: string }
   | { type: 'seal'; time: number };
 
 const T = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -43,6 +45,13 @@ export const VECTOR_RECORDS: VectorRecord[] = [
   { type: 'chat', time: T + 3000, from: 'helper', text: 'ready' },
   { type: 'clipboard', time: T + 3100, from: 'host', text: 'ticket 42' },
   { type: 'screen', time: T + 4000, width: 640, height: 480 },
+  // A 2x2 shape (id 7, hotspot 1,1: white pixels, one transparent), then the pointer at (30, 40) with it.
+  { type: 'cursor', time: T + 4100, payload: '02' + '00000007' + '0002' + '0002' + '0001' + '0001' + 'ffffffff'.repeat(3) + '00000000' },
+  { type: 'cursor', time: T + 4116, payload: '01' + '001e' + '0028' + '01' + '00000007' },
+  { type: 'file', time: T + 4200, event: 'offered', direction: 'in', name: 'notes.txt', size: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' },
+  { type: 'file', time: T + 4300, event: 'accepted', direction: 'in', name: 'notes.txt', size: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824', bytes: 0 },
+  { type: 'file', time: T + 4400, event: 'saved', direction: 'in', name: 'notes.txt', size: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824', bytes: 5 },
+  { type: 'file', time: T + 4500, event: 'refused', direction: 'out', name: 'big.iso', size: 4_000_000_000, sha256: '00'.repeat(32), bytes: 0, code: 'too-large' },
   { type: 'close', time: T + 5000, reason: 'helper-left', message: '' },
   { type: 'seal', time: T + 5000 },
 ];
@@ -73,6 +82,12 @@ export function buildRecording(records: readonly VectorRecord[], encrypted = fal
       case 'screen': w.screen(r.time, r.width, r.height); break;
       case 'control-request': w.controlRequest(r.time); break;
       case 'close': w.close(r.time, r.reason, r.message); break;
+      case 'cursor': w.cursor(r.time, new Uint8Array(Buffer.from(r.payload, 'hex'))); break;
+      case 'file': {
+        const { type: _type, time, sha256, ...rest } = r;
+        w.file(time, { ...rest, sha256: new Uint8Array(Buffer.from(sha256, 'hex')) });
+        break;
+      }
       case 'seal': w.seal(r.time); break;
     }
   }

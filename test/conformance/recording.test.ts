@@ -38,6 +38,14 @@ t.test('plain session: the writer makes the vector bytes and the reader reads th
   t.equal(seal.type === 'seal' ? hex(seal.signature) : '', v.signature);
   const dropped = r.records[5]!;
   t.equal(dropped.type === 'input-dropped' ? dropped.reason : '', 'outOfBounds');
+  const cursor = r.records.flatMap((e) => (e.type === 'cursor' ? [e.cursor] : []));
+  t.same(cursor.map((c) => (c.type === 'shape' ? ['shape', c.shape.id, c.shape.width, c.shape.height, c.shape.hotX, c.shape.hotY] : ['position', c.x, c.y, c.visible, c.shapeId])), [
+    ['shape', 7, 2, 2, 1, 1],
+    ['position', 30, 40, true, 7],
+  ], 'the cursor records: the channel-6 payloads (REC-16)');
+  const files = r.records.flatMap((e) => (e.type === 'file' ? [e.file] : []));
+  t.same(files.map((f) => ({ ...f, sha256: hex(f.sha256) })), json.records.flatMap((e) => (e.type === 'file' ? [(({ type: _t, time: _time, ...rest }) => rest)(e)] : [])), 'the file records (REC-17)');
+  t.same(r.records.map((e) => e.time), json.records.map((e) => e.time), 'times rebuilt from the deltas');
 });
 
 t.test('encrypted session: the vector bytes, opened with the auditor key, are the plain session', async (t) => {

@@ -5,7 +5,7 @@
  * session's gate and the host's hooks, never through a method on a public object.
  */
 import { EventEmitter } from 'node:events';
-import { DISPLAY_LOW_WATER_BYTES } from '../../core/defaults.js';
+import { DISPLAY_LOW_WATER_BYTES, RECORDING_FIRST_UPDATE_GRACE_MS } from '../../core/defaults.js';
 import { ErrorCode, TesseraError } from '../../core/errors.js';
 import type { AuditEvent, Mode } from '../../handshake/index.js';
 import type { InputEvent } from '../../input/events.js';
@@ -20,6 +20,7 @@ import type { FileOffer } from '../../session/transfer.js';
 import { toHex } from '../../core/env.js';
 import type { CaptureMember } from './capture-loop.js';
 import type { RecordingFile } from '../../node/recording-file.js';
+import type { FileEventKind } from '../../recording/format.js';
 import type { CursorMember } from './cursor-feed.js';
 import type { CursorState } from '../../session/cursor.js';
 
@@ -81,6 +82,15 @@ export interface SessionIdentity {
 }
 
 /** The host's side of one session: driver, display member, hooks. Internal: apps see its HostSessionHandle. */
+/** The audit log's file decisions and the recording's file events (spec/transfer.md §7, spec/recording.md §4.3). */
+const FILE_DECISIONS: Partial<Record<AuditEvent['decision'], FileEventKind>> = {
+  'file-offered': 'offered',
+  'file-accepted': 'accepted',
+  'file-refused': 'refused',
+  'file-saved': 'saved',
+  'file-failed': 'failed',
+};
+
 export class SessionEntry implements CaptureMember, CursorMember {
   readonly session: HostSession;
   readonly identity: SessionIdentity;
@@ -93,6 +103,13 @@ export class SessionEntry implements CaptureMember, CursorMember {
   featuresPending = true;
   #updatesSent = 0;
   #closed: SessionCloseInfo | undefined;
+  /**
+   * A recorded session shows nothing until the helper has spoken (its `features`, an ack, anything) or the grace
+   * passed: a helper that will not be recorded closes at once on Welcome, and then no picture was sent or recorded
+   * (spec/recording.md REC-18).
+   */
+  #holding: boolean;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** Moves on when control is revoked or paused or the session ends: input queued before that is stale. */
   #inputEpoch = 0;
   #inputCancelled = 0;
@@ -101,6 +118,7 @@ export class SessionEntry implements CaptureMember, CursorMember {
 
   constructor(session: HostSession, link: Link, identity: SessionIdentity, hooks: SessionHooks, initialBytes: number, recorder?: RecordingFile) {
     this.recorder = recorder;
+    this.#holding = recorder !== undefined;
     this.session = session;
     this.identity = identity;
     this.#hooks = hooks;
@@ -122,6 +140,13 @@ export class SessionEntry implements CaptureMember, CursorMember {
     const { peer, ticketId, helper } = this.identity;
     const { sha256, ...rest } = file;
     this.#hooks.audit({ decision, peer, ticketId: ticketId ?? null, helper: helper ?? null, mode: this.session.mode, file: { ...rest, sha256: toHex(sha256) }, ...(code !== undefined ? { code } : {}) });
+    // The recording keeps the same metadata (spec/recording.md §4.3), never the file's bytes nor the host's path.
+    const event = FILE_DECISIONS[decision];
+    if (event !== undefined) {
+      this.recorder?.writer.file(this.#hooks.now(), {
+        event, direction: file.direction, name: file.name, size: file.size, sha256, ...(file.bytes !== undefined ? { bytes: file.bytes } : {}), ...(code !== undefined ? { code } : {}),
+      });
+    }
   }
 
   get closeInfo(): SessionCloseInfo | undefined {
@@ -144,11 +169,23 @@ export class SessionEntry implements CaptureMember, CursorMember {
   /** Starts reading; call once the app has been told of the session. */
   start(): void {
     this.#driver.start();
+    if (this.#holding) {
+      this.#holdTimer = setTimeout(() => this.#release(), RECORDING_FIRST_UPDATE_GRACE_MS);
+      this.#holdTimer.unref?.();
+    }
   }
 
-  /** DisplayMember: room for an update (flow control, and the link not backed up). */
+  /** Ends the hold on a recorded session's first update, and asks the capture loop for it. */
+  #release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    clearTimeout(this.#holdTimer);
+    if (!this.#closed) this.#hooks.acknowledged();
+  }
+
+  /** DisplayMember: room for an update (flow control, and the link not backed up; a recorded session's hold over). */
   get canSendUpdate(): boolean {
-    return this.session.canSendUpdate && this.#driver.link.queuedBytes < DISPLAY_LOW_WATER_BYTES;
+    return !this.#holding && this.session.canSendUpdate && this.#driver.link.queuedBytes < DISPLAY_LOW_WATER_BYTES;
   }
 
   /** DisplayMember */
@@ -169,7 +206,10 @@ export class SessionEntry implements CaptureMember, CursorMember {
   /** CursorMember: the pointer's state, sent if the helper took `cursor` and it changed (spec/session.md §6.9). */
   sendCursor(state: CursorState): void {
     if (this.#closed) return;
-    if (this.session.sendCursor(state, this.#hooks.now()) > 0) this.#driver.flush();
+    const now = this.#hooks.now();
+    const w = this.recorder?.writer;
+    // What crossed, as it crossed: a shape once while the helper holds it, then each position.
+    if (this.session.sendCursor(state, now, w ? (p) => w.cursor(now, p) : undefined) > 0) this.#driver.flush();
   }
 
   /** CaptureMember */
@@ -205,6 +245,14 @@ export class SessionEntry implements CaptureMember, CursorMember {
   #handle(ev: HostSessionEvent): void {
     const handle = this.handle;
     this.#record(ev);
+    if (ev.type === 'closed') {
+      this.#holding = false;
+      clearTimeout(this.#holdTimer);
+    } else if (this.#holding) {
+      // Whatever the helper sent first, it did not leave on being told: show it the screen. Deferred, so the
+      // event is handled before the capture loop runs.
+      queueMicrotask(() => this.#release());
+    }
     if (this.transfer.handle(ev)) return;
     switch (ev.type) {
       case 'input': {

@@ -79,7 +79,7 @@ Exit codes: 0 the session ended (host ended it, or --frames/--duration reached),
       let helper: Helper;
       try {
         helper = await waitForSession(values, out, controller.signal, (o) =>
-          Helper.connect(invitation, { ...(password !== undefined ? { password } : {}), requestControl: Boolean(values['request-control']), ...fileOptions(values, out), ...o }),
+          Helper.connect(invitation, { ...(password !== undefined ? { password } : {}), requestControl: Boolean(values['request-control']), refuseRecorded: values['refuse-recorded'] === true, ...fileOptions(values, out), ...o }),
         );
       } catch (err) {
         if (!(err instanceof HandshakeError) && invitation.expiresMs <= Date.now()) {
@@ -121,7 +121,7 @@ ${VIEW_USAGE}`,
     const stopSignals = onInterrupt(controller);
     try {
       const helper = await waitForSession(values, out, controller.signal, (o) =>
-        Helper.offer(positionals[0], { identity, hostKey, ...(relay !== undefined ? { relay } : {}), requestControl: Boolean(values['request-control']), ...fileOptions(values, out), ...o }),
+        Helper.offer(positionals[0], { identity, hostKey, ...(relay !== undefined ? { relay } : {}), requestControl: Boolean(values['request-control']), refuseRecorded: values['refuse-recorded'] === true, ...fileOptions(values, out), ...o }),
       );
       return await view(helper, values, out, controller.signal);
     } finally {

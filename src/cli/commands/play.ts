@@ -6,22 +6,24 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output.js';
 import { printable } from '../printable.js';
 import { sleep } from './common.js';
-import { encodePng, loadAuditorKey, readRecordingFile, RecordingPlayer, SharpImageCodec, ZlibInflateBackend, type RecordingEvent } from '../../index.js';
+import { compositeCursor, encodePng, loadAuditorKey, readRecordingFile, RecordingPlayer, SharpImageCodec, ZlibInflateBackend, type RecordingEvent, type RgbaPicture } from '../../index.js';
 
 /** Most characters of peer text (chat, clipboard, close messages) shown in one line. */
 const TEXT_CHARS = 300;
 
 export const runPlay: Command = {
-  usage: `usage: tessera play FILE [--verify] [--out DIR] [--every 1s] [--from S --to S] [--speed X] [--key FILE] [--signer KEY] [--json]
+  usage: `usage: tessera play FILE [--verify] [--out DIR] [--every 1s] [--from S --to S] [--speed X] [--cursor] [--key FILE] [--signer KEY] [--json]
 
 Verifies and plays a session recording made by tessera host --record-sessions (spec/recording.md): checks every
 record's hash chain and the host's seal, prints the timeline (who joined, control changes, chat, clipboard, input
-admitted and dropped, resizes, the close) and, with --out, writes the pictures the helper saw as PNG files.
+admitted and dropped, resizes, the pointer, file transfers, the close) and, with --out, writes the pictures the helper saw as PNG files.
 
   --verify             only verify: print the result, the signer and the record count (exit 1 when the file was
                        changed, cut inside a record or not sealed; a changed byte is reported with its record's offset)
   --out DIR            write a PNG per display update (DIR/000001-<ms>.png ...), or one per --every interval
   --every 1s           with --out: at most one picture per interval (S, Ss or Sms)
+  --cursor             with --out: draw the host's pointer into the pictures as the helper saw it, and write a
+                       picture when the pointer moves too
   --from S, --to S     only the part from S to S seconds after the session started
   --speed X            pace the timeline at X times real time (default: as fast as it reads)
   --key FILE           the auditor key file (tessera keygen --auditor) for a recording encrypted to it
@@ -32,6 +34,7 @@ admitted and dropped, resizes, the close) and, with --out, writes the pictures t
     verify: { type: 'boolean' },
     out: { type: 'string' },
     every: { type: 'string' },
+    cursor: { type: 'boolean' },
     from: { type: 'string' },
     to: { type: 'string' },
     speed: { type: 'string' },
@@ -47,6 +50,8 @@ admitted and dropped, resizes, the close) and, with --out, writes the pictures t
     const speed = numberOption(values.speed, 'speed', { min: 0.01, max: 1000, integer: false });
     const outDir = typeof values.out === 'string' ? values.out : undefined;
     if (everyMs !== undefined && !outDir) throw new UsageError('--every goes with --out DIR');
+    const withCursor = values.cursor === true;
+    if (withCursor && !outDir) throw new UsageError('--cursor goes with --out DIR');
     const auditorSecretKey = typeof values.key === 'string' ? loadAuditorKey(values.key, 'secret') : undefined;
     const report = readRecordingFile(path, { ...(auditorSecretKey ? { auditorSecretKey } : {}), keepRecords: !values.verify });
     const header = report.header;
@@ -84,6 +89,8 @@ admitted and dropped, resizes, the close) and, with --out, writes the pictures t
     let written = 0;
     let lastWritten = -Infinity;
     let paced = 0;
+    let picture: RgbaPicture | undefined;
+    let seq = 0;
     for (const ev of report.records) {
       const rel = ev.time - start;
       // Every update is decoded, even outside --from/--to: each builds on the ones before it.
@@ -95,14 +102,18 @@ admitted and dropped, resizes, the close) and, with --out, writes the pictures t
         paced = rel;
       }
       if (frame) {
-        if (outDir && (everyMs === undefined || rel - lastWritten >= everyMs)) {
-          const file = join(outDir, `${String(++written).padStart(6, '0')}-${rel}ms.png`);
-          writeFileSync(file, await encodePng(frame.result.framebuffer));
-          lastWritten = rel;
-          out.event('frame', { t: rel, seq: frame.seq, file });
-        }
-        continue;
+        picture = frame.result.framebuffer;
+        seq = frame.seq;
       }
+      // With --cursor a move is a new picture too: the helper saw the pointer there.
+      const moved = withCursor && ev.type === 'cursor' && ev.cursor.type === 'position' && picture !== undefined;
+      if ((frame || moved) && outDir && picture && (everyMs === undefined || rel - lastWritten >= everyMs)) {
+        const file = join(outDir, `${String(++written).padStart(6, '0')}-${rel}ms.png`);
+        writeFileSync(file, await encodePng(withCursor ? compositeCursor(picture, player.cursor) : picture));
+        lastWritten = rel;
+        out.event('frame', { t: rel, seq, file, ...(withCursor && player.cursor ? { cursor: { x: player.cursor.x, y: player.cursor.y, visible: player.cursor.visible } } : {}) });
+      }
+      if (frame) continue;
       timeline(ev, rel, out);
     }
     out.say(`${player.frames} display updates${outDir ? `, ${written} pictures written to ${printable(outDir)}` : ''}`);
@@ -139,6 +150,23 @@ function timeline(ev: RecordingEvent, rel: number, out: Output): void {
     case 'close':
       out.event('record', { t: rel, type: 'close', reason: ev.reason, message: ev.message });
       return out.say(`${at}  session closed (${printable(ev.reason, 40)}${ev.message ? `: ${printable(ev.message, TEXT_CHARS)}` : ''})`);
+    case 'cursor': {
+      const c = ev.cursor;
+      if (c.type === 'shape') {
+        const { id, width, height, hotX, hotY } = c.shape;
+        out.event('record', { t: rel, type: 'cursor-shape', id, width, height, hotX, hotY });
+        return out.say(`${at}  pointer shape ${id}: ${width}x${height}, hotspot ${hotX},${hotY}`);
+      }
+      out.event('record', { t: rel, type: 'cursor', x: c.x, y: c.y, visible: c.visible, shape: c.shapeId });
+      return out.say(`${at}  pointer at ${c.x},${c.y}${c.visible ? '' : ' (hidden)'}${c.shapeId !== 0 ? `, shape ${c.shapeId}` : ''}`);
+    }
+    case 'file': {
+      const f = ev.file;
+      const sha256 = Array.from(f.sha256, (b) => b.toString(16).padStart(2, '0')).join('');
+      out.event('record', { t: rel, type: 'file', step: f.event, direction: f.direction, name: f.name, size: f.size, sha256, ...(f.bytes !== undefined ? { bytes: f.bytes } : {}), ...(f.code !== undefined ? { code: f.code } : {}) });
+      const way = f.direction === 'in' ? 'from the helper' : 'to the helper';
+      return out.say(`${at}  file ${f.event} (${way}): "${printable(f.name, 255)}", ${f.size} bytes, sha256 ${sha256}${f.code !== undefined ? ` (${printable(f.code, 40)})` : ''}`);
+    }
     case 'seal':
       out.event('record', { t: rel, type: 'seal' });
       return out.say(`${at}  sealed by the host`);

@@ -103,3 +103,63 @@ t.test('retention deletes old recordings; an unusable folder is refused at start
   chmodSync(file, 0o600);
   t.throws(() => new Host({ source: screen, consent: () => 'view', recording: { dir: join(file, 'sub'), policy: 'required' } }), { code: 'TESSERA_ERR_IO' });
 });
+
+t.test('the pointer as sent (each shape once) and file transfers (metadata, never contents) are recorded; the player follows the pointer', async (t) => {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'tessera-rec-'));
+  const dir = join(root, 'rec');
+  const screen = new VirtualScreen({ width: 320, height: 240 });
+  const host = new Host({ source: screen, sink: screen, consent: () => 'control', maxFps: 200, cursor: true, recording: { dir }, transfer: { downloads: join(root, 'downloads'), accept: 'auto' } });
+  t.teardown(() => host.close());
+  const invitation = await host.createInvitation({ mode: 'control', expires: '10m' });
+  const [a, b] = createDuplexPair();
+  const sessionP = host.attach(a, '192.0.2.1:1');
+  const helper = await Helper.attach(b, { handshake: { invitation: invitation.invitation, requestMode: 'control' } });
+  t.teardown(() => helper.close());
+  await sessionP;
+  await frames(helper, 1);
+  const seen: Array<[number, number, number | undefined]> = [];
+  helper.on('cursor', (c: { x: number; y: number; shape?: { id: number } }) => seen.push([c.x, c.y, c.shape?.id]));
+  for (const [x, y] of [[10, 20], [40, 50], [10, 20]] as const) {
+    screen.movePointer(x, y);
+    await settle(40);
+  }
+  const field = screen.fieldRect;
+  screen.movePointer(field.x + 5, field.y + 5); // an I-beam: a second shape
+  await settle(40);
+  screen.movePointer(12, 22); // back to the arrow, which the helper still holds
+  await settle(40);
+  const content = randomBytes(4096);
+  const path = join(root, 'evidence.bin');
+  writeFileSync(path, content);
+  const sent = await helper.sendFile(path);
+  t.equal(sent.ok, true);
+  await settle(40);
+  const final = helper.cursor;
+  await host.close();
+  await settle(20);
+  const file = join(dir, readdirSync(dir)[0]!);
+  const report = readRecordingFile(file);
+  t.equal(report.problem, undefined);
+  t.equal(report.sealed, true);
+  const cursor = report.records.flatMap((r) => (r.type === 'cursor' ? [r.cursor] : []));
+  const shapes = cursor.flatMap((c) => (c.type === 'shape' ? [c.shape.id] : []));
+  t.same(shapes, [...new Set(shapes)], 'each shape recorded once');
+  t.ok(shapes.length >= 2, 'the arrow and the I-beam');
+  const positions = cursor.flatMap((c) => (c.type === 'position' ? [[c.x, c.y, c.shapeId] as [number, number, number]] : []));
+  t.same(positions.slice(-seen.length), seen.map(([x, y, id]) => [x, y, id ?? 0]), 'the positions the helper received, in order');
+  const player = new RecordingPlayer();
+  for (const ev of report.records) await player.apply(ev);
+  t.same([player.cursor?.x, player.cursor?.y, player.cursor?.visible, player.cursor?.shape?.id], [final?.x, final?.y, final?.visible, final?.shape?.id], 'the player ends where the helper\'s pointer was');
+  t.ok(player.cursor?.shape && Buffer.from(player.cursor.shape.rgba).equals(Buffer.from(final!.shape!.rgba)), 'with the same shape pixels');
+  const files = report.records.flatMap((r) => (r.type === 'file' ? [r.file] : []));
+  const sha = createHash('sha256').update(content).digest('hex');
+  t.same(files.map((f) => [f.event, f.direction, f.name, f.size, Buffer.from(f.sha256).toString('hex')]), [
+    ['offered', 'in', 'evidence.bin', 4096, sha],
+    ['accepted', 'in', 'evidence.bin', 4096, sha],
+    ['saved', 'in', 'evidence.bin', 4096, sha],
+  ]);
+  t.equal(files.at(-1)?.bytes, 4096);
+  t.equal(Buffer.from(readFileSync(file)).indexOf(content.subarray(1000, 1032)), -1, 'the file\'s contents are not in the recording');
+});

@@ -5,6 +5,7 @@ import t from 'tap';
 import nacl from 'tweetnacl';
 import { decryptRecording, parseRecording, readRecording, recordingSigningKey, RecordingWriter, toB64url, type RecordingHeader } from '../../../src/recording/format.js';
 import { TesseraError } from '../../../src/core/errors.js';
+import { encodeCursorPosition, encodeCursorShape } from '../../../src/session/cursor.js';
 
 const hostSecret = new Uint8Array(32).fill(7);
 const sign = recordingSigningKey(hostSecret);
@@ -28,6 +29,9 @@ function sample(seal = true, auditor?: Uint8Array): { bytes: Uint8Array; offsets
   mark(); w.clipboard(1050, 'host', 'secret-ish');
   mark(); w.screen(1060, 80, 40);
   mark(); w.controlRequest(1070);
+  mark(); w.cursor(1072, encodeCursorShape({ id: 3, width: 2, height: 1, hotX: 0, hotY: 0, rgba: new Uint8Array(8).fill(255) }));
+  mark(); w.cursor(1073, encodeCursorPosition(5, 6, true, 3));
+  mark(); w.file(1074, { event: 'refused', direction: 'in', name: 'a.txt', size: 3, sha256: new Uint8Array(32).fill(9), code: 'declined' });
   mark(); w.close(1080, 'normal', 'bye');
   if (seal) { mark(); w.seal(1090); }
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -41,7 +45,11 @@ t.test('a sealed recording reads back every record, in order, and verifies', asy
   const r = parseRecording(bytes);
   t.equal(r.sealed, true);
   t.same(r.header, header);
-  t.same(r.records.map((e) => e.type), ['header', 'update', 'input', 'input-dropped', 'mode', 'chat', 'clipboard', 'screen', 'control-request', 'close', 'seal']);
+  t.same(r.records.map((e) => e.type), ['header', 'update', 'input', 'input-dropped', 'mode', 'chat', 'clipboard', 'screen', 'control-request', 'cursor', 'cursor', 'file', 'close', 'seal']);
+  const position = r.records[10]!;
+  t.same(position.type === 'cursor' && position.cursor, { type: 'position', x: 5, y: 6, visible: true, shapeId: 3 });
+  const file = r.records[11]!;
+  t.same(file.type === 'file' && file.file, { event: 'refused', direction: 'in', name: 'a.txt', size: 3, sha256: new Uint8Array(32).fill(9), code: 'declined' }, 'the file record: metadata only');
   const dropped = r.records[3]!;
   t.equal(dropped.type === 'input-dropped' && dropped.reason, 'outOfBounds');
   const chat = r.records[5]!;
@@ -51,16 +59,22 @@ t.test('a sealed recording reads back every record, in order, and verifies', asy
 
 t.test('a changed byte anywhere is reported at the offset of its record', async (t) => {
   const { bytes, offsets } = sample();
-  for (let i = 8; i < bytes.byteLength; i += 3) {
-    const copy = bytes.slice();
-    copy[i]! ^= 0x40;
-    const r = readRecording(copy);
-    if (!r.problem) { t.fail(`flip at ${i} not detected`); continue; }
-    const record = offsets.filter((o) => o <= i).pop()!;
-    // A changed length field may make the record run past the file or into the next: still reported at its start.
-    if (r.problem.offset !== record) t.fail(`flip at ${i}: reported ${r.problem.offset}, record at ${record} (${r.problem.message})`);
+  let flips = 0;
+  // Every byte after the magic, the varint continuation bit and a low bit: lengths, time deltas, payloads, the
+  // 16-byte stored chain tags and the seal.
+  for (let i = 8; i < bytes.byteLength; i++) {
+    for (const mask of [0x80, 0x01]) {
+      const copy = bytes.slice();
+      copy[i]! ^= mask;
+      const r = readRecording(copy);
+      flips++;
+      if (!r.problem) { t.fail(`flip ${mask} at ${i} not detected`); continue; }
+      const record = offsets.filter((o) => o <= i).pop()!;
+      // A changed length field may make the record run past the file or into the next: still reported at its start.
+      if (r.problem.offset !== record) t.fail(`flip ${mask} at ${i}: reported ${r.problem.offset}, record at ${record} (${r.problem.message})`);
+    }
   }
-  t.pass('every flip detected at its record');
+  t.ok(flips > 2 * 400, `every one of ${flips} flips detected at its record`);
 });
 
 t.test('reordered records and a forged seal are detected; an unsealed (crashed) file is readable', async (t) => {
@@ -75,7 +89,7 @@ t.test('reordered records and a forged seal are detected; an unsealed (crashed) 
   const r = readRecording(cut);
   t.equal(r.problem, undefined);
   t.equal(r.sealed, false);
-  t.equal(r.records.length, 10, 'every record before the crash');
+  t.equal(r.records.length, 13, 'every record before the crash');
   const mid = readRecording(bytes.subarray(0, offsets[6]! + 5));
   t.equal(mid.problem?.code, 'TESSERA_ERR_TRUNCATED');
   t.equal(mid.problem?.offset, offsets[6]);
@@ -101,7 +115,7 @@ t.test('an encrypted recording opens only with the auditor key', async (t) => {
   const plain = decryptRecording(bytes, auditor.secretKey);
   const r = parseRecording(plain);
   t.equal(r.sealed, true);
-  t.equal(r.records.length, 11);
+  t.equal(r.records.length, 14);
   const copy = bytes.slice();
   copy[100]! ^= 1;
   const err = (() => { try { decryptRecording(copy, auditor.secretKey); } catch (e) { return e as TesseraError; } return undefined; })();
@@ -115,4 +129,37 @@ t.test('the policy file\'s recording setting: mode and retention, strictly', asy
   t.equal(parsePolicy({}).recording, undefined, 'absent: off');
   t.throws(() => parsePolicy({ recording: { mode: 'always' } }), { code: 'TESSERA_ERR_INVALID_CONFIG' });
   t.throws(() => parsePolicy({ recording: { mode: 'optional', retentionDays: 0 } }), { code: 'TESSERA_ERR_INVALID_CONFIG' });
+});
+
+t.test('each record stores 16 bytes of the chain value: a changed record with its own tag recomputed is caught at the next', async (t) => {
+  const { bytes, offsets } = sample();
+  // Each record costs its varint length, type, varint time delta and 16-byte tag: the mode record is 1 + 1 + 1 + 2 + 16.
+  t.equal(offsets[5]! - offsets[4]!, 21, 'a mode record 9 ms after the one before is 21 bytes');
+  // The update changed and its tag recomputed (as anyone can, without the host key): the next record's tag is over
+  // the original chain, so the change is found there; the seal, over the full 32-byte value, could not be redone.
+  const parts: Uint8Array[] = [];
+  const w = new RecordingWriter({ sink: (b) => parts.push(b), signSecretKey: sign.secretKey });
+  w.header(1000, header);
+  w.update(1010, 1, new Uint8Array([1, 2, 3, 4, 9]));
+  const head = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) { head.set(p, at); at += p.byteLength; }
+  const spliced = new Uint8Array(head.byteLength + bytes.byteLength - offsets[2]!);
+  spliced.set(head, 0);
+  spliced.set(bytes.subarray(offsets[2]!), head.byteLength);
+  const r = readRecording(spliced);
+  t.equal(r.sealed, false);
+  t.equal(r.problem?.offset, offsets[2], 'the first record after the changed one breaks the chain');
+});
+
+t.test('varint lengths are bounded and minimal: an overlong or padded length is refused at the record', async (t) => {
+  const { bytes } = sample();
+  const magic = bytes.subarray(0, 8);
+  const at = (tail: number[]): Uint8Array => new Uint8Array([...magic, ...tail]);
+  t.equal(readRecording(at([0xff, 0xff, 0xff, 0xff, 0x01])).problem?.code, 'TESSERA_ERR_LIMIT_EXCEEDED', 'five length bytes');
+  t.equal(readRecording(at([0x80, 0x80, 0x80, 0x7f])).problem?.code, 'TESSERA_ERR_LIMIT_EXCEEDED', 'over 16 MiB + 64 KiB');
+  t.equal(readRecording(at([0x85, 0x00])).problem?.code, 'TESSERA_ERR_LIMIT_EXCEEDED', 'not minimal');
+  t.equal(readRecording(at([0x01])).problem?.code, 'TESSERA_ERR_LIMIT_EXCEEDED', 'under a type and a time');
+  t.equal(readRecording(at([0x85])).problem?.code, 'TESSERA_ERR_TRUNCATED', 'cut inside the length');
+  t.equal(readRecording(at([0x85])).problem?.offset, 8);
 });
