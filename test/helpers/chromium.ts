@@ -35,6 +35,22 @@ export function skipFileWithoutChromium(t: { plan(n: number, comment?: string): 
   process.exit(0);
 }
 
+/**
+ * One browser for a whole test file: launched before its first test, closed when the file ends. Call the returned
+ * function inside a test to get it.
+ */
+export function browserForFile(t: { before(fn: () => unknown): void; teardown(fn: () => unknown): void }, options: { viewport?: { width: number; height: number } } = {}): () => BrowserSession {
+  let browser: BrowserSession | undefined;
+  t.before(async () => {
+    browser = await launchChromium(options);
+  });
+  t.teardown(() => browser?.close());
+  return () => {
+    if (!browser) throw new Error('the browser is not launched yet: call this inside a test');
+    return browser;
+  };
+}
+
 /** A running browser with one context and a way to shut both down. */
 export interface BrowserSession {
   readonly context: BrowserContext;

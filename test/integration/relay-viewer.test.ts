@@ -7,15 +7,11 @@ import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, startRelay, loadWebAssets } from '../../src/index.js';
 import { relayViewerUrl } from '../../src/handshake/index.js';
-import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, browserForFile } from '../helpers/chromium.js';
 
 skipFileWithoutChromium(t);
 
-let browser: BrowserSession;
-t.before(async () => {
-  browser = await launchChromium({ viewport: { width: 1280, height: 760 } });
-});
-t.teardown(() => browser?.close());
+const browser = browserForFile(t, { viewport: { width: 1280, height: 760 } });
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -43,7 +39,7 @@ t.test('a page served by the relay reaches a host with no open port through it, 
   const inv = await host.createInvitation({ mode: 'control', expires: '30m' });
   const sessions: unknown[] = [];
   host.on('session', (s) => sessions.push(s));
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   t.teardown(() => page.close());
   await page.goto(relayViewerUrl(relay.url, inv.toURL()));
   await page.waitForFunction(() => (window as any).tessera?.state === 'connected', undefined, { timeout: 20_000 });

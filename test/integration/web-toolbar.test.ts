@@ -8,20 +8,12 @@ import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, type HostSessionHandle } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
-import { chromiumMissing, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, browserForFile } from '../helpers/chromium.js';
 
-const missing = chromiumMissing();
-if (missing) {
-  t.plan(0, `skip: headless Chromium is not available: ${missing}`);
-  process.exit(0);
-}
+skipFileWithoutChromium(t);
 
-let browser: BrowserSession;
 const pageErrors: string[] = [];
-t.before(async () => {
-  browser = await launchChromium({ viewport: { width: 1280, height: 760 } });
-});
-t.teardown(() => browser?.close());
+const browser = browserForFile(t, { viewport: { width: 1280, height: 760 } });
 
 interface Setup {
   readonly screen: VirtualScreen;
@@ -51,7 +43,7 @@ async function setup(t: Test, name = 'test-host'): Promise<Setup> {
 }
 
 async function open(t: Test, url: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   page.on('pageerror', (err) => pageErrors.push(`${t.name}: ${err.message}`));
   t.teardown(() => page.close());
   await page.goto(url);

@@ -11,15 +11,11 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen, type HostSessionHandle, type TransferResult } from '../../src/index.js';
 import { serveWeb } from '../../src/node/web-server.js';
-import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, browserForFile } from '../helpers/chromium.js';
 
 skipFileWithoutChromium(t);
 
-let browser: BrowserSession;
-t.before(async () => {
-  browser = await launchChromium({ viewport: { width: 1000, height: 700 } });
-});
-t.teardown(() => browser?.close());
+const browser = browserForFile(t, { viewport: { width: 1000, height: 700 } });
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -36,7 +32,7 @@ async function setup(t: Test) {
     await web.close();
   });
   const inv = await host.createInvitation({ mode: 'view', expires: '30m' });
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   t.teardown(() => page.close());
   await page.goto(web.url(inv));
   await page.waitForFunction(() => (window as any).tessera?.state === 'connected', undefined, { timeout: 15_000 });

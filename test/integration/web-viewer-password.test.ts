@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { Host, VirtualScreen } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
-import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, browserForFile } from '../helpers/chromium.js';
 
 skipFileWithoutChromium(t);
 
@@ -16,12 +16,8 @@ skipFileWithoutChromium(t);
 const DESKTOP_TIME = () => Date.UTC(2026, 10, 25, 10, 0, 0);
 const PASSWORD = 'correct horse \u00e9t\u00e9';
 
-let browser: BrowserSession;
 const pageErrors: string[] = [];
-t.before(async () => {
-  browser = await launchChromium({ viewport: { width: 1280, height: 760 } });
-});
-t.teardown(() => browser?.close());
+const browser = browserForFile(t, { viewport: { width: 1280, height: 760 } });
 
 async function setup(t: Test): Promise<{ screen: VirtualScreen; host: Host; web: WebServer }> {
   const screen = new VirtualScreen({ width: 1280, height: 720, now: DESKTOP_TIME, timeZone: 'utc' });
@@ -55,7 +51,7 @@ const RECORD_STATES = `
 `;
 
 async function open(t: Test, url: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   page.on('pageerror', (err) => pageErrors.push(`${t.name}: ${err.message}`));
   t.teardown(() => page.close());
   // A string, not a function: tsx would add its __name helper to a function's inner closures, which the page lacks.

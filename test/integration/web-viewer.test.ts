@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { Helper, Host, VirtualScreen, loadPng, type HostSessionHandle, type ScreenSource } from '../../src/index.js';
 import { serveWeb, type WebServer } from '../../src/node/web-server.js';
 import { defaultCorpusDir } from '../helpers/codec-corpus.js';
-import { skipFileWithoutChromium, launchChromium, type BrowserSession } from '../helpers/chromium.js';
+import { skipFileWithoutChromium, browserForFile } from '../helpers/chromium.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 skipFileWithoutChromium(t);
@@ -19,13 +19,9 @@ skipFileWithoutChromium(t);
 /** A fixed clock for the virtual desktop, so its clock text never changes mid-comparison. */
 const DESKTOP_TIME = () => Date.UTC(2026, 10, 25, 10, 0, 0);
 
-let browser: BrowserSession;
 /** Uncaught errors of every page, checked by the last test. */
 const pageErrors: string[] = [];
-t.before(async () => {
-  browser = await launchChromium({ viewport: { width: 1280, height: 760 } });
-});
-t.teardown(() => browser?.close());
+const browser = browserForFile(t, { viewport: { width: 1280, height: 760 } });
 
 interface Setup {
   readonly screen: VirtualScreen;
@@ -48,7 +44,7 @@ async function setup(
 }
 
 async function open(t: Test, url: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   page.on('pageerror', (err) => pageErrors.push(`${t.name}: ${err.message}`));
   t.teardown(() => page.close());
   await page.goto(url);
