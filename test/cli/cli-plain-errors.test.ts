@@ -48,8 +48,9 @@ t.test('a damaged or incomplete invitation: one plain sentence, exit 5, the deta
   const cut = join(tmp, 'cut.tessera');
   writeFileSync(cut, text.split('\n').slice(0, 5).join('\n'));
   cases.push(['a .tessera file cut short', cut]);
-  for (const [what, target] of cases) {
-    const r = await runCli(['connect', target]);
+  const results = await Promise.all(cases.map(([, target]) => runCli(['connect', target])));
+  for (const [i, [what]] of cases.entries()) {
+    const r = results[i]!;
     t.equal(r.code, 5, `${what}: exit 5 unchanged`);
     t.match(onePlainLine(t, r, what), /this invitation is damaged or incomplete/);
   }

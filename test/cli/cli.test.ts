@@ -172,18 +172,24 @@ t.test('keygen, an offer by an allow-listed helper, and invitations list/revoke'
 });
 
 t.test('usage errors exit 2, unreachable hosts 4, malformed invitations 5', async (t) => {
-  t.equal((await runCli(['nope'])).code, 2);
-  t.equal((await runCli(['connect'])).code, 2);
-  t.equal((await runCli(['host', '--mode', 'admin'])).code, 2);
-  // A mistyped option or command: one sentence that names it and the closest real one.
-  const typo = await runCli(['connect', 'x.tessera', '--tiemout', '3']);
+  // Independent commands, run side by side (each is mostly process start-up).
+  const [nope, noTarget, badMode, typo, missing, command, bad] = await Promise.all([
+    runCli(['nope']),
+    runCli(['connect']),
+    runCli(['host', '--mode', 'admin']),
+    // A mistyped option or command: one sentence that names it and the closest real one.
+    runCli(['connect', 'x.tessera', '--tiemout', '3']),
+    runCli(['host', '--port']),
+    runCli(['conect']),
+    runCli(['connect', 'tessera://127.0.0.1:1/#AAAA']),
+  ]);
+  t.equal(nope.code, 2);
+  t.equal(noTarget.code, 2);
+  t.equal(badMode.code, 2);
   t.equal(typo.code, 2);
   t.match(typo.stderr, /^tessera: unknown option --tiemout; did you mean --timeout\? \(run 'tessera connect --help'\)$/m);
-  const missing = await runCli(['host', '--port']);
   t.match(missing.stderr, /^tessera: option --port needs a value/m);
-  const command = await runCli(['conect']);
   t.match(command.stderr, /did you mean 'connect'\?/);
-  const bad = await runCli(['connect', 'tessera://127.0.0.1:1/#AAAA']);
   t.equal(bad.code, 5);
   t.match(bad.stderr, /^tessera: .*invitation/m);
   t.notMatch(bad.stderr, /at .*\.ts:\d+/, 'no stack trace without --debug');
