@@ -31,6 +31,12 @@ const VALUE_VARINT_MAX_BYTES = 8;
 export const MAX_CHUNK_BYTES = MAX_RECORD_BODY_BYTES + LENGTH_VARINT_MAX_BYTES + RECORD_TAG_BYTES;
 /** Most records a reader accepts in one file. */
 export const MAX_RECORDS = 50_000_000;
+/**
+ * Largest MessagePack record (header, close, file step), in bytes: each is a few hundred bytes, and MessagePack can
+ * build far more objects than it has bytes (an array of a million empty arrays is a megabyte), so a larger one is
+ * refused before it is decoded.
+ */
+export const MAX_MSGPACK_RECORD_BYTES = 64 * 1024;
 const SIG_BYTES = 64;
 /** The smallest record body: type 1 + a one-byte time delta. */
 const MIN_RECORD_BODY_BYTES = 2;
@@ -553,11 +559,17 @@ export function parseRecording(bytes: Uint8Array, options: ReadRecordingOptions 
   return report;
 }
 
+/** Decodes a MessagePack record payload, refusing one over MAX_MSGPACK_RECORD_BYTES first. */
+function decodeSmallMap(p: Uint8Array): unknown {
+  if (!(p.byteLength <= MAX_MSGPACK_RECORD_BYTES)) throw new Error(`a ${p.byteLength}-byte MessagePack record is over ${MAX_MSGPACK_RECORD_BYTES}`);
+  return mpDecode(p);
+}
+
 function decodeRecord(type: number, p: Uint8Array, base: Base): RecordingEvent {
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
   switch (type) {
     case RecordType.Header:
-      return { ...base, type: 'header', header: checkHeader(mpDecode(p)) };
+      return { ...base, type: 'header', header: checkHeader(decodeSmallMap(p)) };
     case RecordType.Update: {
       const seq = readVarint(p, 0, p.byteLength, 5);
       if (typeof seq === 'string' || seq.value > 0xffffffff) throw new Error('an update without its sequence number');
@@ -587,7 +599,7 @@ function decodeRecord(type: number, p: Uint8Array, base: Base): RecordingEvent {
       if (p.byteLength !== 0) throw new Error('a control request has no payload');
       return { ...base, type: 'control-request' };
     case RecordType.Close: {
-      const v = mpDecode(p) as { reason?: unknown; message?: unknown } | null;
+      const v = decodeSmallMap(p) as { reason?: unknown; message?: unknown } | null;
       if (typeof v !== 'object' || v === null || typeof v.reason !== 'string' || v.reason.length > 64 || typeof v.message !== 'string') throw new Error('a close record is {reason, message}');
       return { ...base, type: 'close', reason: v.reason, message: v.message };
     }
@@ -595,7 +607,7 @@ function decodeRecord(type: number, p: Uint8Array, base: Base): RecordingEvent {
       // Checked as a helper checks it (bounded, total); the cache rule is the player's (RecordingPlayer).
       return { ...base, type: 'cursor', cursor: decodeCursorMessage(p), payload: p };
     case RecordType.File:
-      return { ...base, type: 'file', file: checkFile(mpDecode(p)) };
+      return { ...base, type: 'file', file: checkFile(decodeSmallMap(p)) };
     case RecordType.Seal:
       return { ...base, type: 'seal', signature: p };
     default:

@@ -3,7 +3,7 @@
  */
 import t from 'tap';
 import nacl from 'tweetnacl';
-import { decryptRecording, parseRecording, readRecording, recordingSigningKey, RecordingWriter, toB64url, type RecordingHeader } from '../../../src/recording/format.js';
+import { decryptRecording, MAX_MSGPACK_RECORD_BYTES, parseRecording, readRecording, recordingSigningKey, RecordingWriter, toB64url, type RecordingHeader } from '../../../src/recording/format.js';
 import { TesseraError } from '../../../src/core/errors.js';
 import { encodeCursorPosition, encodeCursorShape } from '../../../src/session/cursor.js';
 
@@ -162,4 +162,22 @@ t.test('varint lengths are bounded and minimal: an overlong or padded length is 
   t.equal(readRecording(at([0x01])).problem?.code, 'TESSERA_ERR_LIMIT_EXCEEDED', 'under a type and a time');
   t.equal(readRecording(at([0x85])).problem?.code, 'TESSERA_ERR_TRUNCATED', 'cut inside the length');
   t.equal(readRecording(at([0x85])).problem?.offset, 8);
+});
+
+t.test('a MessagePack record over 64 KiB is refused before it is decoded, at its offset', async (t) => {
+  const parts: Uint8Array[] = [];
+  const w = new RecordingWriter({ sink: (b) => parts.push(b), signSecretKey: sign.secretKey });
+  w.header(1000, header);
+  w.update(1010, 1, new Uint8Array([1, 2, 3, 4]));
+  const at = parts.reduce((n, p) => n + p.byteLength, 0);
+  // A close record whose map is a megabyte of empty arrays would build a million objects: refused by its size alone.
+  w.close(1020, 'normal', 'x'.repeat(MAX_MSGPACK_RECORD_BYTES));
+  w.seal(1030);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) { bytes.set(p, off); off += p.byteLength; }
+  const r = readRecording(bytes);
+  t.match(r.problem, { code: 'TESSERA_ERR_INVALID_FIELD', offset: at });
+  t.match(r.problem?.message, /over 65536/);
+  t.equal(r.records.filter((e) => e.type === 'update').length, 1, 'the records before it are read');
 });
